@@ -1,0 +1,174 @@
+package identity
+
+import (
+	"sort"
+	"strings"
+	"time"
+)
+
+// Source says how a caller proved who they are.
+type Source string
+
+const (
+	// SourceBearer is a verified JWT from an Authorization-style header.
+	SourceBearer Source = "bearer"
+	// SourceSession is a server-side login session (browser cookie).
+	SourceSession Source = "session"
+)
+
+// Identity is a caller whose token idgate verified. Fields are filled from the
+// verified token first; enrichment (userinfo) only fills fields still empty.
+type Identity struct {
+	// Issuer is the verified `iss` of the token.
+	Issuer string
+	// Subject is the verified `sub`.
+	Subject string
+	// Audience is the verified `aud`.
+	Audience []string
+	// Email, Name, GivenName, FamilyName and PreferredUsername are the
+	// standard OIDC profile claims (OIDC Core 5.1).
+	Email             string
+	EmailVerified     bool
+	Name              string
+	GivenName         string
+	FamilyName        string
+	PreferredUsername string
+	// Groups is de-duplicated and sorted.
+	Groups []string
+	// UserClaim names the claim that becomes the user id (kubeflow-userid);
+	// it is the issuer's configured user_claim.
+	UserClaim string
+	// Extra holds string claims the issuer's mapping asked for that are not
+	// standard fields (for example a custom user_claim).
+	Extra map[string]string
+	// IssuedAt and ExpiresAt are the token's `iat` and `exp`.
+	IssuedAt  time.Time
+	ExpiresAt time.Time
+	// KeyID is the `kid` that verified the token.
+	KeyID string
+	// Source says whether the identity came from a bearer token or a session.
+	Source Source
+	// GroupsOverage is set when the IdP said there were too many groups to
+	// put in the token (Entra ID `_claim_names`/`hasgroups`).
+	GroupsOverage bool
+	// Degraded names why enrichment could not complete ("" when it did or was
+	// not attempted); the request still proceeds with the token's claims.
+	Degraded string
+}
+
+// Claim returns the string value of a claim by its JWT name, looking at the
+// standard fields first and Extra after. It returns "" for an absent claim.
+func (id *Identity) Claim(name string) string {
+	switch name {
+	case "sub":
+		return id.Subject
+	case "iss":
+		return id.Issuer
+	case "email":
+		return id.Email
+	case "name":
+		return id.Name
+	case "given_name":
+		return id.GivenName
+	case "family_name":
+		return id.FamilyName
+	case "preferred_username":
+		return id.PreferredUsername
+	}
+	return id.Extra[name]
+}
+
+// UserID is the value of the configured user claim, or "" when the token
+// and its profile lack it.
+func (id *Identity) UserID() string {
+	if id.UserClaim == "" {
+		return id.Email
+	}
+	return id.Claim(id.UserClaim)
+}
+
+// Profile is what userinfo (or a cache of it) knows about a subject.
+type Profile struct {
+	Subject           string   `json:"sub"`
+	Email             string   `json:"email,omitempty"`
+	EmailVerified     bool     `json:"email_verified,omitempty"`
+	Name              string   `json:"name,omitempty"`
+	GivenName         string   `json:"given_name,omitempty"`
+	FamilyName        string   `json:"family_name,omitempty"`
+	PreferredUsername string   `json:"preferred_username,omitempty"`
+	Groups            []string `json:"groups,omitempty"`
+}
+
+// Merge fills the identity's empty fields from p. Claims already present in
+// the verified token win. It does nothing when p is for another subject.
+func (id *Identity) Merge(p *Profile) {
+	if p == nil || p.Subject != id.Subject {
+		return
+	}
+	fill := func(dst *string, v string) {
+		if *dst == "" {
+			*dst = v
+		}
+	}
+	if id.Email == "" && p.Email != "" {
+		id.Email = p.Email
+		id.EmailVerified = p.EmailVerified
+	}
+	fill(&id.Name, p.Name)
+	fill(&id.GivenName, p.GivenName)
+	fill(&id.FamilyName, p.FamilyName)
+	fill(&id.PreferredUsername, p.PreferredUsername)
+	if len(id.Groups) == 0 && len(p.Groups) > 0 {
+		id.Groups = NormalizeGroups(p.Groups)
+	}
+}
+
+// ParseGroups turns a groups claim into a sorted, de-duplicated list. The
+// claim may be a JSON array of strings or one string separated by commas or
+// white space; anything else yields nil.
+func ParseGroups(v any) []string {
+	switch g := v.(type) {
+	case []string:
+		return NormalizeGroups(g)
+	case []any:
+		out := make([]string, 0, len(g))
+		for _, e := range g {
+			if s, ok := e.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return NormalizeGroups(out)
+	case string:
+		return NormalizeGroups(strings.FieldsFunc(g, func(r rune) bool {
+			return r == ',' || r == ' ' || r == '\t' || r == '\n' || r == '\r'
+		}))
+	}
+	return nil
+}
+
+// NormalizeGroups trims, drops empties, de-duplicates and sorts groups. It
+// returns a new slice and leaves the argument untouched.
+func NormalizeGroups(groups []string) []string {
+	if len(groups) == 0 {
+		return nil
+	}
+	out := make([]string, 0, len(groups))
+	for _, g := range groups {
+		if g = strings.TrimSpace(g); g != "" {
+			out = append(out, g)
+		}
+	}
+	sort.Strings(out)
+	j := 0
+	for i, g := range out {
+		if i > 0 && g == out[j-1] {
+			continue
+		}
+		out[j] = g
+		j++
+	}
+	if j == 0 {
+		return nil
+	}
+	return out[:j]
+}
