@@ -172,3 +172,10 @@ func NormalizeGroups(groups []string) []string {
 	}
 	return out[:j]
 }
+
+// Header is one HTTP header idgate writes (to the upstream request or to a
+// denied response). Name is lower case.
+type Header struct {
+	Name  string
+	Value string
+}
