@@ -1,0 +1,178 @@
+package signing
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"os"
+
+	"github.com/lestrrat-go/jwx/v2/jwk"
+)
+
+// Config says where the key comes from.
+type Config struct {
+	// KeyFile is a PEM file holding an EC P-256 private key (PKCS#8 or SEC 1).
+	// Empty generates a fresh key at start-up, which is fine for one replica
+	// but means each replica signs with its own key and each restart rotates.
+	KeyFile string
+}
+
+// Key signs compact JWS with ES256.
+type Key struct {
+	priv   *ecdsa.PrivateKey
+	kid    string
+	jwks   []byte
+	pubPEM []byte
+}
+
+// New loads or generates the signing key.
+func New(cfg Config) (*Key, error) {
+	var priv *ecdsa.PrivateKey
+	if cfg.KeyFile == "" {
+		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			return nil, fmt.Errorf("signing: generate key: %w", err)
+		}
+		priv = k
+	} else {
+		data, err := os.ReadFile(cfg.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("signing: %w", err)
+		}
+		if priv, err = ParsePEM(data); err != nil {
+			return nil, fmt.Errorf("signing: %s: %w", cfg.KeyFile, err)
+		}
+	}
+	return fromPrivate(priv)
+}
+
+// ParsePEM parses an EC P-256 private key in PKCS#8 or SEC 1 PEM.
+func ParsePEM(data []byte) (*ecdsa.PrivateKey, error) {
+	block, _ := pem.Decode(data)
+	if block == nil {
+		return nil, errors.New("no PEM block")
+	}
+	var key any
+	var err error
+	switch block.Type {
+	case "EC PRIVATE KEY":
+		key, err = x509.ParseECPrivateKey(block.Bytes)
+	case "PRIVATE KEY":
+		key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
+	default:
+		return nil, fmt.Errorf("unsupported PEM block %q", block.Type)
+	}
+	if err != nil {
+		return nil, err
+	}
+	ec, ok := key.(*ecdsa.PrivateKey)
+	if !ok || ec.Curve != elliptic.P256() {
+		return nil, errors.New("not an EC P-256 private key")
+	}
+	return ec, nil
+}
+
+func fromPrivate(priv *ecdsa.PrivateKey) (*Key, error) {
+	pub, err := jwk.FromRaw(&priv.PublicKey)
+	if err != nil {
+		return nil, fmt.Errorf("signing: public jwk: %w", err)
+	}
+	tp, err := pub.Thumbprint(crypto.SHA256)
+	if err != nil {
+		return nil, fmt.Errorf("signing: thumbprint: %w", err)
+	}
+	kid := base64.RawURLEncoding.EncodeToString(tp)
+	for k, v := range map[string]any{jwk.KeyIDKey: kid, jwk.AlgorithmKey: "ES256", jwk.KeyUsageKey: "sig"} {
+		if err := pub.Set(k, v); err != nil {
+			return nil, fmt.Errorf("signing: set %s: %w", k, err)
+		}
+	}
+	set, err := json.Marshal(map[string]any{"keys": []jwk.Key{pub}})
+	if err != nil {
+		return nil, fmt.Errorf("signing: marshal jwks: %w", err)
+	}
+	der, err := x509.MarshalPKIXPublicKey(&priv.PublicKey)
+	if err != nil {
+		return nil, fmt.Errorf("signing: marshal public key: %w", err)
+	}
+	return &Key{
+		priv:   priv,
+		kid:    kid,
+		jwks:   set,
+		pubPEM: pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}),
+	}, nil
+}
+
+// KeyID is the RFC 7638 thumbprint of the public key, used as `kid`.
+func (k *Key) KeyID() string { return k.kid }
+
+// JWKS is the public key set as served on /.well-known/jwks.json.
+func (k *Key) JWKS() []byte { return k.jwks }
+
+// PublicKeyPEM is the public key as PEM (SubjectPublicKeyInfo), the format
+// ALB serves on its public-key endpoint.
+func (k *Key) PublicKeyPEM() []byte { return k.pubPEM }
+
+// Public returns the public key.
+func (k *Key) Public() *ecdsa.PublicKey { return &k.priv.PublicKey }
+
+// Sign returns a compact JWS of payload with the given protected header. The
+// header must already name alg ES256 and the kid; enc encodes each part
+// (base64.RawURLEncoding for standard JWS).
+func (k *Key) Sign(header, payload []byte, enc *base64.Encoding) (string, error) {
+	hl, pl := enc.EncodedLen(len(header)), enc.EncodedLen(len(payload))
+	sigLen := enc.EncodedLen(64)
+	buf := make([]byte, hl+1+pl, hl+1+pl+1+sigLen)
+	enc.Encode(buf, header)
+	buf[hl] = '.'
+	enc.Encode(buf[hl+1:], payload)
+	digest := sha256.Sum256(buf)
+	r, s, err := ecdsa.Sign(rand.Reader, k.priv, digest[:])
+	if err != nil {
+		return "", fmt.Errorf("signing: sign: %w", err)
+	}
+	var sig [64]byte
+	r.FillBytes(sig[:32])
+	s.FillBytes(sig[32:])
+	buf = append(buf, '.')
+	buf = enc.AppendEncode(buf, sig[:])
+	return string(buf), nil
+}
+
+// Verify checks an ES256 compact JWS made by Sign against the public key and
+// returns the decoded payload. Tests and tooling use it; enc must match the
+// encoding used to sign.
+func Verify(pub *ecdsa.PublicKey, token string, enc *base64.Encoding) ([]byte, error) {
+	var dots []int
+	for i := 0; i < len(token); i++ {
+		if token[i] == '.' {
+			dots = append(dots, i)
+		}
+	}
+	if len(dots) != 2 {
+		return nil, errors.New("signing: not a compact JWS")
+	}
+	sig, err := enc.DecodeString(token[dots[1]+1:])
+	if err != nil || len(sig) != 64 {
+		return nil, errors.New("signing: bad signature encoding")
+	}
+	digest := sha256.Sum256([]byte(token[:dots[1]]))
+	r, s := new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])
+	if !ecdsa.Verify(pub, digest[:], r, s) {
+		return nil, errors.New("signing: signature mismatch")
+	}
+	payload, err := enc.DecodeString(token[dots[0]+1 : dots[1]])
+	if err != nil {
+		return nil, fmt.Errorf("signing: payload: %w", err)
+	}
+	return payload, nil
+}
