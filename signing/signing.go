@@ -148,6 +148,15 @@ func (k *Key) Sign(header, payload []byte, enc *base64.Encoding) (string, error)
 	return string(buf), nil
 }
 
+// SignJWS signs with unpadded base64url (standard JWS) or, when padded, the
+// padded URL alphabet ALB uses for x-amzn-oidc-data.
+func (k *Key) SignJWS(header, payload []byte, padded bool) (string, error) {
+	if padded {
+		return k.Sign(header, payload, base64.URLEncoding)
+	}
+	return k.Sign(header, payload, base64.RawURLEncoding)
+}
+
 // Verify checks an ES256 compact JWS made by Sign against the public key and
 // returns the decoded payload. Tests and tooling use it; enc must match the
 // encoding used to sign.

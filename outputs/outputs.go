@@ -1,0 +1,174 @@
+package outputs
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/idgate/idgate/identity"
+)
+
+// ErrUnsafeUserID is returned when the user id claim cannot travel in a
+// header (it holds a control character) or is empty.
+var ErrUnsafeUserID = errors.New("outputs: user id claim is empty or not representable in a header")
+
+// Signer signs a compact JWS; *signing.Key implements it.
+type Signer interface {
+	// Sign returns header.payload.signature, each part encoded with enc.
+	SignJWS(header, payload []byte, padded bool) (string, error)
+	// KeyID is the kid of the signing key.
+	KeyID() string
+}
+
+// Config names the headers and the Flyte token's claims.
+type Config struct {
+	// UserIDHeader carries UserIDPrefix + the issuer's user claim.
+	UserIDHeader string
+	// UserIDPrefix is prepended to the user id ("" in Kubeflow's manifests).
+	UserIDPrefix string
+	// GroupsHeader carries the groups joined by ","; absent when there are none.
+	GroupsHeader string
+	// FlyteHeader carries the signed claims JWT; empty disables it.
+	FlyteHeader string
+	// FlyteAudience is the Flyte token's `aud`.
+	FlyteAudience string
+	// FlyteTTL bounds the Flyte token's life (at most 5m); it never outlives
+	// the token it was derived from.
+	FlyteTTL time.Duration
+	// ReuseMargin: a signed token is reused for the same identity while it
+	// has more than this much life left, so signing is not on every request.
+	// Zero means FlyteTTL/2.
+	ReuseMargin time.Duration
+	// Issuer is the Flyte token's `iss` (signing.issuer).
+	Issuer string
+	// CacheSize bounds the reuse cache (entries). Zero means 10000.
+	CacheSize int
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Renderer turns an identity into upstream headers.
+type Renderer struct {
+	cfg    Config
+	signer Signer
+	tokens *tokenCache
+}
+
+// New checks cfg and returns a Renderer. signer may be nil only when
+// FlyteHeader is empty.
+func New(cfg Config, signer Signer) (*Renderer, error) {
+	if cfg.UserIDHeader == "" {
+		return nil, errors.New("outputs: userid header: required")
+	}
+	if cfg.FlyteTTL <= 0 || cfg.FlyteTTL > 5*time.Minute {
+		cfg.FlyteTTL = 5 * time.Minute
+	}
+	if cfg.ReuseMargin <= 0 || cfg.ReuseMargin >= cfg.FlyteTTL {
+		cfg.ReuseMargin = cfg.FlyteTTL / 2
+	}
+	if cfg.CacheSize <= 0 {
+		cfg.CacheSize = 10000
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.FlyteHeader != "" && signer == nil {
+		return nil, errors.New("outputs: flyte header needs a signer")
+	}
+	return &Renderer{cfg: cfg, signer: signer, tokens: newTokenCache(cfg.CacheSize)}, nil
+}
+
+// Names lists every header Render can set, for the strip list.
+func (r *Renderer) Names() []string {
+	names := []string{r.cfg.UserIDHeader}
+	if r.cfg.GroupsHeader != "" {
+		names = append(names, r.cfg.GroupsHeader)
+	}
+	if r.cfg.FlyteHeader != "" {
+		names = append(names, r.cfg.FlyteHeader)
+	}
+	return names
+}
+
+// Rendered is what Render produces.
+type Rendered struct {
+	// Set holds the headers to overwrite on the upstream request.
+	Set []identity.Header
+	// DroppedGroups counts groups left out because they held control characters.
+	DroppedGroups int
+}
+
+// Render computes the headers for id. It fails only when the user id cannot
+// be represented, which the caller turns into a deny.
+func (r *Renderer) Render(id *identity.Identity) (Rendered, error) {
+	uid, ok := headerValue(id.UserID())
+	if !ok || uid == "" {
+		return Rendered{}, ErrUnsafeUserID
+	}
+	if r.cfg.UserIDPrefix != "" {
+		uid = r.cfg.UserIDPrefix + uid
+	}
+	out := Rendered{Set: make([]identity.Header, 0, 3)}
+	out.Set = append(out.Set, identity.Header{Name: r.cfg.UserIDHeader, Value: uid})
+	if r.cfg.GroupsHeader != "" && len(id.Groups) > 0 {
+		g, dropped := groupsValue(id.Groups)
+		out.DroppedGroups = dropped
+		if g != "" {
+			out.Set = append(out.Set, identity.Header{Name: r.cfg.GroupsHeader, Value: g})
+		}
+	}
+	if r.cfg.FlyteHeader != "" {
+		tok, err := r.flyteToken(id)
+		if err != nil {
+			return Rendered{}, err
+		}
+		out.Set = append(out.Set, identity.Header{Name: r.cfg.FlyteHeader, Value: tok})
+	}
+	return out, nil
+}
+
+// HasGroups reports whether Render sets the groups header for id.
+func (r *Renderer) HasGroups(rendered Rendered) bool {
+	for _, h := range rendered.Set {
+		if h.Name == r.cfg.GroupsHeader {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *Renderer) flyteToken(id *identity.Identity) (string, error) {
+	now := r.cfg.Now()
+	c := flyteClaims{
+		Issuer: r.cfg.Issuer, Audience: r.cfg.FlyteAudience, Subject: id.Subject,
+		Email: id.Email, GivenName: id.GivenName, FamilyName: id.FamilyName, Name: id.Name,
+		PreferredUsername: id.PreferredUsername, Groups: id.Groups, IdP: id.Issuer,
+	}
+	if tok, ok := r.tokens.get(&c, now, r.cfg.ReuseMargin); ok {
+		return tok, nil
+	}
+	exp := now.Add(r.cfg.FlyteTTL)
+	if !id.ExpiresAt.IsZero() && id.ExpiresAt.Before(exp) {
+		exp = id.ExpiresAt
+	}
+	c.IssuedAt, c.Expiry = now.Unix(), exp.Unix()
+	tok, err := r.sign(&c)
+	if err != nil {
+		return "", err
+	}
+	r.tokens.put(&c, tok, exp)
+	return tok, nil
+}
+
+func (r *Renderer) sign(c *flyteClaims) (string, error) {
+	payload, err := c.marshal()
+	if err != nil {
+		return "", fmt.Errorf("outputs: flyte claims: %w", err)
+	}
+	header := []byte(`{"alg":"ES256","kid":"` + r.signer.KeyID() + `","typ":"JWT"}`)
+	tok, err := r.signer.SignJWS(header, payload, false)
+	if err != nil {
+		return "", fmt.Errorf("outputs: sign flyte identity: %w", err)
+	}
+	return tok, nil
+}
