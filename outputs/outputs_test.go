@@ -106,7 +106,10 @@ func TestRender(t *testing.T) {
 	}{
 		{name: "email user", wantUser: "alice@example.com", wantGroup: "admins,dev"},
 		{name: "prefix", prefix: "accounts.google.com:", wantUser: "accounts.google.com:alice@example.com", wantGroup: "admins,dev"},
-		{name: "sub claim", mutate: func(id *identity.Identity) { id.UserClaim = "sub"; id.Subject = "system:serviceaccount:kubeflow:ml-pipeline-scheduledworkflow" },
+		{name: "sub claim", mutate: func(id *identity.Identity) {
+			id.UserClaim = "sub"
+			id.Subject = "system:serviceaccount:kubeflow:ml-pipeline-scheduledworkflow"
+		},
 			wantUser: "system:serviceaccount:kubeflow:ml-pipeline-scheduledworkflow", wantGroup: "admins,dev"},
 		{name: "no groups", mutate: func(id *identity.Identity) { id.Groups = nil }, wantUser: "alice@example.com"},
 		{name: "crlf email refused", mutate: func(id *identity.Identity) { id.Email = "a@b\r\nkubeflow-userid: root" }, wantErr: true},
