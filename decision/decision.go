@@ -1,0 +1,185 @@
+package decision
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/idgate/idgate/identity"
+)
+
+// Verifier verifies a bearer token; *jwks.Verifier implements it.
+type Verifier interface {
+	Verify(ctx context.Context, token string) (identity.Identity, error)
+}
+
+// Enricher completes an identity's profile (userinfo). It never fails the
+// request: it returns a degraded reason, or "".
+type Enricher interface {
+	Enrich(ctx context.Context, id *identity.Identity, accessToken string) (degraded string)
+}
+
+// Renderer turns an identity into upstream headers; *outputs.Renderer
+// implements it.
+type Renderer interface {
+	Render(dst []identity.Header, id *identity.Identity) ([]identity.Header, error)
+	Names() []string
+}
+
+// Config assembles the engine.
+type Config struct {
+	// Routes is the route table; first match wins.
+	Routes []Route
+	// StripHeaders are extra header names always removed.
+	StripHeaders []string
+	// Verifier checks bearer tokens. Required.
+	Verifier Verifier
+	// VerifyReason maps a Verifier error to a short metric label.
+	VerifyReason func(error) string
+	// Enricher may be nil (no enrichment).
+	Enricher Enricher
+	// Renderer writes the identity headers. Required.
+	Renderer Renderer
+	// ErrUnsafeIdentity is the Renderer's error for an identity that cannot
+	// travel in a header; it becomes a 403 rather than a server fault.
+	ErrUnsafeIdentity error
+}
+
+// Engine decides.
+type Engine struct {
+	cfg   Config
+	strip stripList
+}
+
+// New returns an Engine.
+func New(cfg Config) (*Engine, error) {
+	if cfg.Verifier == nil || cfg.Renderer == nil {
+		return nil, errors.New("decision: verifier and renderer are required")
+	}
+	if cfg.VerifyReason == nil {
+		cfg.VerifyReason = func(error) string { return "invalid_token" }
+	}
+	return &Engine{cfg: cfg, strip: newStripList(cfg.Renderer.Names(), cfg.StripHeaders)}, nil
+}
+
+// Result is a decision.
+type Result struct {
+	// Allowed says whether the request goes upstream.
+	Allowed bool
+	// Status is the HTTP status of a denial (200 when allowed).
+	Status int
+	// Reason is a short label for logs and metrics ("ok", "public", "expired"...).
+	Reason string
+	// Message is a short, token-free sentence for the denied response body.
+	Message string
+	// Route names the matched route ("default" when none matched).
+	Route string
+	// Identity is the verified caller, nil when there is none.
+	Identity *identity.Identity
+	// Set are headers to overwrite on the upstream request.
+	Set []identity.Header
+	// Remove are headers to delete from the upstream request; disjoint from Set.
+	Remove []string
+	// ResponseHeaders go on a denied response (www-authenticate, location).
+	ResponseHeaders []identity.Header
+	// Spoofed names identity headers the client sent (values never kept).
+	Spoofed []string
+}
+
+// Decide makes the decision for req. The error is reserved for faults inside
+// idgate (signing failed); every client mistake is a denied Result.
+func (e *Engine) Decide(ctx context.Context, req *Request) (Result, error) {
+	res := Result{Spoofed: e.strip.spoofed(req.Headers)}
+	p, ok := cleanPath(req.Path)
+	if !ok {
+		return e.deny(res, denyBadPath, ""), nil
+	}
+	route := e.route(req.Method, hostOnly(req.Host), p)
+	res.Route = route.name()
+	if route != nil && route.Public {
+		res.Allowed, res.Status, res.Reason = true, http.StatusOK, "public"
+		res.Remove = e.strip.removals(nil, req.Headers)
+		return res, nil
+	}
+	tok, err := bearerToken(req.Headers)
+	switch {
+	case errors.Is(err, errNoToken):
+		return e.deny(res, denyMissing, ""), nil
+	case err != nil:
+		return e.deny(res, denyMalformed, ""), nil
+	}
+	id, err := e.cfg.Verifier.Verify(ctx, tok)
+	if err != nil {
+		return e.deny(res, denyInvalid, e.cfg.VerifyReason(err)), nil
+	}
+	res.Identity = &id
+	if e.cfg.Enricher != nil {
+		id.Degraded = e.cfg.Enricher.Enrich(ctx, &id, tok)
+	}
+	if route != nil && !route.allows(&id) {
+		return e.deny(res, denyForbidden, ""), nil
+	}
+	return e.allow(res, &id, req.Headers)
+}
+
+func (e *Engine) allow(res Result, id *identity.Identity, headers map[string]string) (Result, error) {
+	set, err := e.cfg.Renderer.Render(make([]identity.Header, 0, 4), id)
+	if err != nil {
+		if e.cfg.ErrUnsafeIdentity != nil && errors.Is(err, e.cfg.ErrUnsafeIdentity) {
+			return e.deny(res, denyUnsafe, ""), nil
+		}
+		return res, fmt.Errorf("decision: render identity: %w", err)
+	}
+	names := make([]string, len(set))
+	for i, h := range set {
+		names[i] = h.Name
+	}
+	res.Allowed, res.Status, res.Reason = true, http.StatusOK, "ok"
+	res.Set = set
+	res.Remove = e.strip.removals(names, headers)
+	return res, nil
+}
+
+func (e *Engine) route(method, host, path string) *Route {
+	for i := range e.cfg.Routes {
+		if e.cfg.Routes[i].matches(method, host, path) {
+			return &e.cfg.Routes[i]
+		}
+	}
+	return nil
+}
+
+// denial is one row of the table that maps a decision error to what the
+// client sees and what metrics record.
+type denial struct {
+	status  int
+	reason  string
+	message string
+	bearer  bool // send WWW-Authenticate: Bearer error="invalid_token"
+}
+
+var (
+	denyMissing   = denial{http.StatusUnauthorized, "missing_token", "authentication required", true}
+	denyMalformed = denial{http.StatusUnauthorized, "malformed_token", "malformed authorization header", true}
+	denyInvalid   = denial{http.StatusUnauthorized, "", "invalid token", true}
+	denyForbidden = denial{http.StatusForbidden, "forbidden", "access to this route is not allowed for this user", false}
+	denyUnsafe    = denial{http.StatusForbidden, "unsafe_identity", "user identity cannot be represented in a header", false}
+	denyBadPath   = denial{http.StatusBadRequest, "bad_path", "malformed request path", false}
+)
+
+func (e *Engine) deny(res Result, d denial, detail string) Result {
+	res.Allowed, res.Status, res.Reason, res.Message = false, d.status, d.reason, d.message
+	if detail != "" {
+		res.Reason = detail
+		res.Message = d.message + ": " + strings.ReplaceAll(detail, "_", " ")
+	}
+	if d.bearer {
+		res.ResponseHeaders = append(res.ResponseHeaders, identity.Header{
+			Name:  "www-authenticate",
+			Value: `Bearer realm="idgate", error="invalid_token", error_description="` + res.Message + `"`,
+		})
+	}
+	return res
+}
