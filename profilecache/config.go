@@ -1,0 +1,131 @@
+package profilecache
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Defaults applied by New to zero Config fields.
+const (
+	DefaultLocalSize    = 10000
+	DefaultLocalTTL     = time.Minute
+	DefaultKeyPrefix    = "idgate:"
+	DefaultRedisTimeout = 50 * time.Millisecond
+)
+
+// RedisConfig says how to reach the shared Redis. An empty Addrs means no
+// Redis: the cache is then in-process only.
+type RedisConfig struct {
+	// Addrs are host:port addresses: one is a standalone server, several are
+	// cluster nodes, or, with MasterName, the sentinels.
+	Addrs []string
+	// MasterName selects sentinel mode: Addrs are then the sentinels and
+	// MasterName the monitored master.
+	MasterName string
+	// Username and Password authenticate to Redis (ACL user or
+	// requirepass); with MasterName they are also used for the sentinels.
+	Username, Password string
+	// DB is the database number; cluster mode supports only 0.
+	DB int
+	// KeyPrefix is prepended to every key. Default "idgate:".
+	KeyPrefix string
+	// DialTimeout bounds opening a connection. Default 50ms.
+	DialTimeout time.Duration
+	// ReadTimeout bounds waiting for a reply; a Get waits at most
+	// DialTimeout+ReadTimeout in all. Default 50ms.
+	ReadTimeout time.Duration
+	// WriteTimeout bounds sending a command; a Set waits at most
+	// DialTimeout+WriteTimeout+ReadTimeout in all. Default 50ms.
+	WriteTimeout time.Duration
+	// TLS, when not nil, is used for every Redis connection; nil is plain
+	// TCP.
+	TLS *tls.Config
+}
+
+// Config configures a Cache.
+type Config struct {
+	// LocalSize bounds the in-process LRU (entries). 0 means 10000; -1
+	// disables the in-process layer, which is only allowed with Redis.
+	LocalSize int
+	// LocalTTL caps how long an entry lives in-process, so that replicas
+	// converge on what Redis holds. Default 1m. An entry never outlives the
+	// TTL it was stored with.
+	LocalTTL time.Duration
+	// Redis is the optional shared layer.
+	Redis RedisConfig
+	// Now is the clock for in-process expiry. Default time.Now.
+	Now func() time.Time
+	// Registerer receives the cache's metrics. Default: a private registry
+	// (metrics are kept but not exported).
+	Registerer prometheus.Registerer
+}
+
+// withDefaults validates cfg and fills its zero fields.
+func (cfg Config) withDefaults() (Config, error) {
+	switch {
+	case cfg.LocalSize == 0:
+		cfg.LocalSize = DefaultLocalSize
+	case cfg.LocalSize == -1:
+		if len(cfg.Redis.Addrs) == 0 {
+			return cfg, errors.New("profilecache: local_size: -1 disables the only layer (no redis.addrs)")
+		}
+	case cfg.LocalSize < 0:
+		return cfg, fmt.Errorf("profilecache: local_size: %d: must be positive, 0 or -1", cfg.LocalSize)
+	}
+	if cfg.LocalTTL < 0 {
+		return cfg, errors.New("profilecache: local_ttl: must not be negative")
+	}
+	if cfg.LocalTTL == 0 {
+		cfg.LocalTTL = DefaultLocalTTL
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Registerer == nil {
+		cfg.Registerer = prometheus.NewRegistry()
+	}
+	r, err := cfg.Redis.withDefaults()
+	cfg.Redis = r
+	return cfg, err
+}
+
+// withDefaults validates the Redis settings and fills zero fields.
+func (r RedisConfig) withDefaults() (RedisConfig, error) {
+	for i, a := range r.Addrs {
+		if a == "" {
+			return r, fmt.Errorf("profilecache: redis.addrs[%d]: empty", i)
+		}
+	}
+	if r.MasterName != "" && len(r.Addrs) == 0 {
+		return r, errors.New("profilecache: redis.master_name: needs redis.addrs (the sentinels)")
+	}
+	if r.DB < 0 {
+		return r, errors.New("profilecache: redis.db: must not be negative")
+	}
+	if r.DB != 0 && len(r.Addrs) > 1 && r.MasterName == "" {
+		return r, errors.New("profilecache: redis.db: cluster mode supports only db 0")
+	}
+	if r.KeyPrefix == "" {
+		r.KeyPrefix = DefaultKeyPrefix
+	}
+	for _, t := range []struct {
+		name string
+		d    *time.Duration
+	}{
+		{"dial_timeout", &r.DialTimeout},
+		{"read_timeout", &r.ReadTimeout},
+		{"write_timeout", &r.WriteTimeout},
+	} {
+		if *t.d < 0 {
+			return r, fmt.Errorf("profilecache: redis.%s: must not be negative", t.name)
+		}
+		if *t.d == 0 {
+			*t.d = DefaultRedisTimeout
+		}
+	}
+	return r, nil
+}

@@ -1,0 +1,55 @@
+package profilecache
+
+import (
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metric label values for idgate_profilecache_gets_total{result}.
+const (
+	resultHitLocal = "hit_local"
+	resultHitRedis = "hit_redis"
+	resultMiss     = "miss"
+	resultError    = "error"
+	resultOK       = "ok"
+)
+
+// metrics are the cache's Prometheus collectors:
+//
+//	idgate_profilecache_gets_total{result="hit_local|hit_redis|miss|error"}
+//	idgate_profilecache_sets_total{result="ok|error"}
+//	idgate_profilecache_local_entries
+type metrics struct {
+	gets *prometheus.CounterVec
+	sets *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer, entries func() float64) (*metrics, error) {
+	m := &metrics{
+		gets: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "idgate", Subsystem: "profilecache", Name: "gets_total",
+			Help: "Profile cache lookups by result: hit_local, hit_redis, miss or error (Redis failed).",
+		}, []string{"result"}),
+		sets: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "idgate", Subsystem: "profilecache", Name: "sets_total",
+			Help: "Profile cache stores by result: ok or error (Redis failed; the in-process layer still has it).",
+		}, []string{"result"}),
+	}
+	for _, r := range []string{resultHitLocal, resultHitRedis, resultMiss, resultError} {
+		m.gets.WithLabelValues(r)
+	}
+	for _, r := range []string{resultOK, resultError} {
+		m.sets.WithLabelValues(r)
+	}
+	size := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: "idgate", Subsystem: "profilecache", Name: "local_entries",
+		Help: "Entries held by the in-process layer, expired ones not yet evicted included.",
+	}, entries)
+	for _, c := range []prometheus.Collector{m.gets, m.sets, size} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("profilecache: metrics: %w", err)
+		}
+	}
+	return m, nil
+}
