@@ -1,0 +1,313 @@
+package config
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Config is idgate's whole configuration. Keys in YAML (and in the IDGATE_*
+// environment variables) are the mapstructure tags below; defaults are those
+// of [Default].
+type Config struct {
+	// Server holds the listeners. [see Server]
+	Server Server `mapstructure:"server"`
+	// Log configures the process logger. [level info, format json]
+	Log Log `mapstructure:"log"`
+	// Issuers are the trusted token issuers. Zero issuers is valid here (the
+	// embedded default and `idgate dev`); a production caller should refuse it.
+	Issuers []Issuer `mapstructure:"issuers"`
+	// JWKSRefreshMinInterval is the least time between two key-set refetches
+	// of one issuer, triggered by an unknown kid. [5s]
+	JWKSRefreshMinInterval time.Duration `mapstructure:"jwks_refresh_min_interval"`
+	// JWKSMaxStale is how long a key set may still be used when refreshing it
+	// fails; 0 never uses a stale key set. [24h]
+	JWKSMaxStale time.Duration `mapstructure:"jwks_max_stale"`
+	// ClockSkew is the leeway allowed on exp, nbf and iat; at most 5m. [30s]
+	ClockSkew time.Duration `mapstructure:"clock_skew"`
+	// TokenCacheSize bounds the cache of verified tokens (entries); 0 disables
+	// it. [10000]
+	TokenCacheSize int `mapstructure:"token_cache_size"`
+	// Outputs configures the identity headers written upstream.
+	Outputs Outputs `mapstructure:"outputs"`
+	// Signing configures the key that signs the x-flyte-identity JWS.
+	Signing Signing `mapstructure:"signing"`
+	// Routes are authorization rules; the first whose prefix matches wins and
+	// a request matching none requires an authenticated user.
+	Routes []Route `mapstructure:"routes"`
+	// UserinfoTimeout bounds one userinfo call; enrichment fails soft after
+	// it. [150ms]
+	UserinfoTimeout time.Duration `mapstructure:"userinfo_timeout"`
+	// Cache configures the profile cache (in-process and optional Redis).
+	Cache Cache `mapstructure:"cache"`
+}
+
+// Server holds the listen addresses and shutdown behaviour.
+type Server struct {
+	// GRPCAddr is the Envoy ext_authz gRPC listen address, host:port. [":9001"]
+	GRPCAddr string `mapstructure:"grpc_addr"`
+	// HTTPAddr is the HTTP listen address (forward-auth, health, metrics),
+	// host:port. [":8080"]
+	HTTPAddr string `mapstructure:"http_addr"`
+	// ShutdownGrace is how long in-flight requests get on SIGTERM. [10s]
+	ShutdownGrace time.Duration `mapstructure:"shutdown_grace"`
+	// AuthzPath is the HTTP forward-auth endpoint path. ["/authz"]
+	AuthzPath string `mapstructure:"authz_path"`
+}
+
+// Log configures the process logger.
+type Log struct {
+	// Level is one of debug, info, warn, error. ["info"]
+	Level string `mapstructure:"level"`
+	// Format is json or text. ["json"]
+	Format string `mapstructure:"format"`
+}
+
+// SlogLevel returns Level as a [slog.Level]; an unknown level is Info.
+func (l Log) SlogLevel() slog.Level {
+	switch l.Level {
+	case "debug":
+		return slog.LevelDebug
+	case "warn":
+		return slog.LevelWarn
+	case "error":
+		return slog.LevelError
+	}
+	return slog.LevelInfo
+}
+
+// Issuer is one trusted token issuer.
+type Issuer struct {
+	// Issuer is the exact `iss` value and the discovery base URL; required,
+	// absolute, https unless the host is loopback.
+	Issuer string `mapstructure:"issuer"`
+	// Audiences are the accepted `aud` values; required, non-empty.
+	Audiences []string `mapstructure:"audiences"`
+	// JWKSURI overrides the discovered jwks_uri; absolute, https unless
+	// loopback, on the issuer's host or one of AllowedHosts. [""]
+	JWKSURI string `mapstructure:"jwks_uri"`
+	// UserClaim names the claim that becomes the user id. ["email"]
+	UserClaim string `mapstructure:"user_claim"`
+	// GroupsClaim names the claim holding the groups. ["groups"]
+	GroupsClaim string `mapstructure:"groups_claim"`
+	// Userinfo says whether to call the userinfo endpoint: true, false, or
+	// nil to use it when discovery lists one. [nil]
+	Userinfo *bool `mapstructure:"userinfo"`
+	// AllowedHosts are extra hosts (besides the issuer's) that jwks_uri may
+	// point to. Stored lower-case. [none]
+	AllowedHosts []string `mapstructure:"allowed_hosts"`
+}
+
+// Outputs configures the identity headers idgate writes upstream.
+type Outputs struct {
+	// Kubeflow configures the kubeflow-userid/kubeflow-groups headers.
+	Kubeflow KubeflowOutput `mapstructure:"kubeflow"`
+	// Flyte configures the signed x-flyte-identity header.
+	Flyte FlyteOutput `mapstructure:"flyte"`
+	// ALB configures AWS ALB-compatible x-amzn-oidc-* headers.
+	ALB ALBOutput `mapstructure:"alb"`
+	// StripHeaders are extra header names always removed from the client
+	// request; HTTP token names, stored lower-case. [none]
+	StripHeaders []string `mapstructure:"strip_headers"`
+}
+
+// KubeflowOutput configures the Kubeflow identity headers.
+type KubeflowOutput struct {
+	// UserIDHeader carries the user id. ["kubeflow-userid"]
+	UserIDHeader string `mapstructure:"userid_header"`
+	// UserIDPrefix is prepended to the user id (Kubeflow's
+	// USERID_PREFIX, e.g. "accounts.google.com:"). [""]
+	UserIDPrefix string `mapstructure:"userid_prefix"`
+	// GroupsHeader carries the comma-separated groups. ["kubeflow-groups"]
+	GroupsHeader string `mapstructure:"groups_header"`
+}
+
+// FlyteOutput configures the signed identity header for Flyte.
+type FlyteOutput struct {
+	// Header carries the compact JWS. ["x-flyte-identity"]
+	Header string `mapstructure:"header"`
+	// Audience is the JWS `aud`. ["flyte"]
+	Audience string `mapstructure:"audience"`
+	// TTL is the JWS lifetime; more than 0, at most 5m. [5m]
+	TTL time.Duration `mapstructure:"ttl"`
+}
+
+// ALBOutput configures headers compatible with an AWS Application Load
+// Balancer's OIDC authentication (x-amzn-oidc-data, -identity,
+// -accesstoken), for applications written against an ALB.
+type ALBOutput struct {
+	// Enabled writes the ALB headers. [false]
+	Enabled bool `mapstructure:"enabled"`
+	// Padding keeps base64 '=' padding in the x-amzn-oidc-data segments, as
+	// a real ALB does. [false]
+	Padding bool `mapstructure:"padding"`
+	// Client is the `client` header field of x-amzn-oidc-data (the OIDC
+	// client id an ALB would report). [""]
+	Client string `mapstructure:"client"`
+}
+
+// Signing configures the key of the x-flyte-identity JWS.
+type Signing struct {
+	// KeyFile is a PEM EC P-256 private key (PKCS#8 "PRIVATE KEY" or SEC1
+	// "EC PRIVATE KEY"); empty generates a key at start-up. [""]
+	KeyFile string `mapstructure:"key_file"`
+	// Issuer is the JWS `iss`. ["idgate"]
+	Issuer string `mapstructure:"issuer"`
+}
+
+// Route modes.
+const (
+	// ModeEnforce denies requests the route does not allow (the default).
+	ModeEnforce = "enforce"
+	// ModeShadow is reserved: evaluate and report, but allow.
+	ModeShadow = "shadow"
+)
+
+// Route is one authorization rule, matched by path prefix (and optionally
+// methods and hosts).
+type Route struct {
+	// PathPrefix matches the request path; required, starts with "/".
+	PathPrefix string `mapstructure:"path_prefix"`
+	// Public lets anonymous requests through; no allow_* rule may be set.
+	Public bool `mapstructure:"public"`
+	// AllowGroups admits a user in any of these groups.
+	AllowGroups []string `mapstructure:"allow_groups"`
+	// AllowEmailDomains admits a user whose email is in one of these
+	// domains. Stored lower-case.
+	AllowEmailDomains []string `mapstructure:"allow_email_domains"`
+	// Methods restricts the route to these HTTP methods (stored upper-case);
+	// empty matches all.
+	Methods []string `mapstructure:"methods"`
+	// Hosts restricts the route to these request hosts (stored lower-case);
+	// empty matches all.
+	Hosts []string `mapstructure:"hosts"`
+	// Mode is "" or "enforce" (deny), or "shadow" (reserved). [""]
+	Mode string `mapstructure:"mode"`
+}
+
+// Cache configures the profile cache.
+type Cache struct {
+	// LocalSize bounds the in-process cache (entries); 0 disables it. [10000]
+	LocalSize int `mapstructure:"local_size"`
+	// ProfileTTL is how long an enriched profile is cached. [10m]
+	ProfileTTL time.Duration `mapstructure:"profile_ttl"`
+	// NegativeTTL is how long a failed userinfo lookup is remembered. [30s]
+	NegativeTTL time.Duration `mapstructure:"negative_ttl"`
+	// Redis is the optional shared cache.
+	Redis Redis `mapstructure:"redis"`
+}
+
+// Redis configures the optional shared profile cache.
+type Redis struct {
+	// Addrs are host:port addresses: empty means in-process only, one a
+	// standalone server, several a cluster (or sentinels with MasterName).
+	Addrs []string `mapstructure:"addrs"`
+	// MasterName selects sentinel mode; Addrs are then the sentinels. [""]
+	MasterName string `mapstructure:"master_name"`
+	// Username is the Redis ACL user. [""]
+	Username string `mapstructure:"username"`
+	// Password is the Redis password. Secret: never printed. After Load it
+	// also holds the contents of PasswordFile. [""]
+	Password string `mapstructure:"password"`
+	// PasswordFile is read at load into Password (trailing newline trimmed,
+	// then cleared); mutually exclusive with Password. [""]
+	PasswordFile string `mapstructure:"password_file"`
+	// DB is the database number; must be 0 in cluster mode. [0]
+	DB int `mapstructure:"db"`
+	// KeyPrefix is prepended to every key. ["idgate:"]
+	KeyPrefix string `mapstructure:"key_prefix"`
+	// DialTimeout bounds connecting. [50ms]
+	DialTimeout time.Duration `mapstructure:"dial_timeout"`
+	// ReadTimeout bounds one read. [50ms]
+	ReadTimeout time.Duration `mapstructure:"read_timeout"`
+	// WriteTimeout bounds one write. [50ms]
+	WriteTimeout time.Duration `mapstructure:"write_timeout"`
+	// TLS configures TLS to Redis.
+	TLS RedisTLS `mapstructure:"tls"`
+}
+
+// RedisTLS configures TLS to Redis.
+type RedisTLS struct {
+	// Enabled uses TLS. [false]
+	Enabled bool `mapstructure:"enabled"`
+	// CAFile is a PEM bundle of CAs to trust instead of the system pool;
+	// requires Enabled. [""]
+	CAFile string `mapstructure:"ca_file"`
+	// InsecureSkipVerify disables certificate verification (testing only);
+	// requires Enabled. [false]
+	InsecureSkipVerify bool `mapstructure:"insecure_skip_verify"`
+}
+
+// Default returns the embedded default configuration: no issuers, no routes,
+// in-process cache only. It is what an empty file and environment load to.
+func Default() *Config {
+	return &Config{
+		Server: Server{
+			GRPCAddr:      ":9001",
+			HTTPAddr:      ":8080",
+			ShutdownGrace: 10 * time.Second,
+			AuthzPath:     "/authz",
+		},
+		Log:                    Log{Level: "info", Format: "json"},
+		JWKSRefreshMinInterval: 5 * time.Second,
+		JWKSMaxStale:           24 * time.Hour,
+		ClockSkew:              30 * time.Second,
+		TokenCacheSize:         10000,
+		Outputs: Outputs{
+			Kubeflow: KubeflowOutput{UserIDHeader: "kubeflow-userid", GroupsHeader: "kubeflow-groups"},
+			Flyte:    FlyteOutput{Header: "x-flyte-identity", Audience: "flyte", TTL: 5 * time.Minute},
+		},
+		Signing:         Signing{Issuer: "idgate"},
+		UserinfoTimeout: 150 * time.Millisecond,
+		Cache: Cache{
+			LocalSize:   10000,
+			ProfileTTL:  10 * time.Minute,
+			NegativeTTL: 30 * time.Second,
+			Redis: Redis{
+				KeyPrefix:    "idgate:",
+				DialTimeout:  50 * time.Millisecond,
+				ReadTimeout:  50 * time.Millisecond,
+				WriteTimeout: 50 * time.Millisecond,
+			},
+		},
+	}
+}
+
+// redactedValue replaces secrets in [Config.Redacted].
+const redactedValue = "REDACTED"
+
+// Redacted returns a deep copy of c with every secret blanked, for printing
+// or logging the effective configuration.
+func (c *Config) Redacted() *Config {
+	r := *c
+	r.Issuers = nil
+	for _, iss := range c.Issuers {
+		iss.Audiences = clone(iss.Audiences)
+		iss.AllowedHosts = clone(iss.AllowedHosts)
+		if iss.Userinfo != nil {
+			b := *iss.Userinfo
+			iss.Userinfo = &b
+		}
+		r.Issuers = append(r.Issuers, iss)
+	}
+	r.Routes = nil
+	for _, rt := range c.Routes {
+		rt.AllowGroups = clone(rt.AllowGroups)
+		rt.AllowEmailDomains = clone(rt.AllowEmailDomains)
+		rt.Methods = clone(rt.Methods)
+		rt.Hosts = clone(rt.Hosts)
+		r.Routes = append(r.Routes, rt)
+	}
+	r.Outputs.StripHeaders = clone(c.Outputs.StripHeaders)
+	r.Cache.Redis.Addrs = clone(c.Cache.Redis.Addrs)
+	if r.Cache.Redis.Password != "" {
+		r.Cache.Redis.Password = redactedValue
+	}
+	return &r
+}
+
+func clone(s []string) []string {
+	if s == nil {
+		return nil
+	}
+	return append([]string(nil), s...)
+}

@@ -1,0 +1,133 @@
+package config
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestRepoConfigIsDefault(t *testing.T) {
+	c, err := Load("../config.yaml", nil)
+	if err != nil {
+		t.Fatalf("Load(../config.yaml): %v", err)
+	}
+	if !sameConfig(c, Default()) {
+		t.Errorf("config.yaml differs from Default():\n got %+v\nwant %+v", c, Default())
+	}
+}
+
+func TestDefaultIsValid(t *testing.T) {
+	if err := Default().Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLoadWithoutFileIsDefault(t *testing.T) {
+	c, err := Load("", []string{"HOME=/root", "IDGATE_UNKNOWN=1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sameConfig(c, Default()) {
+		t.Errorf("Load(\"\") = %+v, want Default()", c)
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	_, err := Load("/nonexistent/idgate.yaml", nil)
+	if err == nil || !strings.Contains(err.Error(), "/nonexistent/idgate.yaml") {
+		t.Fatalf("err = %v, want one naming the file", err)
+	}
+}
+
+func TestEnvKeys(t *testing.T) {
+	keys := envKeys()
+	want := map[string]envKey{
+		"IDGATE_SERVER_GRPC_ADDR":          {"server.grpc_addr", envScalar},
+		"IDGATE_CACHE_REDIS_ADDRS":         {"cache.redis.addrs", envList},
+		"IDGATE_JWKS_REFRESH_MIN_INTERVAL": {"jwks_refresh_min_interval", envScalar},
+		"IDGATE_CACHE_REDIS_TLS_CA_FILE":   {"cache.redis.tls.ca_file", envScalar},
+		"IDGATE_OUTPUTS_STRIP_HEADERS":     {"outputs.strip_headers", envList},
+		"IDGATE_ISSUERS":                   {"issuers", envJSON},
+		"IDGATE_ROUTES":                    {"routes", envJSON},
+	}
+	for name, k := range want {
+		if keys[name] != k {
+			t.Errorf("envKeys()[%s] = %+v, want %+v", name, keys[name], k)
+		}
+	}
+	// Every leaf has its own variable: no two keys collapse to one name.
+	seen := map[string]bool{}
+	for _, k := range keys {
+		if seen[k.key] {
+			t.Errorf("key %s listed twice", k.key)
+		}
+		seen[k.key] = true
+	}
+	if len(keys) != 41 {
+		t.Errorf("len(envKeys()) = %d, want 41 (one per leaf key)", len(keys))
+	}
+}
+
+func TestRedacted(t *testing.T) {
+	c := Default()
+	c.Cache.Redis.Password = "hunter2"
+	c.Cache.Redis.Addrs = []string{"redis:6379"}
+	c.Issuers = []Issuer{{Issuer: "https://idp", Audiences: []string{"a"}}}
+	r := c.Redacted()
+	if r.Cache.Redis.Password != redactedValue {
+		t.Errorf("Redacted password = %q", r.Cache.Redis.Password)
+	}
+	r.Cache.Redis.Addrs[0] = "changed"
+	r.Issuers[0].Audiences[0] = "changed"
+	if c.Cache.Redis.Password != "hunter2" || c.Cache.Redis.Addrs[0] != "redis:6379" ||
+		c.Issuers[0].Audiences[0] != "a" {
+		t.Errorf("Redacted shares state with the original: %+v", c)
+	}
+	if d := Default().Redacted(); !reflect.DeepEqual(d, Default()) {
+		t.Errorf("Redacted of a secret-free config changed it: %+v", d)
+	}
+}
+
+func TestSlogLevel(t *testing.T) {
+	for _, lvl := range []string{"debug", "info", "warn", "error"} {
+		if got := (Log{Level: lvl}).SlogLevel().String(); !strings.EqualFold(got, lvl) {
+			t.Errorf("SlogLevel(%s) = %s", lvl, got)
+		}
+	}
+}
+
+func TestDurationHook(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      any
+		want    time.Duration
+		wantErr bool
+	}{
+		{"go syntax", "150ms", 150 * time.Millisecond, false},
+		{"compound", "1h30m", 90 * time.Minute, false},
+		{"zero int", 0, 0, false},
+		{"bare int", 10, 0, true},
+		{"bare float", 1.5, 0, true},
+		{"no unit string", "10", 0, true},
+		{"bool", true, 0, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := durationHook(reflect.TypeOf(tc.in), durationType, tc.in)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("err = %v, wantErr %v", err, tc.wantErr)
+			}
+			if err == nil && got != tc.want {
+				t.Errorf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// sameConfig compares configurations field by field, an empty list
+// matching a nil one (YAML "[]" decodes to an empty slice).
+func sameConfig(a, b *Config) bool {
+	return fmt.Sprintf("%+v", a) == fmt.Sprintf("%+v", b)
+}

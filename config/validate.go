@@ -1,0 +1,235 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// maxClockSkew and maxFlyteTTL bound leeways that would weaken expiry.
+const (
+	maxClockSkew = 5 * time.Minute
+	maxFlyteTTL  = 5 * time.Minute
+)
+
+// Validate reports every problem in c, each on one line naming its key
+// ("config: issuers[0].audiences: required"), joined with errors.Join; nil
+// if there is none. It opens the files c names (signing key, Redis CA and
+// password file) to check them, and never puts a secret value in an error.
+// Zero issuers is valid here: whether that is acceptable is the caller's
+// decision. [Load] lower-cases header and host names and fills per-issuer
+// defaults before calling it.
+func (c *Config) Validate() error {
+	var p problems
+	c.validateServer(&p)
+	c.validateGlobals(&p)
+	for i := range c.Issuers {
+		c.validateIssuer(&p, i)
+	}
+	c.Outputs.validate(&p)
+	if c.Signing.KeyFile != "" {
+		if _, err := ReadSigningKey(c.Signing.KeyFile); err != nil {
+			p.addf("signing.key_file", "%w", err)
+		}
+	}
+	if c.Signing.Issuer == "" {
+		p.addf("signing.issuer", "required")
+	}
+	for i, r := range c.Routes {
+		r.validate(&p, fmt.Sprintf("routes[%d]", i))
+	}
+	c.Cache.validate(&p)
+	return p.err()
+}
+
+// problems collects validation errors.
+type problems []error
+
+func (p *problems) addf(key, format string, args ...any) {
+	*p = append(*p, fmt.Errorf("config: "+key+": "+format, args...))
+}
+
+func (p problems) err() error {
+	if len(p) == 0 {
+		return nil
+	}
+	return errors.Join(p...)
+}
+
+func (c *Config) validateServer(p *problems) {
+	s := c.Server
+	checkAddr(p, "server.grpc_addr", s.GRPCAddr, false)
+	checkAddr(p, "server.http_addr", s.HTTPAddr, false)
+	if s.GRPCAddr == s.HTTPAddr && !strings.HasSuffix(s.GRPCAddr, ":0") {
+		p.addf("server.http_addr", "same as server.grpc_addr")
+	}
+	nonNegative(p, "server.shutdown_grace", s.ShutdownGrace)
+	if !strings.HasPrefix(s.AuthzPath, "/") || strings.ContainsAny(s.AuthzPath, "?# \t") {
+		p.addf("server.authz_path", "must be a path starting with \"/\"")
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		p.addf("log.level", "%q is not one of debug, info, warn, error", c.Log.Level)
+	}
+	if c.Log.Format != "json" && c.Log.Format != "text" {
+		p.addf("log.format", "%q is not one of json, text", c.Log.Format)
+	}
+}
+
+func (c *Config) validateGlobals(p *problems) {
+	positive(p, "jwks_refresh_min_interval", c.JWKSRefreshMinInterval)
+	nonNegative(p, "jwks_max_stale", c.JWKSMaxStale)
+	nonNegative(p, "clock_skew", c.ClockSkew)
+	if c.ClockSkew > maxClockSkew {
+		p.addf("clock_skew", "must be at most %s", maxClockSkew)
+	}
+	if c.TokenCacheSize < 0 {
+		p.addf("token_cache_size", "must not be negative")
+	}
+	positive(p, "userinfo_timeout", c.UserinfoTimeout)
+}
+
+func (c *Config) validateIssuer(p *problems, i int) {
+	iss := c.Issuers[i]
+	k := fmt.Sprintf("issuers[%d]", i)
+	var issuerHost string
+	if iss.Issuer == "" {
+		p.addf(k+".issuer", "required")
+	} else if u, err := checkURL(iss.Issuer); err != nil {
+		p.addf(k+".issuer", "%v", err)
+	} else {
+		issuerHost = u.Hostname()
+	}
+	for j := range i {
+		if iss.Issuer != "" && c.Issuers[j].Issuer == iss.Issuer {
+			p.addf(k+".issuer", "duplicate of issuers[%d].issuer", j)
+		}
+	}
+	if len(iss.Audiences) == 0 {
+		p.addf(k+".audiences", "required")
+	}
+	for j, a := range iss.Audiences {
+		if strings.TrimSpace(a) == "" {
+			p.addf(fmt.Sprintf("%s.audiences[%d]", k, j), "empty")
+		}
+	}
+	for j, h := range iss.AllowedHosts {
+		if !validHost(h) {
+			p.addf(fmt.Sprintf("%s.allowed_hosts[%d]", k, j), "invalid host name %s", safeQuote(h))
+		}
+	}
+	if iss.JWKSURI != "" {
+		if u, err := checkURL(iss.JWKSURI); err != nil {
+			p.addf(k+".jwks_uri", "%v", err)
+		} else if h := strings.ToLower(u.Hostname()); issuerHost != "" &&
+			h != strings.ToLower(issuerHost) && !contains(iss.AllowedHosts, h) {
+			p.addf(k+".jwks_uri", "host %q is neither the issuer's host nor in allowed_hosts", h)
+		}
+	}
+	if iss.UserClaim == "" {
+		p.addf(k+".user_claim", "required")
+	}
+	if iss.GroupsClaim == "" {
+		p.addf(k+".groups_claim", "required")
+	}
+}
+
+// checkURL accepts an absolute http(s) URL without credentials, query or
+// fragment; plain http only for a loopback host.
+func checkURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return nil, fmt.Errorf("%s is not an absolute http(s) URL", safeQuote(raw))
+	}
+	switch {
+	case u.User != nil:
+		return nil, fmt.Errorf("must not contain credentials")
+	case u.RawQuery != "" || u.Fragment != "":
+		return nil, fmt.Errorf("must not have a query or fragment")
+	case u.Scheme == "http" && !isLoopback(u.Hostname()):
+		return nil, fmt.Errorf("plain http only allowed for loopback hosts")
+	}
+	return u, nil
+}
+
+// isLoopback reports whether host is localhost, in 127.0.0.0/8 or ::1.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
+}
+
+func (r Route) validate(p *problems, k string) {
+	switch {
+	case r.PathPrefix == "":
+		p.addf(k+".path_prefix", "required")
+	case !strings.HasPrefix(r.PathPrefix, "/") || strings.ContainsAny(r.PathPrefix, "?# \t\r\n"):
+		p.addf(k+".path_prefix", "%q must be a path starting with \"/\"", r.PathPrefix)
+	}
+	if r.Public && (len(r.AllowGroups) > 0 || len(r.AllowEmailDomains) > 0) {
+		p.addf(k+".public", "cannot be combined with allow_groups or allow_email_domains")
+	}
+	for j, g := range r.AllowGroups {
+		if strings.TrimSpace(g) == "" {
+			p.addf(fmt.Sprintf("%s.allow_groups[%d]", k, j), "empty")
+		}
+	}
+	for j, d := range r.AllowEmailDomains {
+		if !validHost(d) || strings.Contains(d, ":") {
+			p.addf(fmt.Sprintf("%s.allow_email_domains[%d]", k, j), "invalid domain %s", safeQuote(d))
+		}
+	}
+	for j, m := range r.Methods {
+		if !validToken(m) {
+			p.addf(fmt.Sprintf("%s.methods[%d]", k, j), "invalid method %q", m)
+		}
+	}
+	for j, h := range r.Hosts {
+		if !validHost(h) {
+			p.addf(fmt.Sprintf("%s.hosts[%d]", k, j), "invalid host %s", safeQuote(h))
+		}
+	}
+	if r.Mode != "" && r.Mode != ModeEnforce && r.Mode != ModeShadow {
+		p.addf(k+".mode", "%q is not one of enforce, shadow", r.Mode)
+	}
+}
+
+// checkAddr checks a host:port address; dial addresses need a host and a
+// non-zero port.
+func checkAddr(p *problems, key, addr string, dial bool) {
+	host, port, err := net.SplitHostPort(addr)
+	n, perr := strconv.ParseUint(port, 10, 16)
+	if err != nil || perr != nil || (dial && (host == "" || n == 0)) ||
+		(host != "" && !validHost(host)) {
+		p.addf(key, "invalid address %s", safeQuote(addr))
+	}
+}
+
+func positive(p *problems, key string, d time.Duration) {
+	if d <= 0 {
+		p.addf(key, "must be positive")
+	}
+}
+
+func nonNegative(p *problems, key string, d time.Duration) {
+	if d < 0 {
+		p.addf(key, "must not be negative")
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if strings.EqualFold(x, s) {
+			return true
+		}
+	}
+	return false
+}

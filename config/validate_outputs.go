@@ -1,0 +1,172 @@
+package config
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// reservedHeaders may not be used as output headers: writing them would
+// rewrite the request's own credentials or framing.
+var reservedHeaders = map[string]bool{
+	"authorization": true, "proxy-authorization": true, "cookie": true,
+	"host": true, "content-length": true, "content-type": true,
+	"transfer-encoding": true, "connection": true, "te": true,
+	"upgrade": true, "keep-alive": true, "trailer": true,
+}
+
+// albHeaders are written when outputs.alb.enabled is set.
+var albHeaders = []string{"x-amzn-oidc-data", "x-amzn-oidc-identity", "x-amzn-oidc-accesstoken"}
+
+func (o Outputs) validate(p *problems) {
+	named := []struct{ key, name string }{
+		{"outputs.kubeflow.userid_header", o.Kubeflow.UserIDHeader},
+		{"outputs.kubeflow.groups_header", o.Kubeflow.GroupsHeader},
+		{"outputs.flyte.header", o.Flyte.Header},
+	}
+	if o.ALB.Enabled {
+		for _, h := range albHeaders {
+			named = append(named, struct{ key, name string }{"outputs.alb (" + h + ")", h})
+		}
+	}
+	for i, h := range named {
+		if i < 3 && !checkHeaderName(p, h.key, h.name) {
+			continue
+		}
+		for _, prev := range named[:i] {
+			if strings.EqualFold(prev.name, h.name) {
+				p.addf(h.key, "header %q is also %s", h.name, prev.key)
+			}
+		}
+	}
+	if !validHeaderValue(o.Kubeflow.UserIDPrefix) {
+		p.addf("outputs.kubeflow.userid_prefix", "contains control characters")
+	}
+	if o.Flyte.Audience == "" || !validHeaderValue(o.Flyte.Audience) {
+		p.addf("outputs.flyte.audience", "required, without control characters")
+	}
+	positive(p, "outputs.flyte.ttl", o.Flyte.TTL)
+	if o.Flyte.TTL > maxFlyteTTL {
+		p.addf("outputs.flyte.ttl", "must be at most %s", maxFlyteTTL)
+	}
+	if !validHeaderValue(o.ALB.Client) {
+		p.addf("outputs.alb.client", "contains control characters")
+	}
+	for i, h := range o.StripHeaders {
+		if !validToken(h) {
+			p.addf(fmt.Sprintf("outputs.strip_headers[%d]", i), "invalid header name %s", safeQuote(h))
+		}
+	}
+}
+
+// checkHeaderName reports whether name may be an output header.
+func checkHeaderName(p *problems, key, name string) bool {
+	switch {
+	case name == "":
+		p.addf(key, "required")
+	case !validToken(name):
+		p.addf(key, "invalid header name %s", safeQuote(name))
+	case reservedHeaders[strings.ToLower(name)]:
+		p.addf(key, "header %q is reserved", name)
+	default:
+		return true
+	}
+	return false
+}
+
+func (c Cache) validate(p *problems) {
+	if c.LocalSize < 0 {
+		p.addf("cache.local_size", "must not be negative")
+	}
+	nonNegative(p, "cache.profile_ttl", c.ProfileTTL)
+	nonNegative(p, "cache.negative_ttl", c.NegativeTTL)
+	r := c.Redis
+	for i, a := range r.Addrs {
+		checkAddr(p, fmt.Sprintf("cache.redis.addrs[%d]", i), a, true)
+	}
+	if r.MasterName != "" && len(r.Addrs) == 0 {
+		p.addf("cache.redis.master_name", "requires cache.redis.addrs (the sentinels)")
+	}
+	switch {
+	case r.Password != "" && r.PasswordFile != "":
+		p.addf("cache.redis.password_file", "mutually exclusive with cache.redis.password")
+	case r.PasswordFile != "":
+		if _, err := readPasswordFile(r.PasswordFile); err != nil {
+			p.addf("cache.redis.password_file", "%w", err)
+		}
+	case r.Username != "" && r.Password == "":
+		p.addf("cache.redis.username", "requires cache.redis.password or password_file")
+	}
+	if r.DB < 0 {
+		p.addf("cache.redis.db", "must not be negative")
+	} else if r.DB != 0 && len(r.Addrs) > 1 && r.MasterName == "" {
+		p.addf("cache.redis.db", "must be 0 in cluster mode (several addrs)")
+	}
+	positive(p, "cache.redis.dial_timeout", r.DialTimeout)
+	positive(p, "cache.redis.read_timeout", r.ReadTimeout)
+	positive(p, "cache.redis.write_timeout", r.WriteTimeout)
+	if r.TLS.CAFile != "" {
+		if !r.TLS.Enabled {
+			p.addf("cache.redis.tls.ca_file", "requires cache.redis.tls.enabled")
+		} else if _, err := ReadCertPool(r.TLS.CAFile); err != nil {
+			p.addf("cache.redis.tls.ca_file", "%w", err)
+		}
+	}
+	if r.TLS.InsecureSkipVerify && !r.TLS.Enabled {
+		p.addf("cache.redis.tls.insecure_skip_verify", "requires cache.redis.tls.enabled")
+	}
+}
+
+// validToken reports whether s is an RFC 9110 token (header or method name).
+func validToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+			strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// validHeaderValue reports whether s has no control characters (CR, LF,
+// NUL and the like) and so can be put in a header value.
+func validHeaderValue(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 && s[i] != '\t' || s[i] == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// validHost reports whether s looks like a host name, IP literal or
+// host:port (letters, digits and . - _ : [ ] *).
+func validHost(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+			strings.IndexByte(".-_:[]*", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// safeQuote quotes a configured value for an error message, dropping any
+// credentials before an '@' and cutting it to a readable length.
+func safeQuote(s string) string {
+	if i := strings.LastIndexByte(s, '@'); i >= 0 {
+		s = "[redacted]@" + s[i+1:]
+	}
+	if len(s) > 80 {
+		s = s[:80] + "..."
+	}
+	return strconv.Quote(s)
+}
