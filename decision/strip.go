@@ -68,7 +68,9 @@ func (s *stripList) removals(set []string, headers map[string]string) []string {
 	return out
 }
 
-// spoofed names the identity headers the client itself sent.
+// spoofed names the identity headers the client itself sent. Names outside
+// the fixed list are reported as "x-auth-request-*" so a client cannot grow
+// the metric's label set.
 func (s *stripList) spoofed(headers map[string]string) []string {
 	var out []string
 	for _, n := range s.all {
@@ -77,8 +79,8 @@ func (s *stripList) spoofed(headers map[string]string) []string {
 		}
 	}
 	for n := range headers {
-		if strings.HasPrefix(n, stripPrefix) && !contains(out, n) {
-			out = append(out, n)
+		if strings.HasPrefix(n, stripPrefix) && !contains(s.all, n) && !contains(out, stripPrefix+"*") {
+			out = append(out, stripPrefix+"*")
 		}
 	}
 	return out

@@ -1,0 +1,20 @@
+// Command idgate is an Envoy ext_authz sidecar that verifies tokens and
+// writes identity headers upstreams can trust. See README.md.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Environ(), os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "idgate:", err)
+		os.Exit(exitCode(err))
+	}
+}

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/idgate/idgate/config"
+	"github.com/idgate/idgate/internal/app"
+)
+
+const usage = `usage: idgate [command] [flags]
+
+commands:
+  serve   run the ext_authz gRPC server and HTTP endpoints (default)
+  dev     run with a built-in development OIDC provider and print a sample token
+  check   send one CheckRequest to an ext_authz server and print the decision
+
+Run "idgate COMMAND -h" for a command's flags.
+`
+
+// errDenied is returned by check for a denied request (exit status 3), so
+// scripts can tell a denial from a failure (exit status 1).
+var errDenied = errors.New("request denied")
+
+func exitCode(err error) int {
+	switch {
+	case errors.Is(err, errDenied):
+		return 3
+	case errors.Is(err, flag.ErrHelp):
+		return 2
+	}
+	return 1
+}
+
+// run is idgate's real entry point; main only supplies the process's
+// context, arguments, environment and streams.
+func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return runServe(ctx, args, environ, stdout, stderr)
+	case "dev":
+		return runDev(ctx, args, environ, stdout, stderr)
+	case "check":
+		return runCheck(ctx, args, stdout, stderr)
+	case "help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", cmd)
+}
+
+func runServe(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "", "configuration file (default ./config.yaml when it exists)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *path == "" {
+		if _, err := os.Stat("config.yaml"); err == nil {
+			*path = "config.yaml"
+		}
+	}
+	cfg, err := config.Load(*path, environ)
+	if err != nil {
+		return err
+	}
+	if len(cfg.Issuers) == 0 {
+		return serveDev(ctx, cfg, stdout, stderr)
+	}
+	return serve(ctx, cfg, newLogger(cfg, stderr))
+}
+
+// serve opens the app and blocks until ctx ends, then shuts down gracefully.
+func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+	return serveWith(ctx, cfg, log, nil)
+}
+
+func serveWith(ctx context.Context, cfg *config.Config, log *slog.Logger, started func(*app.App)) error {
+	a, err := app.New(cfg, app.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	if err := a.Open(ctx); err != nil {
+		_ = a.Shutdown(context.Background())
+		return err
+	}
+	if started != nil {
+		started(a)
+	}
+	<-ctx.Done()
+	log.Info("shutting down", "grace", cfg.Server.ShutdownGrace.String())
+	return a.Shutdown(context.Background())
+}
+
+func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.Log.SlogLevel()}
+	if cfg.Log.Format == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}

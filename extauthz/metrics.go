@@ -1,0 +1,101 @@
+package extauthz
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/idgate/idgate/decision"
+)
+
+// Metrics are the decision metrics, namespace "idgate":
+//
+//	idgate_decisions_total{result,reason}   decisions by allow/deny and reason
+//	idgate_check_duration_seconds           time to decide, per Check
+//	idgate_spoof_attempts_total{header}     identity headers clients sent
+//	idgate_enrichment_degraded_total{reason} requests allowed on token claims only
+//	idgate_check_errors_total               faults returned as gRPC errors
+//
+// The HTTP forward-auth front end records into the same metrics.
+type Metrics struct {
+	decisions *prometheus.CounterVec
+	duration  prometheus.Histogram
+	spoofed   *prometheus.CounterVec
+	degraded  *prometheus.CounterVec
+	errors    prometheus.Counter
+}
+
+// NewMetrics creates and registers the metrics on reg (nil: unregistered).
+func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
+	m := &Metrics{
+		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "idgate", Name: "decisions_total",
+			Help: "Authorization decisions by result (allow, deny) and reason."}, []string{"result", "reason"}),
+		duration: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "idgate", Name: "check_duration_seconds",
+			Help:    "Time to decide one request.",
+			Buckets: []float64{.00005, .0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .2, .5}}),
+		spoofed: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "idgate", Name: "spoof_attempts_total",
+			Help: "Requests that arrived carrying an identity header idgate strips, by header name."}, []string{"header"}),
+		degraded: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "idgate", Name: "enrichment_degraded_total",
+			Help: "Allowed requests whose profile enrichment failed, so only the token's claims were used."}, []string{"reason"}),
+		errors: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "idgate", Name: "check_errors_total",
+			Help: "Checks that failed inside idgate and returned a gRPC error."}),
+	}
+	if reg != nil {
+		for _, c := range []prometheus.Collector{m.decisions, m.duration, m.spoofed, m.degraded, m.errors} {
+			if err := reg.Register(c); err != nil {
+				var are prometheus.AlreadyRegisteredError
+				if errors.As(err, &are) {
+					continue
+				}
+				return nil, err
+			}
+		}
+	}
+	return m, nil
+}
+
+// Observe records a decision in metrics and writes its log line. The line
+// carries names and labels only, never a token, cookie or header value.
+func (s *Server) Observe(ctx context.Context, req *decision.Request, res *decision.Result, start time.Time) {
+	d := s.cfg.Now().Sub(start)
+	s.metrics.observe(res, d)
+	attrs := make([]slog.Attr, 0, 10)
+	attrs = append(attrs,
+		slog.String("decision_id", req.ID),
+		slog.String("route", res.Route),
+		slog.String("result", result(res)),
+		slog.Int("status", res.Status),
+		slog.String("reason", res.Reason),
+		slog.Float64("duration_seconds", d.Seconds()))
+	if id := res.Identity; id != nil {
+		attrs = append(attrs, slog.String("issuer", id.Issuer), slog.String("subject", id.Subject))
+		if id.Degraded != "" {
+			attrs = append(attrs, slog.String("degraded", id.Degraded))
+		}
+	}
+	if len(res.Spoofed) > 0 {
+		attrs = append(attrs, slog.Any("spoofed_headers", res.Spoofed))
+	}
+	s.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "decision", attrs...)
+}
+
+func (m *Metrics) observe(res *decision.Result, d time.Duration) {
+	m.decisions.WithLabelValues(result(res), res.Reason).Inc()
+	m.duration.Observe(d.Seconds())
+	for _, h := range res.Spoofed {
+		m.spoofed.WithLabelValues(h).Inc()
+	}
+	if res.Identity != nil && res.Identity.Degraded != "" {
+		m.degraded.WithLabelValues(res.Identity.Degraded).Inc()
+	}
+}
+
+func result(res *decision.Result) string {
+	if res.Allowed {
+		return "allow"
+	}
+	return "deny"
+}

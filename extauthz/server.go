@@ -1,0 +1,144 @@
+package extauthz
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"time"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/idgate/idgate/decision"
+)
+
+// Decider makes the decision; *decision.Engine implements it.
+type Decider interface {
+	Decide(ctx context.Context, req *decision.Request) (decision.Result, error)
+}
+
+// Config assembles the server.
+type Config struct {
+	// Decider is required.
+	Decider Decider
+	// Logger receives one line per decision; nil discards.
+	Logger *slog.Logger
+	// Registerer receives the metrics; nil registers nothing.
+	Registerer prometheus.Registerer
+	// Now is the clock used for durations; nil means time.Now.
+	Now func() time.Time
+}
+
+// Server implements envoy.service.auth.v3.Authorization.
+type Server struct {
+	authv3.UnimplementedAuthorizationServer
+	cfg     Config
+	metrics *Metrics
+}
+
+// New returns a Server.
+func New(cfg Config) (*Server, error) {
+	if cfg.Decider == nil {
+		return nil, errors.New("extauthz: decider required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	m, err := NewMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	return &Server{cfg: cfg, metrics: m}, nil
+}
+
+// Check answers one ext_authz call. A malformed CheckRequest is a denial;
+// only a fault inside idgate returns a gRPC error, so Envoy's
+// failure_mode_allow decides what happens then.
+func (s *Server) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.CheckResponse, error) {
+	start := s.cfg.Now()
+	dreq, ok := Translate(req)
+	if !ok {
+		res := decision.Result{Status: 400, Reason: "bad_request", Message: "malformed check request"}
+		s.Observe(ctx, dreq, &res, start)
+		return denied(&res), nil
+	}
+	res, err := s.cfg.Decider.Decide(ctx, dreq)
+	if err != nil {
+		s.metrics.errors.Inc()
+		s.cfg.Logger.ErrorContext(ctx, "decision failed", "decision_id", dreq.ID, "error", err)
+		return nil, status.Error(codes.Internal, "idgate: internal error")
+	}
+	s.Observe(ctx, dreq, &res, start)
+	if !res.Allowed {
+		return denied(&res), nil
+	}
+	return allowed(&res), nil
+}
+
+// Translate turns a CheckRequest into a decision.Request. Header names are
+// lower-cased (Envoy already does; other clients may not) and copies of one
+// header are joined with ",", so "KubeFlow-UserID" and two copies of it are
+// both seen. ok is false when the request has no HTTP attributes.
+func Translate(req *authv3.CheckRequest) (*decision.Request, bool) {
+	h := req.GetAttributes().GetRequest().GetHttp()
+	if h == nil {
+		return &decision.Request{}, false
+	}
+	headers := h.GetHeaders()
+	if len(headers) == 0 && h.GetHeaderMap() != nil {
+		headers = fromHeaderMap(h.GetHeaderMap().GetHeaders())
+	} else if needsLowering(headers) {
+		headers = lowered(headers)
+	}
+	id := h.GetId()
+	if rid := headers["x-request-id"]; rid != "" {
+		id = rid
+	}
+	return &decision.Request{ID: id, Method: h.GetMethod(), Host: h.GetHost(), Path: h.GetPath(), Headers: headers}, true
+}
+
+func needsLowering(m map[string]string) bool {
+	for k := range m {
+		for i := 0; i < len(k); i++ {
+			if c := k[i]; c >= 'A' && c <= 'Z' {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func lowered(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		k = strings.ToLower(k)
+		if prev, ok := out[k]; ok {
+			v = prev + "," + v
+		}
+		out[k] = v
+	}
+	return out
+}
+
+func fromHeaderMap(hs []*corev3.HeaderValue) map[string]string {
+	out := make(map[string]string, len(hs))
+	for _, hv := range hs {
+		k := strings.ToLower(hv.GetKey())
+		v := hv.GetValue()
+		if v == "" && len(hv.GetRawValue()) > 0 {
+			v = string(hv.GetRawValue())
+		}
+		if prev, ok := out[k]; ok {
+			v = prev + "," + v
+		}
+		out[k] = v
+	}
+	return out
+}

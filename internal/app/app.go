@@ -1,0 +1,194 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
+
+	"github.com/idgate/idgate/config"
+	"github.com/idgate/idgate/decision"
+	"github.com/idgate/idgate/extauthz"
+	"github.com/idgate/idgate/jwks"
+	"github.com/idgate/idgate/signing"
+)
+
+// Options are the dependencies a test or `idgate dev` may replace.
+type Options struct {
+	// Logger receives the decision log and start-up messages.
+	Logger *slog.Logger
+	// HTTPClient is used for JWKS, discovery and userinfo; nil builds one
+	// with timeouts.
+	HTTPClient *http.Client
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// App is a configured idgate.
+type App struct {
+	cfg      *config.Config
+	log      *slog.Logger
+	reg      *prometheus.Registry
+	verifier *jwks.Verifier
+	key      *signing.Key
+	engine   *decision.Engine
+	authz    *extauthz.Server
+	closers  []func()
+
+	grpcSrv  *grpc.Server
+	httpSrv  *http.Server
+	health   *health.Server
+	grpcLis  net.Listener
+	httpLis  net.Listener
+	stopping atomic.Bool
+	cancel   context.CancelFunc
+	done     chan struct{}
+}
+
+// New builds every component from cfg. It does no network I/O; a bad key
+// file or an invalid combination fails here, before anything listens.
+func New(cfg *config.Config, opts Options) (*App, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.HTTPClient == nil {
+		opts.HTTPClient = outboundClient()
+	}
+	a := &App{cfg: cfg, log: opts.Logger, reg: prometheus.NewRegistry()}
+	a.reg.MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), collectors.NewGoCollector())
+	if err := a.build(opts); err != nil {
+		a.closeComponents()
+		return nil, err
+	}
+	return a, nil
+}
+
+// outboundClient has timeouts at every stage; each component also bounds
+// its own calls with a context deadline.
+func outboundClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.TLSHandshakeTimeout = 5 * time.Second
+	t.ResponseHeaderTimeout = 10 * time.Second
+	t.MaxIdleConnsPerHost = 16
+	t.Proxy = http.ProxyFromEnvironment
+	return &http.Client{Transport: t, Timeout: 30 * time.Second}
+}
+
+// Open listens on both addresses (a busy port fails here) and starts
+// serving and loading keys in the background.
+func (a *App) Open(ctx context.Context) error {
+	var err error
+	if a.grpcLis, err = net.Listen("tcp", a.cfg.Server.GRPCAddr); err != nil {
+		return fmt.Errorf("app: listen server.grpc_addr: %w", err)
+	}
+	if a.httpLis, err = net.Listen("tcp", a.cfg.Server.HTTPAddr); err != nil {
+		a.grpcLis.Close()
+		return fmt.Errorf("app: listen server.http_addr: %w", err)
+	}
+	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	a.cancel = cancel
+	a.done = make(chan struct{})
+	a.verifier.Start(bg)
+
+	a.grpcSrv = grpc.NewServer(
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
+		grpc.MaxRecvMsgSize(4<<20),
+	)
+	authv3.RegisterAuthorizationServer(a.grpcSrv, a.authz)
+	a.health = health.NewServer()
+	a.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
+	a.health.SetServingStatus(authv3.Authorization_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_NOT_SERVING)
+	healthpb.RegisterHealthServer(a.grpcSrv, a.health)
+	a.httpSrv = &http.Server{Handler: a.httpHandler(), ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 2 * time.Minute}
+
+	go func() { _ = a.grpcSrv.Serve(a.grpcLis) }()
+	go func() { _ = a.httpSrv.Serve(a.httpLis) }()
+	go a.watchReady(bg)
+	a.log.Info("idgate listening", "grpc_addr", a.GRPCAddr(), "http_addr", a.HTTPAddr(), "issuers", len(a.cfg.Issuers))
+	return nil
+}
+
+// GRPCAddr is the address the ext_authz service listens on.
+func (a *App) GRPCAddr() string { return a.grpcLis.Addr().String() }
+
+// HTTPAddr is the address the HTTP endpoints listen on.
+func (a *App) HTTPAddr() string { return a.httpLis.Addr().String() }
+
+// Ready reports whether every issuer's keys are loaded and idgate is not
+// shutting down.
+func (a *App) Ready() bool { return !a.stopping.Load() && a.verifier.Ready() }
+
+// watchReady mirrors readiness into the gRPC health service.
+func (a *App) watchReady(ctx context.Context) {
+	defer close(a.done)
+	t := time.NewTicker(200 * time.Millisecond)
+	defer t.Stop()
+	serving := false
+	for {
+		if ready := a.Ready(); ready != serving {
+			serving = ready
+			st := healthpb.HealthCheckResponse_NOT_SERVING
+			if ready {
+				st = healthpb.HealthCheckResponse_SERVING
+			}
+			a.health.SetServingStatus("", st)
+			a.health.SetServingStatus(authv3.Authorization_ServiceDesc.ServiceName, st)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Shutdown fails readiness first, then stops accepting and lets in-flight
+// Checks finish within grace; past it, connections are cut.
+func (a *App) Shutdown(ctx context.Context) error {
+	if a.grpcSrv == nil {
+		a.closeComponents()
+		return nil
+	}
+	a.stopping.Store(true)
+	a.health.Shutdown()
+	ctx, cancel := context.WithTimeout(ctx, a.cfg.Server.ShutdownGrace)
+	defer cancel()
+	stopped := make(chan struct{})
+	go func() { a.grpcSrv.GracefulStop(); close(stopped) }()
+	herr := a.httpSrv.Shutdown(ctx)
+	select {
+	case <-stopped:
+	case <-ctx.Done():
+		a.grpcSrv.Stop()
+	}
+	a.cancel()
+	<-a.done
+	a.closeComponents()
+	if herr != nil && !errors.Is(herr, context.DeadlineExceeded) {
+		return fmt.Errorf("app: http shutdown: %w", herr)
+	}
+	return nil
+}
+
+func (a *App) closeComponents() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		a.closers[i]()
+	}
+	a.closers = nil
+}

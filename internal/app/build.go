@@ -1,0 +1,169 @@
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+
+	"github.com/idgate/idgate/config"
+	"github.com/idgate/idgate/decision"
+	"github.com/idgate/idgate/extauthz"
+	"github.com/idgate/idgate/jwks"
+	"github.com/idgate/idgate/outputs"
+	"github.com/idgate/idgate/profilecache"
+	"github.com/idgate/idgate/signing"
+	"github.com/idgate/idgate/userinfo"
+)
+
+// build creates the components in dependency order.
+func (a *App) build(opts Options) error {
+	cfg := a.cfg
+	v, err := jwks.New(jwks.Config{
+		Issuers:            issuerConfigs(cfg.Issuers),
+		RefreshMinInterval: cfg.JWKSRefreshMinInterval,
+		ClockSkew:          cfg.ClockSkew,
+		MaxStale:           cfg.JWKSMaxStale,
+		TokenCacheSize:     cfg.TokenCacheSize,
+		HTTPClient:         opts.HTTPClient,
+		Now:                opts.Now,
+		Registerer:         a.reg,
+	})
+	if err != nil {
+		return err
+	}
+	a.verifier = v
+	a.closers = append(a.closers, v.Close)
+
+	enricher, err := a.buildEnricher(opts)
+	if err != nil {
+		return err
+	}
+	if a.key, err = signing.New(signing.Config{KeyFile: cfg.Signing.KeyFile}); err != nil {
+		return err
+	}
+	renderer, err := outputs.New(outputs.Config{
+		UserIDHeader:  cfg.Outputs.Kubeflow.UserIDHeader,
+		UserIDPrefix:  cfg.Outputs.Kubeflow.UserIDPrefix,
+		GroupsHeader:  cfg.Outputs.Kubeflow.GroupsHeader,
+		FlyteHeader:   cfg.Outputs.Flyte.Header,
+		FlyteAudience: cfg.Outputs.Flyte.Audience,
+		FlyteTTL:      cfg.Outputs.Flyte.TTL,
+		Issuer:        cfg.Signing.Issuer,
+		Now:           opts.Now,
+	}, a.key)
+	if err != nil {
+		return err
+	}
+	dc := decision.Config{
+		Routes:            routes(cfg.Routes),
+		StripHeaders:      cfg.Outputs.StripHeaders,
+		Verifier:          v,
+		VerifyReason:      jwks.Reason,
+		Renderer:          renderer,
+		ErrUnsafeIdentity: outputs.ErrUnsafeUserID,
+	}
+	if enricher != nil {
+		dc.Enricher = enricher
+	}
+	if a.engine, err = decision.New(dc); err != nil {
+		return err
+	}
+	a.authz, err = extauthz.New(extauthz.Config{Decider: a.engine, Logger: a.log, Registerer: a.reg, Now: opts.Now})
+	return err
+}
+
+// buildEnricher returns nil when no issuer may use userinfo.
+func (a *App) buildEnricher(opts Options) (*userinfo.Resolver, error) {
+	cfg := a.cfg
+	useUserinfo := map[string]*bool{}
+	anyUserinfo := false
+	for _, is := range cfg.Issuers {
+		useUserinfo[is.Issuer] = is.Userinfo
+		anyUserinfo = anyUserinfo || is.Userinfo == nil || *is.Userinfo
+	}
+	if !anyUserinfo {
+		return nil, nil
+	}
+	rc := cfg.Cache.Redis
+	var tlsCfg *tls.Config
+	if rc.TLS.Enabled {
+		tlsCfg = &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: rc.TLS.InsecureSkipVerify} //nolint:gosec // an explicit, documented operator choice
+		if rc.TLS.CAFile != "" {
+			pool, err := config.ReadCertPool(rc.TLS.CAFile)
+			if err != nil {
+				return nil, err
+			}
+			tlsCfg.RootCAs = pool
+		}
+	}
+	cache, err := profilecache.New(profilecache.Config{
+		LocalSize: cfg.Cache.LocalSize,
+		Redis: profilecache.RedisConfig{
+			Addrs: rc.Addrs, MasterName: rc.MasterName, Username: rc.Username, Password: rc.Password,
+			DB: rc.DB, KeyPrefix: rc.KeyPrefix, DialTimeout: rc.DialTimeout, ReadTimeout: rc.ReadTimeout,
+			WriteTimeout: rc.WriteTimeout, TLS: tlsCfg,
+		},
+		Now:        opts.Now,
+		Registerer: a.reg,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, func() { _ = cache.Close() })
+	endpoint := func(issuer string) string {
+		use, known := useUserinfo[issuer]
+		if !known || (use != nil && !*use) {
+			return ""
+		}
+		md, ok := a.verifier.Metadata(issuer)
+		if !ok {
+			return ""
+		}
+		return md.UserinfoEndpoint
+	}
+	r, err := userinfo.New(userinfo.Config{
+		Timeout:     cfg.UserinfoTimeout,
+		ProfileTTL:  cfg.Cache.ProfileTTL,
+		NegativeTTL: cfg.Cache.NegativeTTL,
+		Endpoint:    endpoint,
+		HTTPClient:  opts.HTTPClient,
+		Now:         opts.Now,
+		Registerer:  a.reg,
+	}, cache)
+	if err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, r.Close)
+	return r, nil
+}
+
+func issuerConfigs(in []config.Issuer) []jwks.IssuerConfig {
+	out := make([]jwks.IssuerConfig, len(in))
+	for i, is := range in {
+		out[i] = jwks.IssuerConfig{
+			Issuer: is.Issuer, Audiences: is.Audiences, JWKSURI: is.JWKSURI,
+			UserClaim: is.UserClaim, GroupsClaim: is.GroupsClaim, AllowedHosts: is.AllowedHosts,
+		}
+	}
+	return out
+}
+
+func routes(in []config.Route) []decision.Route {
+	out := make([]decision.Route, len(in))
+	for i, r := range in {
+		out[i] = decision.Route{
+			PathPrefix: r.PathPrefix, Methods: r.Methods, Hosts: r.Hosts, Public: r.Public,
+			AllowGroups: r.AllowGroups, AllowEmailDomains: r.AllowEmailDomains,
+		}
+	}
+	return out
+}
+
+// Check runs one decision in-process (used by the HTTP forward-auth front end).
+func (a *App) decide(ctx context.Context, req *decision.Request) (decision.Result, error) {
+	res, err := a.engine.Decide(ctx, req)
+	if err != nil {
+		return res, fmt.Errorf("app: %w", err)
+	}
+	return res, nil
+}
