@@ -72,7 +72,7 @@ func MustCAPEM(tb testing.TB) []byte {
 		SerialNumber:          big.NewInt(1),
 		Subject:               pkix.Name{CommonName: "test CA"},
 		NotBefore:             time.Unix(0, 0),
-		NotAfter:              time.Unix(1<<40, 0),
+		NotAfter:              time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC),
 		IsCA:                  true,
 		BasicConstraintsValid: true,
 		KeyUsage:              x509.KeyUsageCertSign,

@@ -53,12 +53,14 @@ func Parse(r io.Reader, environ []string) (*Config, error) {
 	if err := v.UnmarshalExact(c, viper.DecodeHook(durationHook)); err != nil {
 		errs = append(errs, decodeErrors(err)...)
 	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
+	// Validate even after decoding errors, so one run reports every problem;
+	// a key that failed to decode keeps its default.
 	c.normalize()
 	if err := c.Validate(); err != nil {
-		return nil, err
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	if err := c.readSecrets(); err != nil {
 		return nil, err
@@ -177,29 +179,24 @@ func durationHook(_ reflect.Type, to reflect.Type, data any) (any, error) {
 // unknownKeysPrefix starts mapstructure's ErrorUnused message.
 const unknownKeysPrefix = "has invalid keys: "
 
-// decodeErrors turns mapstructure's error tree into one error per key.
+// decodeErrors turns mapstructure's error tree (a wrapped errors.Join of
+// *mapstructure.DecodeError) into one error per key.
 func decodeErrors(err error) []error {
 	var out []error
 	var walk func(error)
 	walk = func(err error) {
-		if j, ok := err.(interface{ Unwrap() []error }); ok {
-			for _, e := range j.Unwrap() {
-				walk(e)
+		switch e := err.(type) {
+		case *mapstructure.DecodeError:
+			out = append(out, keyError(e.Name(), e.Unwrap())...)
+		case interface{ Unwrap() []error }:
+			for _, inner := range e.Unwrap() {
+				walk(inner)
 			}
-			return
-		}
-		var de *mapstructure.DecodeError
-		if !errors.As(err, &de) {
+		case interface{ Unwrap() error }:
+			walk(e.Unwrap())
+		default:
 			out = append(out, fmt.Errorf("config: %w", err))
-			return
 		}
-		inner := de.Unwrap()
-		var nested *mapstructure.DecodeError
-		if errors.As(inner, &nested) {
-			walk(inner)
-			return
-		}
-		out = append(out, keyError(de.Name(), inner)...)
 	}
 	walk(err)
 	return out

@@ -1,0 +1,170 @@
+package config
+
+import (
+	"crypto/elliptic"
+	"strings"
+	"testing"
+	"time"
+)
+
+// secret is set as the Redis password in every must-fail case; no error may
+// contain it.
+const secret = "s3cret-hunter2"
+
+const minimalIssuer = `
+issuers:
+  - issuer: https://idp.example.com
+    audiences: [flyte]
+`
+
+func TestLoadGood(t *testing.T) {
+	dir := t.TempDir()
+	pwFile := MustWriteFile(t, dir, "pw", []byte(secret+"\n"))
+	sec1 := MustWriteFile(t, dir, "sec1.pem", MustECKeyPEM(t, elliptic.P256(), true))
+	pkcs8 := MustWriteFile(t, dir, "pkcs8.pem", MustECKeyPEM(t, elliptic.P256(), false))
+	ca := MustWriteFile(t, dir, "ca.pem", MustCAPEM(t))
+
+	tests := []struct {
+		name  string
+		yaml  string
+		env   []string
+		check func(t *testing.T, c *Config)
+	}{
+		{"empty file is default", "", nil, func(t *testing.T, c *Config) {
+			if !sameConfig(c, Default()) {
+				t.Errorf("got %+v", c)
+			}
+		}},
+		{"issuer defaults applied", minimalIssuer, nil, func(t *testing.T, c *Config) {
+			iss := c.Issuers[0]
+			if iss.UserClaim != "email" || iss.GroupsClaim != "groups" || iss.Userinfo != nil {
+				t.Errorf("issuer defaults: %+v", iss)
+			}
+			if c.Server.GRPCAddr != ":9001" || c.ClockSkew != 30*time.Second {
+				t.Errorf("global defaults lost: %+v", c)
+			}
+		}},
+		{"partial section keeps other defaults", "server: {grpc_addr: '127.0.0.1:0'}\ncache: {redis: {db: 2}}", nil,
+			func(t *testing.T, c *Config) {
+				if c.Server.GRPCAddr != "127.0.0.1:0" || c.Server.HTTPAddr != ":8080" {
+					t.Errorf("server = %+v", c.Server)
+				}
+				if c.Cache.Redis.DB != 2 || c.Cache.Redis.KeyPrefix != "idgate:" {
+					t.Errorf("redis = %+v", c.Cache.Redis)
+				}
+			}},
+		{"loopback http issuers, userinfo false", `
+issuers:
+  - {issuer: "http://127.0.0.1:5556/dex", audiences: [a], userinfo: false}
+  - {issuer: "http://localhost:8080", audiences: [a], userinfo: true, user_claim: sub}
+  - {issuer: "http://[::1]:9000/realms/x", audiences: [a], jwks_uri: "https://keys.example.com/jwks", allowed_hosts: [KEYS.example.com]}
+`, nil, func(t *testing.T, c *Config) {
+			if u := c.Issuers[0].Userinfo; u == nil || *u {
+				t.Errorf("issuers[0].userinfo = %v, want false", u)
+			}
+			if u := c.Issuers[1].Userinfo; u == nil || !*u || c.Issuers[1].UserClaim != "sub" {
+				t.Errorf("issuers[1] = %+v", c.Issuers[1])
+			}
+			if h := c.Issuers[2].AllowedHosts[0]; h != "keys.example.com" {
+				t.Errorf("allowed_hosts not lower-cased: %q", h)
+			}
+		}},
+		{"durations in go syntax", "clock_skew: 1m30s\nuserinfo_timeout: 150ms\njwks_max_stale: 0\noutputs: {flyte: {ttl: 90s}}", nil,
+			func(t *testing.T, c *Config) {
+				if c.ClockSkew != 90*time.Second || c.UserinfoTimeout != 150*time.Millisecond ||
+					c.JWKSMaxStale != 0 || c.Outputs.Flyte.TTL != 90*time.Second {
+					t.Errorf("durations: %v %v %v %v", c.ClockSkew, c.UserinfoTimeout, c.JWKSMaxStale, c.Outputs.Flyte.TTL)
+				}
+			}},
+		{"names normalized", `
+outputs:
+  kubeflow: {userid_header: X-User, groups_header: X-Groups}
+  strip_headers: [X-Forwarded-User, X-Auth-Request-Email]
+routes:
+  - {path_prefix: /healthz, public: true, methods: [get, Head], hosts: [API.example.com]}
+  - {path_prefix: /admin, allow_groups: [admins], allow_email_domains: [Example.COM], mode: shadow}
+`, nil, func(t *testing.T, c *Config) {
+			o := c.Outputs
+			if o.Kubeflow.UserIDHeader != "x-user" || o.Kubeflow.GroupsHeader != "x-groups" ||
+				strings.Join(o.StripHeaders, ",") != "x-forwarded-user,x-auth-request-email" {
+				t.Errorf("outputs = %+v", o)
+			}
+			r := c.Routes
+			if strings.Join(r[0].Methods, ",") != "GET,HEAD" || r[0].Hosts[0] != "api.example.com" ||
+				r[1].AllowEmailDomains[0] != "example.com" || r[1].Mode != ModeShadow {
+				t.Errorf("routes = %+v", r)
+			}
+		}},
+		{"env overrides scalars, lists, durations", "server: {grpc_addr: ':1'}\ncache: {redis: {addrs: [file:1]}}", []string{
+			"IDGATE_SERVER_GRPC_ADDR=:7000",
+			"IDGATE_CACHE_REDIS_ADDRS=r1:6379, r2:6379 ,",
+			"IDGATE_JWKS_REFRESH_MIN_INTERVAL=10s",
+			"IDGATE_TOKEN_CACHE_SIZE=5",
+			"IDGATE_OUTPUTS_ALB_ENABLED=true",
+			"IDGATE_OUTPUTS_STRIP_HEADERS=X-A,x-b",
+			"IDGATE_CACHE_REDIS_PASSWORD=" + secret,
+		}, func(t *testing.T, c *Config) {
+			if c.Server.GRPCAddr != ":7000" || c.JWKSRefreshMinInterval != 10*time.Second ||
+				c.TokenCacheSize != 5 || !c.Outputs.ALB.Enabled || c.Cache.Redis.Password != secret {
+				t.Errorf("scalars: %+v", c)
+			}
+			if got := strings.Join(c.Cache.Redis.Addrs, ","); got != "r1:6379,r2:6379" {
+				t.Errorf("addrs = %q", got)
+			}
+			if got := strings.Join(c.Outputs.StripHeaders, ","); got != "x-a,x-b" {
+				t.Errorf("strip_headers = %q", got)
+			}
+		}},
+		{"env empty list clears the file's", "cache: {redis: {addrs: [file:1]}}", []string{"IDGATE_CACHE_REDIS_ADDRS="},
+			func(t *testing.T, c *Config) {
+				if len(c.Cache.Redis.Addrs) != 0 {
+					t.Errorf("addrs = %q", c.Cache.Redis.Addrs)
+				}
+			}},
+		{"env JSON issuers and routes replace the file's", minimalIssuer, []string{
+			`IDGATE_ISSUERS=[{"issuer":"https://a.example.com","audiences":["x","y"],"userinfo":false},{"issuer":"https://b.example.com","audiences":["z"],"user_claim":"sub"}]`,
+			`IDGATE_ROUTES=[{"path_prefix":"/healthz","public":true}]`,
+		}, func(t *testing.T, c *Config) {
+			if len(c.Issuers) != 2 || c.Issuers[0].Issuer != "https://a.example.com" ||
+				len(c.Issuers[0].Audiences) != 2 || *c.Issuers[0].Userinfo ||
+				c.Issuers[1].UserClaim != "sub" || c.Issuers[1].GroupsClaim != "groups" {
+				t.Errorf("issuers = %+v", c.Issuers)
+			}
+			if len(c.Routes) != 1 || !c.Routes[0].Public {
+				t.Errorf("routes = %+v", c.Routes)
+			}
+		}},
+		{"later env entry wins", "", []string{"IDGATE_LOG_LEVEL=debug", "IDGATE_LOG_LEVEL=WARN"},
+			func(t *testing.T, c *Config) {
+				if c.Log.Level != "warn" {
+					t.Errorf("log.level = %q", c.Log.Level)
+				}
+			}},
+		{"password_file read and cleared", "cache: {redis: {addrs: [r:6379], username: idgate, password_file: " + pwFile + "}}", nil,
+			func(t *testing.T, c *Config) {
+				if r := c.Cache.Redis; r.Password != secret || r.PasswordFile != "" {
+					t.Errorf("password %q, password_file %q", r.Password, r.PasswordFile)
+				}
+				if err := c.Validate(); err != nil {
+					t.Errorf("loaded config does not validate again: %v", err)
+				}
+			}},
+		{"signing key SEC1", "signing: {key_file: " + sec1 + "}", nil, func(t *testing.T, c *Config) {}},
+		{"signing key PKCS8", "signing: {key_file: " + pkcs8 + "}", nil, func(t *testing.T, c *Config) {}},
+		{"redis sentinel over TLS with CA", "cache: {redis: {addrs: ['s1:26379', 's2:26379'], master_name: mymaster, db: 3, tls: {enabled: true, ca_file: " + ca + "}}}", nil,
+			func(t *testing.T, c *Config) {
+				if c.Cache.Redis.MasterName != "mymaster" || c.Cache.Redis.DB != 3 {
+					t.Errorf("redis = %+v", c.Cache.Redis)
+				}
+			}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Parse(strings.NewReader(tc.yaml), tc.env)
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			tc.check(t, c)
+		})
+	}
+}

@@ -1,0 +1,148 @@
+package config
+
+import (
+	"crypto/elliptic"
+	"strings"
+	"testing"
+)
+
+func TestLoadMustFail(t *testing.T) {
+	dir := t.TempDir()
+	p384 := MustWriteFile(t, dir, "p384.pem", MustECKeyPEM(t, elliptic.P384(), false))
+	rsaKey := MustWriteFile(t, dir, "rsa.pem", MustRSAKeyPEM(t))
+	notPEM := MustWriteFile(t, dir, "garbage", []byte("not a key "+secret))
+	pwFile := MustWriteFile(t, dir, "pw", []byte(secret))
+	emptyFile := MustWriteFile(t, dir, "empty", nil)
+
+	tests := []struct {
+		name       string
+		yaml       string
+		env        []string
+		noPassword bool     // do not set the Redis password from the env
+		want       []string // substrings of the error, the first naming the key
+	}{
+		{name: "unknown top-level key", yaml: "bogus: 1", want: []string{"config: bogus: unknown key"}},
+		{name: "unknown nested key", yaml: "server: {grpc: ':1'}", want: []string{"server.grpc: unknown key"}},
+		{name: "issuer key typo", yaml: "issuers: [{issuer: 'https://i', audience: [a]}]",
+			want: []string{"issuers[0].audience: unknown key", "issuers[0].audiences: required"}},
+		{name: "unknown key in env JSON", env: []string{`IDGATE_ROUTES=[{"path_prefix":"/","public":true,"pubic":1}]`},
+			want: []string{"routes[0].pubic: unknown key"}},
+		{name: "missing audiences", yaml: "issuers: [{issuer: 'https://i'}]", want: []string{"issuers[0].audiences: required"}},
+		{name: "empty audience", yaml: "issuers: [{issuer: 'https://i', audiences: ['']}]", want: []string{"issuers[0].audiences[0]: empty"}},
+		{name: "missing issuer", yaml: "issuers: [{audiences: [a]}]", want: []string{"issuers[0].issuer: required"}},
+		{name: "http non-loopback issuer", yaml: minimalIssuer + "  - {issuer: 'http://idp.example.com', audiences: [a]}",
+			want: []string{"issuers[1].issuer: plain http only allowed for loopback hosts"}},
+		{name: "relative issuer", yaml: "issuers: [{issuer: idp.example.com, audiences: [a]}]", want: []string{"issuers[0].issuer:", "not an absolute"}},
+		{name: "issuer with credentials", yaml: "issuers: [{issuer: 'https://u:" + secret + "@idp', audiences: [a]}]",
+			want: []string{"issuers[0].issuer: must not contain credentials"}},
+		{name: "issuer with query", yaml: "issuers: [{issuer: 'https://idp/?x=1', audiences: [a]}]", want: []string{"issuers[0].issuer: must not have a query"}},
+		{name: "duplicate issuer", yaml: minimalIssuer + "  - {issuer: 'https://idp.example.com', audiences: [b]}",
+			want: []string{"issuers[1].issuer: duplicate of issuers[0]"}},
+		{name: "http jwks_uri", yaml: "issuers: [{issuer: 'https://i', audiences: [a], jwks_uri: 'http://i/keys'}]",
+			want: []string{"issuers[0].jwks_uri: plain http"}},
+		{name: "jwks_uri on a foreign host", yaml: "issuers: [{issuer: 'https://i', audiences: [a], jwks_uri: 'https://evil/keys'}]",
+			want: []string{"issuers[0].jwks_uri: host \"evil\""}},
+		{name: "bad allowed host", yaml: "issuers: [{issuer: 'https://i', audiences: [a], allowed_hosts: ['https://x/']}]",
+			want: []string{"issuers[0].allowed_hosts[0]: invalid host"}},
+		{name: "userinfo not a bool", yaml: "issuers: [{issuer: 'https://i', audiences: [a], userinfo: maybe}]",
+			want: []string{"issuers[0].userinfo:"}},
+		{name: "bad duration", yaml: "clock_skew: 5x", want: []string{"clock_skew: invalid duration \"5x\""}},
+		{name: "bare number duration", yaml: "userinfo_timeout: 150", want: []string{"userinfo_timeout: invalid duration"}},
+		{name: "bad duration from env", env: []string{"IDGATE_CACHE_REDIS_DIAL_TIMEOUT=fast"}, want: []string{"cache.redis.dial_timeout: invalid duration"}},
+		{name: "clock skew too large", yaml: "clock_skew: 1h", want: []string{"clock_skew: must be at most 5m0s"}},
+		{name: "zero refresh interval", yaml: "jwks_refresh_min_interval: 0s", want: []string{"jwks_refresh_min_interval: must be positive"}},
+		{name: "zero userinfo timeout", yaml: "userinfo_timeout: 0s", want: []string{"userinfo_timeout: must be positive"}},
+		{name: "negative token cache size", yaml: "token_cache_size: -1", want: []string{"token_cache_size: must not be negative"}},
+		{name: "negative local cache size", yaml: "cache: {local_size: -5}", want: []string{"cache.local_size: must not be negative"}},
+		{name: "negative ttl", yaml: "cache: {profile_ttl: -1s}", want: []string{"cache.profile_ttl: must not be negative"}},
+		{name: "size not a number", env: []string{"IDGATE_TOKEN_CACHE_SIZE=lots"}, want: []string{"token_cache_size:"}},
+		{name: "section is a scalar", yaml: "server: 5", want: []string{"server:"}},
+		{name: "invalid yaml", yaml: "server: [\n", want: []string{"config: parse yaml:"}},
+		{name: "bad grpc addr", yaml: "server: {grpc_addr: x}", want: []string{`server.grpc_addr: invalid address "x"`}},
+		{name: "bad port", yaml: "server: {http_addr: ':99999'}", want: []string{"server.http_addr: invalid address"}},
+		{name: "same listen addr", yaml: "server: {grpc_addr: ':8080'}", want: []string{"server.http_addr: same as server.grpc_addr"}},
+		{name: "bad authz path", yaml: "server: {authz_path: authz}", want: []string{"server.authz_path:"}},
+		{name: "bad log level", yaml: "log: {level: loud}", want: []string{"log.level: \"loud\""}},
+		{name: "bad log format", yaml: "log: {format: xml}", want: []string{"log.format:"}},
+		{name: "route without path_prefix", yaml: "routes: [{path_prefix: /a, public: true}, {path_prefix: /b}, {public: true}]",
+			want: []string{"routes[2].path_prefix: required"}},
+		{name: "route path without slash", yaml: "routes: [{path_prefix: admin}]", want: []string{"routes[0].path_prefix:"}},
+		{name: "public route with allow_groups", yaml: "routes: [{path_prefix: /x, public: true, allow_groups: [admins]}]",
+			want: []string{"routes[0].public: cannot be combined"}},
+		{name: "public route with allow_email_domains", yaml: "routes: [{path_prefix: /x, public: true, allow_email_domains: [a.com]}]",
+			want: []string{"routes[0].public: cannot be combined"}},
+		{name: "bad route mode", yaml: "routes: [{path_prefix: /x, mode: audit}]", want: []string{"routes[0].mode:"}},
+		{name: "bad route method", yaml: "routes: [{path_prefix: /x, methods: ['GE T']}]", want: []string{"routes[0].methods[0]:"}},
+		{name: "bad email domain", yaml: "routes: [{path_prefix: /x, allow_email_domains: ['@a.com']}]", want: []string{"routes[0].allow_email_domains[0]:"}},
+		{name: "duplicate header names", yaml: "outputs: {kubeflow: {groups_header: Kubeflow-UserID}}",
+			want: []string{"outputs.kubeflow.groups_header: header \"kubeflow-userid\" is also outputs.kubeflow.userid_header"}},
+		{name: "flyte header same as userid", yaml: "outputs: {flyte: {header: kubeflow-userid}}", want: []string{"outputs.flyte.header: header"}},
+		{name: "header conflicts with alb", yaml: "outputs: {alb: {enabled: true}, flyte: {header: x-amzn-oidc-data}}",
+			want: []string{"outputs.alb (x-amzn-oidc-data): header"}},
+		{name: "header name with space", yaml: "outputs: {flyte: {header: 'x flyte'}}", want: []string{`outputs.flyte.header: invalid header name "x flyte"`}},
+		{name: "empty header name", yaml: "outputs: {kubeflow: {userid_header: ''}}", want: []string{"outputs.kubeflow.userid_header: required"}},
+		{name: "reserved header name", yaml: "outputs: {kubeflow: {userid_header: Authorization}}", want: []string{"outputs.kubeflow.userid_header: header \"authorization\" is reserved"}},
+		{name: "bad strip header", yaml: "outputs: {strip_headers: [ok, 'bad:name']}", want: []string{"outputs.strip_headers[1]: invalid header name"}},
+		{name: "userid prefix with newline", yaml: "outputs: {kubeflow: {userid_prefix: \"a\\nb\"}}", want: []string{"outputs.kubeflow.userid_prefix:"}},
+		{name: "flyte ttl over 5m", yaml: "outputs: {flyte: {ttl: 6m}}", want: []string{"outputs.flyte.ttl: must be at most 5m0s"}},
+		{name: "flyte ttl zero", yaml: "outputs: {flyte: {ttl: 0s}}", want: []string{"outputs.flyte.ttl: must be positive"}},
+		{name: "flyte audience empty", yaml: "outputs: {flyte: {audience: ''}}", want: []string{"outputs.flyte.audience: required"}},
+		{name: "signing key_file missing", yaml: "signing: {key_file: " + dir + "/nope.pem}", want: []string{"signing.key_file: open ", "no such file"}},
+		{name: "signing key not P-256", yaml: "signing: {key_file: " + p384 + "}", want: []string{"signing.key_file:", "curve P-384, want P-256"}},
+		{name: "signing key RSA", yaml: "signing: {key_file: " + rsaKey + "}", want: []string{"signing.key_file:", "want an EC P-256 key"}},
+		{name: "signing key not PEM", yaml: "signing: {key_file: " + notPEM + "}", want: []string{"signing.key_file:", "no PEM block"}},
+		{name: "signing issuer empty", yaml: "signing: {issuer: ''}", want: []string{"signing.issuer: required"}},
+		{name: "password and password_file", yaml: "cache: {redis: {addrs: ['r:1'], password_file: " + pwFile + "}}",
+			want: []string{"cache.redis.password_file: mutually exclusive with cache.redis.password"}},
+		{name: "password_file missing", noPassword: true, yaml: "cache: {redis: {password_file: " + dir + "/nope}}",
+			want: []string{"cache.redis.password_file: open ", "no such file"}},
+		{name: "password_file empty", noPassword: true, yaml: "cache: {redis: {password_file: " + emptyFile + "}}",
+			want: []string{"cache.redis.password_file:", "empty"}},
+		{name: "password wrong type", noPassword: true, yaml: "cache: {redis: {password: {v: " + secret + "}}}",
+			want: []string{"cache.redis.password: invalid value"}},
+		{name: "username without password", noPassword: true, yaml: "cache: {redis: {username: u}}", want: []string{"cache.redis.username: requires"}},
+		{name: "redis addr with credentials", yaml: "cache: {redis: {addrs: ['redis://:" + secret + "@r:6379']}}",
+			want: []string{"cache.redis.addrs[0]: invalid address \"[redacted]@r:6379\""}},
+		{name: "redis addr without port", env: []string{"IDGATE_CACHE_REDIS_ADDRS=r1:6379,r2"}, want: []string{"cache.redis.addrs[1]: invalid address \"r2\""}},
+		{name: "sentinel without addrs", yaml: "cache: {redis: {master_name: m}}", want: []string{"cache.redis.master_name: requires"}},
+		{name: "cluster with db", yaml: "cache: {redis: {addrs: ['a:1', 'b:1'], db: 1}}", want: []string{"cache.redis.db: must be 0 in cluster mode"}},
+		{name: "negative db", yaml: "cache: {redis: {db: -1}}", want: []string{"cache.redis.db: must not be negative"}},
+		{name: "zero redis timeout", yaml: "cache: {redis: {read_timeout: 0s}}", want: []string{"cache.redis.read_timeout: must be positive"}},
+		{name: "ca_file missing", yaml: "cache: {redis: {tls: {enabled: true, ca_file: " + dir + "/ca.pem}}}",
+			want: []string{"cache.redis.tls.ca_file: open ", "no such file"}},
+		{name: "ca_file not PEM", yaml: "cache: {redis: {tls: {enabled: true, ca_file: " + notPEM + "}}}",
+			want: []string{"cache.redis.tls.ca_file:", "no PEM certificates"}},
+		{name: "ca_file without tls", yaml: "cache: {redis: {tls: {ca_file: " + notPEM + "}}}", want: []string{"cache.redis.tls.ca_file: requires cache.redis.tls.enabled"}},
+		{name: "issuers env not JSON", env: []string{"IDGATE_ISSUERS=https://idp"}, want: []string{"config: issuers: IDGATE_ISSUERS: want a JSON list"}},
+		{name: "every decoding problem reported", yaml: "bogus: 1\nserver: {grpc: x}\nlog: [a]\ntoken_cache_size: lots\nissuers: [{issuer: 'https://i', audiences: [a], audience: b}]",
+			want: []string{"bogus: unknown key", "server.grpc: unknown key", "log: expected a map", "token_cache_size: cannot parse", "issuers[0].audience: unknown key"}},
+		{name: "every problem reported", yaml: "bogus: 1\nclock_skew: 1h\nissuers: [{issuer: 'https://i'}]",
+			want: []string{"bogus: unknown key", "clock_skew: must be at most"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			env := tc.env
+			if !tc.noPassword {
+				env = append([]string{"IDGATE_CACHE_REDIS_PASSWORD=" + secret}, env...)
+			}
+			c, err := Parse(strings.NewReader(tc.yaml), env)
+			if err == nil {
+				t.Fatalf("Parse succeeded, want an error containing %q; config %+v", tc.want, c.Redacted())
+			}
+			msg := err.Error()
+			for _, w := range tc.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("error %q does not contain %q", msg, w)
+				}
+			}
+			if strings.Contains(msg, secret) {
+				t.Errorf("error leaks the secret: %q", msg)
+			}
+			for line := range strings.Lines(msg) {
+				if !strings.HasPrefix(line, "config: ") {
+					t.Errorf("error line %q does not start with \"config: \"", line)
+				}
+			}
+		})
+	}
+}
