@@ -1,0 +1,190 @@
+package jwks
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// IssuerConfig is one trusted token issuer.
+type IssuerConfig struct {
+	// Issuer is the exact `iss` of its tokens. Discovery is fetched from
+	// Issuer + "/.well-known/openid-configuration". It must be https, or http
+	// on a loopback host.
+	Issuer string
+	// Audiences are the accepted `aud` values; a token's aud must contain one.
+	// Required.
+	Audiences []string
+	// JWKSURI, when set, overrides the discovered jwks_uri; discovery is then
+	// still attempted for Metadata but not required.
+	JWKSURI string
+	// UserClaim names the claim that becomes Identity.UserClaim. Default
+	// "email".
+	UserClaim string
+	// GroupsClaim names the claim holding groups. Default "groups".
+	GroupsClaim string
+	// AllowedHosts are hosts (host or host:port) a discovered jwks_uri may use
+	// besides the issuer's own host; any other jwks_uri is refused.
+	AllowedHosts []string
+}
+
+// Config configures a Verifier.
+type Config struct {
+	// Issuers are the trusted issuers. At least one is required.
+	Issuers []IssuerConfig
+	// RefreshMinInterval spaces forced (unknown kid) key refetches: at most
+	// one per issuer per interval, one in flight at a time. Default 5s.
+	RefreshMinInterval time.Duration
+	// ClockSkew is the leeway on exp, nbf and iat. Default 30s.
+	ClockSkew time.Duration
+	// FetchTimeout bounds each HTTP request to an issuer. Default 5s.
+	FetchTimeout time.Duration
+	// MaxStale is how long keys are kept, counted from their last successful
+	// fetch, while refetches fail. Default 24h.
+	MaxStale time.Duration
+	// TokenCacheSize bounds the verified-token cache. Default 10000.
+	TokenCacheSize int
+	// MaxTokenBytes is the largest token looked at; larger ones are refused
+	// before any parsing. Default 16384.
+	MaxTokenBytes int
+	// HTTPClient fetches discovery and JWKS documents. Default: a client
+	// that follows at most 3 redirects, never from https to http.
+	HTTPClient *http.Client
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+	// Registerer receives the metrics; nil leaves them unregistered.
+	Registerer prometheus.Registerer
+}
+
+func (cfg *Config) setDefaults() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&cfg.RefreshMinInterval, 5*time.Second)
+	def(&cfg.ClockSkew, 30*time.Second)
+	def(&cfg.FetchTimeout, 5*time.Second)
+	def(&cfg.MaxStale, 24*time.Hour)
+	if cfg.TokenCacheSize == 0 {
+		cfg.TokenCacheSize = 10000
+	}
+	if cfg.MaxTokenBytes == 0 {
+		cfg.MaxTokenBytes = 16384
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{CheckRedirect: checkRedirect}
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	for i := range cfg.Issuers {
+		ic := &cfg.Issuers[i]
+		if ic.UserClaim == "" {
+			ic.UserClaim = "email"
+		}
+		if ic.GroupsClaim == "" {
+			ic.GroupsClaim = "groups"
+		}
+	}
+}
+
+func checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= 3 {
+		return errors.New("jwks: too many redirects")
+	}
+	if err := checkFetchURL(req.URL); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (cfg *Config) validate() error {
+	if cfg.RefreshMinInterval < 0 || cfg.ClockSkew < 0 || cfg.FetchTimeout < 0 || cfg.MaxStale < 0 {
+		return errors.New("jwks: durations must not be negative")
+	}
+	if cfg.TokenCacheSize < 0 {
+		return errors.New("jwks: token_cache_size: must not be negative")
+	}
+	if cfg.MaxTokenBytes < 0 {
+		return errors.New("jwks: max_token_bytes: must not be negative")
+	}
+	if len(cfg.Issuers) == 0 {
+		return errors.New("jwks: issuers: required")
+	}
+	seen := map[string]bool{}
+	for i, ic := range cfg.Issuers {
+		if err := ic.validate(); err != nil {
+			return fmt.Errorf("jwks: issuers[%d].%w", i, err)
+		}
+		if seen[ic.Issuer] {
+			return fmt.Errorf("jwks: issuers[%d].issuer: duplicate %q", i, ic.Issuer)
+		}
+		seen[ic.Issuer] = true
+	}
+	return nil
+}
+
+func (ic *IssuerConfig) validate() error {
+	if ic.Issuer == "" {
+		return errors.New("issuer: required")
+	}
+	u, err := url.Parse(ic.Issuer)
+	if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return fmt.Errorf("issuer: %q is not an absolute URL without query", ic.Issuer)
+	}
+	if err := checkFetchURL(u); err != nil {
+		return fmt.Errorf("issuer: %w", err)
+	}
+	if len(ic.Audiences) == 0 {
+		return errors.New("audiences: required")
+	}
+	for _, a := range ic.Audiences {
+		if a == "" {
+			return errors.New("audiences: empty value")
+		}
+	}
+	if ic.JWKSURI != "" {
+		u, err := url.Parse(ic.JWKSURI)
+		if err != nil || u.Host == "" {
+			return fmt.Errorf("jwks_uri: %q is not an absolute URL", ic.JWKSURI)
+		}
+		if err := checkFetchURL(u); err != nil {
+			return fmt.Errorf("jwks_uri: %w", err)
+		}
+	}
+	for _, h := range ic.AllowedHosts {
+		if h == "" || strings.ContainsAny(h, "/?#@") {
+			return fmt.Errorf("allowed_hosts: %q is not a host", h)
+		}
+	}
+	return nil
+}
+
+// checkFetchURL allows https anywhere and http only on loopback hosts.
+func checkFetchURL(u *url.URL) error {
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		if isLoopback(u.Hostname()) {
+			return nil
+		}
+		return fmt.Errorf("%s: plain http only allowed for loopback hosts", u.Redacted())
+	}
+	return fmt.Errorf("%s: scheme must be https", u.Redacted())
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,173 @@
+package jwks
+
+import (
+	"context"
+	"math/rand/v2"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Retry backoff while an issuer's keys cannot be fetched.
+const (
+	initialBackoff = 250 * time.Millisecond
+	maxBackoff     = time.Minute
+)
+
+// fetchMode says what a refresh is for.
+type fetchMode int
+
+const (
+	// modeForced is a refetch because of an unknown kid or missing keys:
+	// throttled to one per RefreshMinInterval.
+	modeForced fetchMode = iota
+	// modeScheduled is the background load and periodic refresh: it also
+	// refetches discovery and is never throttled.
+	modeScheduled
+)
+
+// issuer is one configured issuer and its keys.
+type issuer struct {
+	v              *Verifier
+	cfg            IssuerConfig
+	host           string // host[:port] of the issuer URL
+	extraUserClaim bool   // UserClaim is not an Identity field
+	keys           atomic.Pointer[keySet]
+	meta           atomic.Pointer[Metadata]
+	keysGauge      prometheus.Gauge
+	lastSuccess    prometheus.Gauge
+
+	mu        sync.Mutex
+	inflight  *fetchCall
+	lastFetch time.Time     // start of the last fetch attempt
+	lastErr   error         // outcome of the last fetch
+	refresh   time.Duration // from the last JWKS Cache-Control
+}
+
+// fetchCall is one fetch that any number of callers wait for.
+type fetchCall struct {
+	done chan struct{}
+	err  error
+}
+
+func newIssuer(v *Verifier, cfg IssuerConfig) *issuer {
+	u, _ := url.Parse(cfg.Issuer) // validated by New
+	return &issuer{
+		v:              v,
+		cfg:            cfg,
+		host:           u.Host,
+		extraUserClaim: !standardClaims[cfg.UserClaim],
+		keysGauge:      v.m.keys.WithLabelValues(cfg.Issuer),
+		lastSuccess:    v.m.lastSuccess.WithLabelValues(cfg.Issuer),
+		refresh:        defaultRefresh,
+	}
+}
+
+// current returns the keys, or nil when none were fetched within MaxStale.
+func (is *issuer) current(now time.Time) *keySet {
+	ks := is.keys.Load()
+	if ks == nil || now.Sub(ks.fetched) > is.v.cfg.MaxStale {
+		return nil
+	}
+	return ks
+}
+
+// fetch joins the fetch in flight or starts one, and waits for it on ctx.
+// A forced fetch within RefreshMinInterval of the last one returns at once.
+func (is *issuer) fetch(ctx context.Context, mode fetchMode) error {
+	is.mu.Lock()
+	call := is.inflight
+	if call == nil {
+		now := is.v.cfg.Now()
+		if mode == modeForced && !is.lastFetch.IsZero() && now.Sub(is.lastFetch) < is.v.cfg.RefreshMinInterval {
+			err := is.lastErr
+			is.mu.Unlock()
+			return err
+		}
+		call = &fetchCall{done: make(chan struct{})}
+		if !is.v.goBackground(func(ctx context.Context) { is.run(ctx, call, mode) }) {
+			is.mu.Unlock()
+			return ErrNoKeys
+		}
+		is.inflight = call
+		is.lastFetch = now
+	}
+	is.mu.Unlock()
+	select {
+	case <-call.done:
+		return call.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// run performs one fetch on the verifier's own context and publishes it.
+func (is *issuer) run(ctx context.Context, call *fetchCall, mode fetchMode) {
+	now := is.v.cfg.Now()
+	ks, refresh, err := is.load(ctx, mode, now)
+	is.v.m.fetches.WithLabelValues(is.cfg.Issuer, fetchResult(err)).Inc()
+	if err == nil {
+		is.keys.Store(ks)
+		is.keysGauge.Set(float64(ks.usable))
+		is.lastSuccess.Set(float64(now.Unix()))
+	} else if is.current(now) == nil {
+		is.keysGauge.Set(0) // stale beats none, but only up to MaxStale
+	}
+	is.mu.Lock()
+	if err == nil {
+		is.refresh = refresh
+	}
+	is.lastErr = err
+	is.inflight = nil
+	is.mu.Unlock()
+	call.err = err
+	close(call.done)
+}
+
+// load fetches discovery when needed and then the keys.
+func (is *issuer) load(ctx context.Context, mode fetchMode, now time.Time) (*keySet, time.Duration, error) {
+	md := is.meta.Load()
+	if md == nil || mode == modeScheduled {
+		fresh, err := is.discover(ctx)
+		switch {
+		case err == nil:
+			is.meta.Store(fresh)
+			md = fresh
+		case is.cfg.JWKSURI == "" && md == nil:
+			return nil, 0, err
+		}
+	}
+	jwksURI := is.cfg.JWKSURI
+	if jwksURI == "" {
+		jwksURI = md.JWKSURI
+	}
+	return is.fetchKeys(ctx, jwksURI, now)
+}
+
+// loop loads the keys, retrying with backoff, then refreshes them as their
+// Cache-Control says, until ctx ends.
+func (is *issuer) loop(ctx context.Context) {
+	backoff := initialBackoff
+	for {
+		wait := backoff
+		if err := is.fetch(ctx, modeScheduled); err != nil {
+			wait = backoff/2 + rand.N(backoff/2+1) // jitter
+			backoff = min(backoff*2, maxBackoff)
+		} else {
+			backoff = initialBackoff
+			is.mu.Lock()
+			wait = is.refresh
+			is.mu.Unlock()
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}

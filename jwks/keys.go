@@ -1,0 +1,199 @@
+package jwks
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rsa"
+	_ "crypto/sha256" // registers SHA-256 for crypto.Hash.New
+	_ "crypto/sha512" // registers SHA-384 and SHA-512
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/big"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwk"
+)
+
+// keyKind is the kind of public key an algorithm needs.
+type keyKind uint8
+
+const (
+	kindUnsupported keyKind = iota
+	kindRSA
+	kindP256
+	kindP384
+	kindEd25519
+)
+
+// algorithm is one allowed JWS algorithm (RFC 7518 section 3).
+type algorithm struct {
+	name string
+	kind keyKind
+	hash crypto.Hash
+	pss  bool
+}
+
+var (
+	algRS256 = algorithm{"RS256", kindRSA, crypto.SHA256, false}
+	algRS384 = algorithm{"RS384", kindRSA, crypto.SHA384, false}
+	algRS512 = algorithm{"RS512", kindRSA, crypto.SHA512, false}
+	algPS256 = algorithm{"PS256", kindRSA, crypto.SHA256, true}
+	algPS384 = algorithm{"PS384", kindRSA, crypto.SHA384, true}
+	algPS512 = algorithm{"PS512", kindRSA, crypto.SHA512, true}
+	algES256 = algorithm{"ES256", kindP256, crypto.SHA256, false}
+	algES384 = algorithm{"ES384", kindP384, crypto.SHA384, false}
+	algEdDSA = algorithm{"EdDSA", kindEd25519, 0, false}
+)
+
+// lookupAlg returns the allowed algorithm named name, or nil: `none`, HS*
+// and everything else unknown is refused.
+func lookupAlg(name string) *algorithm {
+	switch name {
+	case "RS256":
+		return &algRS256
+	case "RS384":
+		return &algRS384
+	case "RS512":
+		return &algRS512
+	case "PS256":
+		return &algPS256
+	case "PS384":
+		return &algPS384
+	case "PS512":
+		return &algPS512
+	case "ES256":
+		return &algES256
+	case "ES384":
+		return &algES384
+	case "EdDSA":
+		return &algEdDSA
+	}
+	return nil
+}
+
+// minRSABits is the smallest RSA modulus accepted.
+const minRSABits = 2048
+
+// publicKey is one JWK converted once, at fetch time, to a raw crypto key.
+type publicKey struct {
+	kid  string
+	alg  string // the JWK's alg, "" when it has none
+	kind keyKind
+	rsa  *rsa.PublicKey
+	ec   *ecdsa.PublicKey
+	ed   ed25519.PublicKey
+}
+
+// fits reports whether a token signed with alg may be checked with k.
+func (k *publicKey) fits(alg *algorithm) bool {
+	return k.kind == alg.kind && (k.alg == "" || k.alg == alg.name)
+}
+
+// verify checks sig over input; k must fit alg.
+func (k *publicKey) verify(alg *algorithm, input string, sig []byte) bool {
+	if k.kind == kindEd25519 {
+		return ed25519.Verify(k.ed, []byte(input), sig)
+	}
+	h := alg.hash.New()
+	_, _ = io.WriteString(h, input)
+	var buf [64]byte
+	digest := h.Sum(buf[:0])
+	switch k.kind {
+	case kindRSA:
+		if alg.pss {
+			return rsa.VerifyPSS(k.rsa, alg.hash, digest, sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash}) == nil
+		}
+		return rsa.VerifyPKCS1v15(k.rsa, alg.hash, digest, sig) == nil
+	case kindP256, kindP384:
+		size := (k.ec.Curve.Params().BitSize + 7) / 8
+		if len(sig) != 2*size {
+			return false
+		}
+		r := new(big.Int).SetBytes(sig[:size])
+		s := new(big.Int).SetBytes(sig[size:])
+		return ecdsa.Verify(k.ec, digest, r, s)
+	}
+	return false
+}
+
+// keySet is an issuer's keys from one successful fetch. It is immutable.
+type keySet struct {
+	byKid   map[string][]*publicKey
+	all     []*publicKey
+	usable  int
+	fetched time.Time
+}
+
+// has reports whether the set holds a key with kid.
+func (ks *keySet) has(kid string) bool {
+	_, ok := ks.byKid[kid]
+	return ok
+}
+
+// parseKeySet parses a JWKS document. Keys jwx cannot parse, encryption
+// keys and unsupported key types are skipped, so one odd key does not cost
+// the others; a set left with no usable key is an error.
+func parseKeySet(body []byte, fetched time.Time) (*keySet, error) {
+	var doc struct {
+		Keys []json.RawMessage `json:"keys"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return nil, fmt.Errorf("decode jwks: %w", err)
+	}
+	ks := &keySet{byKid: make(map[string][]*publicKey, len(doc.Keys)), fetched: fetched}
+	for _, raw := range doc.Keys {
+		k, err := convertKey(raw)
+		if err != nil || k == nil {
+			continue
+		}
+		ks.all = append(ks.all, k)
+		ks.byKid[k.kid] = append(ks.byKid[k.kid], k)
+		if k.kind != kindUnsupported {
+			ks.usable++
+		}
+	}
+	if ks.usable == 0 {
+		return nil, errEmptySet
+	}
+	return ks, nil
+}
+
+// convertKey turns one JWK into a publicKey; nil for keys not meant for
+// signatures. Weak RSA keys and other curves become kindUnsupported, so a
+// token naming them is refused as an algorithm error, not refetched for.
+func convertKey(raw json.RawMessage) (*publicKey, error) {
+	key, err := jwk.ParseKey(raw)
+	if err != nil {
+		return nil, err
+	}
+	if u := key.KeyUsage(); u != "" && u != "sig" {
+		return nil, nil
+	}
+	var v any
+	if err := key.Raw(&v); err != nil {
+		return nil, err
+	}
+	k := &publicKey{kid: key.KeyID(), alg: key.Algorithm().String()}
+	if s, ok := v.(crypto.Signer); ok { // a private JWK: use its public half
+		v = s.Public()
+	}
+	switch pub := v.(type) {
+	case *rsa.PublicKey:
+		if pub.N.BitLen() >= minRSABits {
+			k.kind, k.rsa = kindRSA, pub
+		}
+	case *ecdsa.PublicKey:
+		switch pub.Curve {
+		case elliptic.P256():
+			k.kind, k.ec = kindP256, pub
+		case elliptic.P384():
+			k.kind, k.ec = kindP384, pub
+		}
+	case ed25519.PublicKey:
+		k.kind, k.ed = kindEd25519, pub
+	}
+	return k, nil
+}

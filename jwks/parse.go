@@ -1,0 +1,71 @@
+package jwks
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"strings"
+)
+
+// b64 decodes JWS segments: unpadded base64url that refuses non-zero
+// trailing bits, so one token has exactly one encoding.
+var b64 = base64.RawURLEncoding.Strict()
+
+// parsed is a token that passed the cheap checks: shape, header, allowed
+// algorithm, decodable claims. Nothing about it is trusted yet.
+type parsed struct {
+	alg          *algorithm
+	kid          string
+	signingInput string // header.payload
+	sig          []byte
+	payload      []byte
+	claims       claims
+}
+
+// parse does every check that needs no key: three segments, base64url,
+// header JSON, an allowed alg, no crit, claims JSON. It never fetches.
+func parse(token string) (*parsed, error) {
+	i := strings.IndexByte(token, '.')
+	if i <= 0 {
+		return nil, ErrMalformed
+	}
+	j := strings.IndexByte(token[i+1:], '.')
+	if j <= 0 {
+		return nil, ErrMalformed
+	}
+	j += i + 1
+	if strings.IndexByte(token[j+1:], '.') >= 0 {
+		return nil, ErrMalformed
+	}
+	hb, err := b64.DecodeString(token[:i])
+	if err != nil {
+		return nil, ErrMalformed
+	}
+	var h header
+	if err := json.Unmarshal(hb, &h); err != nil {
+		return nil, ErrMalformed
+	}
+	p := &parsed{alg: lookupAlg(h.Alg), kid: h.Kid, signingInput: token[:j]}
+	if p.alg == nil {
+		return nil, ErrAlgorithm
+	}
+	if j+1 == len(token) { // no signature
+		return nil, ErrMalformed
+	}
+	if len(h.Crit) > 0 {
+		// No extension is understood, so any crit must be refused (RFC 7515 4.1.11).
+		return nil, ErrMalformed
+	}
+	if p.sig, err = b64.DecodeString(token[j+1:]); err != nil {
+		return nil, ErrMalformed
+	}
+	if p.payload, err = b64.DecodeString(token[i+1 : j]); err != nil {
+		return nil, ErrMalformed
+	}
+	if err := json.Unmarshal(p.payload, &p.claims); err != nil {
+		return nil, ErrMalformed
+	}
+	if p.claims.Iss == "" || p.claims.Sub == "" || p.claims.Exp == nil {
+		return nil, ErrMalformed
+	}
+	return p, nil
+}

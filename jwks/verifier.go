@@ -1,0 +1,255 @@
+package jwks
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/idgate/idgate/identity"
+)
+
+// Verifier verifies tokens of the configured issuers. Its methods are safe
+// for concurrent use.
+type Verifier struct {
+	cfg     Config
+	issuers map[string]*issuer
+	list    []*issuer
+	cache   *tokenCache
+	m       *metrics
+
+	ctx    context.Context // lives until Close; background fetches run on it
+	cancel context.CancelFunc
+
+	mu     sync.Mutex // guards closed and wg.Add
+	closed bool
+	wg     sync.WaitGroup
+	start  sync.Once
+}
+
+// New checks cfg, fills its defaults and returns a Verifier. It does no
+// I/O: keys are fetched by Start, or on first use.
+func New(cfg Config) (*Verifier, error) {
+	cfg.Issuers = append([]IssuerConfig(nil), cfg.Issuers...)
+	cfg.setDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	m, err := newMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	v := &Verifier{
+		cfg:     cfg,
+		issuers: make(map[string]*issuer, len(cfg.Issuers)),
+		cache:   newTokenCache(cfg.TokenCacheSize),
+		m:       m,
+	}
+	v.ctx, v.cancel = context.WithCancel(context.Background())
+	for _, ic := range cfg.Issuers {
+		is := newIssuer(v, ic)
+		v.issuers[ic.Issuer] = is
+		v.list = append(v.list, is)
+	}
+	return v, nil
+}
+
+// Start loads every issuer's discovery and keys in the background, retrying
+// with backoff until they load, then refreshes them periodically (JWKS
+// Cache-Control max-age clamped to [1m, 1h], default 15m) until ctx ends or
+// Close. It returns at once; calls after the first do nothing.
+func (v *Verifier) Start(ctx context.Context) {
+	v.start.Do(func() {
+		for _, is := range v.list {
+			v.goBackground(func(bg context.Context) {
+				loopCtx, cancel := context.WithCancel(bg)
+				defer cancel()
+				stop := context.AfterFunc(ctx, cancel)
+				defer stop()
+				is.loop(loopCtx)
+			})
+		}
+	})
+}
+
+// goBackground runs f on the verifier's context unless it is closed.
+func (v *Verifier) goBackground(f func(context.Context)) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.closed {
+		return false
+	}
+	v.wg.Add(1)
+	go func() {
+		defer v.wg.Done()
+		f(v.ctx)
+	}()
+	return true
+}
+
+// Close stops background work and waits for it.
+func (v *Verifier) Close() {
+	v.mu.Lock()
+	v.closed = true
+	v.mu.Unlock()
+	v.cancel()
+	v.wg.Wait()
+}
+
+// Ready reports whether every issuer has keys that are not too stale.
+func (v *Verifier) Ready() bool {
+	now := v.cfg.Now()
+	for _, is := range v.list {
+		if is.current(now) == nil {
+			return false
+		}
+	}
+	return true
+}
+
+// Metadata returns the endpoints issuer's discovery document announced, and
+// false when it is not configured or discovery has not succeeded yet.
+func (v *Verifier) Metadata(issuer string) (Metadata, bool) {
+	is := v.issuers[issuer]
+	if is == nil {
+		return Metadata{}, false
+	}
+	md := is.meta.Load()
+	if md == nil {
+		return Metadata{}, false
+	}
+	out := *md
+	if is.cfg.JWKSURI != "" {
+		out.JWKSURI = is.cfg.JWKSURI
+	}
+	return out, true
+}
+
+// Verify checks token (a compact JWS, without "Bearer ") and returns who it
+// identifies. Errors wrap one of the Err* refusals, except a fault waiting
+// for keys (such as ctx ending). The returned Identity's slices may be
+// shared with the cache: replace them rather than writing into them.
+func (v *Verifier) Verify(ctx context.Context, token string) (identity.Identity, error) {
+	if token == "" {
+		return identity.Identity{}, ErrMalformed
+	}
+	if len(token) > v.cfg.MaxTokenBytes {
+		return identity.Identity{}, ErrTooLarge
+	}
+	now := v.cfg.Now()
+	key := sha256.Sum256([]byte(token))
+	if id, ok := v.cache.get(&key, now); ok {
+		v.m.cacheHits.Inc()
+		return id, nil
+	}
+	v.m.cacheMisses.Inc()
+	e, err := v.verify(ctx, token, now)
+	if err != nil {
+		return identity.Identity{}, err
+	}
+	v.cache.put(key, e, now)
+	return e.id, nil
+}
+
+// verify does the full check of a token not in the cache.
+func (v *Verifier) verify(ctx context.Context, token string, now time.Time) (*cacheEntry, error) {
+	p, err := parse(token)
+	if err != nil {
+		return nil, err
+	}
+	is := v.issuers[p.claims.Iss]
+	if is == nil {
+		return nil, ErrUnknownIssuer
+	}
+	if err := v.checkClaims(is, &p.claims, now); err != nil {
+		return nil, err
+	}
+	ks, err := is.keysFor(ctx, p.kid, now)
+	if err != nil {
+		return nil, err
+	}
+	k, err := verifySignature(ks, p)
+	if err != nil {
+		return nil, err
+	}
+	id, err := p.claims.toIdentity(is, p.payload, k.kid)
+	if err != nil {
+		return nil, err
+	}
+	return &cacheEntry{id: id, exp: id.ExpiresAt, is: is, ks: ks, kid: k.kid}, nil
+}
+
+// checkClaims checks aud, exp, nbf and iat, with ClockSkew on the times.
+func (v *Verifier) checkClaims(is *issuer, c *claims, now time.Time) error {
+	if !audienceOK(c.Aud, is.cfg.Audiences) {
+		return ErrAudience
+	}
+	skew := v.cfg.ClockSkew
+	if !now.Before(c.Exp.time().Add(skew)) {
+		return ErrExpired
+	}
+	if c.Nbf != nil && now.Add(skew).Before(c.Nbf.time()) {
+		return ErrNotYetValid
+	}
+	if c.Iat != nil && now.Add(skew).Before(c.Iat.time()) {
+		return ErrIssuedInFuture
+	}
+	return nil
+}
+
+func audienceOK(aud, accepted []string) bool {
+	for _, a := range aud {
+		for _, b := range accepted {
+			if a == b {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// keysFor returns keys holding kid, refetching once (shared, throttled)
+// when the kid is unknown or there are no keys.
+func (is *issuer) keysFor(ctx context.Context, kid string, now time.Time) (*keySet, error) {
+	if ks := is.current(now); ks != nil && (kid == "" || ks.has(kid)) {
+		return ks, nil
+	}
+	fetchErr := is.fetch(ctx, modeForced)
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("jwks: waiting for keys: %w", ctx.Err())
+	}
+	ks := is.current(is.v.cfg.Now())
+	switch {
+	case ks == nil && fetchErr != nil:
+		return nil, fmt.Errorf("%w: %w", ErrNoKeys, fetchErr)
+	case ks == nil:
+		return nil, ErrNoKeys
+	case kid != "" && !ks.has(kid):
+		return nil, ErrUnknownKey
+	}
+	return ks, nil
+}
+
+// verifySignature checks the signature with the key named by kid, or with
+// each fitting key when the token has no kid. The key must fit the alg.
+func verifySignature(ks *keySet, p *parsed) (*publicKey, error) {
+	cands := ks.all
+	if p.kid != "" {
+		cands = ks.byKid[p.kid]
+	}
+	fitting := false
+	for _, k := range cands {
+		if !k.fits(p.alg) {
+			continue
+		}
+		fitting = true
+		if k.verify(p.alg, p.signingInput, p.sig) {
+			return k, nil
+		}
+	}
+	if !fitting {
+		return nil, ErrAlgorithm
+	}
+	return nil, ErrSignature
+}
