@@ -102,3 +102,8 @@ func unmarshalStrict(data []byte, v any) error {
 func sameBytes(a, b []byte) bool {
 	return bytes.Equal(bytes.TrimRight(a, "\n"), bytes.TrimRight(b, "\n"))
 }
+
+// unmarshalLoose decodes YAML ignoring unknown fields.
+func unmarshalLoose(data []byte, v any) error {
+	return yaml.Unmarshal(data, v)
+}
