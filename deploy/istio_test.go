@@ -1,0 +1,171 @@
+package deploy
+
+import (
+	"slices"
+	"testing"
+
+	"google.golang.org/protobuf/proto"
+	meshv1alpha1 "istio.io/api/mesh/v1alpha1"
+	securityv1beta1 "istio.io/api/security/v1beta1"
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/yaml"
+)
+
+const (
+	gatewayPrincipal = "cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account"
+	userIDHeader     = "request.headers[kubeflow-userid]"
+)
+
+// MustMeshConfig strictly decodes the mesh config of istio/mesh-config.yaml.
+func MustMeshConfig(tb testing.TB) *meshv1alpha1.MeshConfig {
+	tb.Helper()
+	objs := MustDecodeObjects(tb, "istio/mesh-config.yaml")
+	cm, ok := objs[0].K8s.(*corev1.ConfigMap)
+	if len(objs) != 1 || !ok {
+		tb.Fatalf("istio/mesh-config.yaml: want one ConfigMap")
+	}
+	var mc meshv1alpha1.MeshConfig
+	if err := unmarshalProtoYAML([]byte(cm.Data["mesh"]), &mc); err != nil {
+		tb.Fatalf("istio/mesh-config.yaml data.mesh: strict decode into MeshConfig: %v", err)
+	}
+	return &mc
+}
+
+// MustHelmMeshConfig strictly decodes values-istiod.yaml's meshConfig.
+func MustHelmMeshConfig(tb testing.TB) *meshv1alpha1.MeshConfig {
+	tb.Helper()
+	var values struct {
+		MeshConfig map[string]any `json:"meshConfig"`
+	}
+	if err := unmarshalStrict(MustReadFile(tb, "istio/values-istiod.yaml"), &values); err != nil {
+		tb.Fatalf("istio/values-istiod.yaml: %v", err)
+	}
+	y, err := yaml.Marshal(values.MeshConfig)
+	if err != nil {
+		tb.Fatalf("istio/values-istiod.yaml: %v", err)
+	}
+	var mc meshv1alpha1.MeshConfig
+	if err := unmarshalProtoYAML(y, &mc); err != nil {
+		tb.Fatalf("istio/values-istiod.yaml meshConfig: strict decode into MeshConfig: %v", err)
+	}
+	return &mc
+}
+
+// istioPolicies returns the AuthorizationPolicies of the istio kustomization.
+func istioPolicies(tb testing.TB) map[string]*securityv1beta1.AuthorizationPolicy {
+	tb.Helper()
+	out := map[string]*securityv1beta1.AuthorizationPolicy{}
+	for _, o := range MustBuild(tb, "istio") {
+		if ap, ok := o.Istio.(*securityv1beta1.AuthorizationPolicy); ok {
+			out[o.Meta.Name] = ap
+		}
+	}
+	return out
+}
+
+func TestMeshExtensionProvider(t *testing.T) {
+	mc := MustMeshConfig(t)
+	if !proto.Equal(mc, MustHelmMeshConfig(t)) {
+		t.Errorf("values-istiod.yaml and mesh-config.yaml declare different mesh configs")
+	}
+	if len(mc.GetExtensionProviders()) != 1 {
+		t.Fatalf("want one extension provider, got %d", len(mc.GetExtensionProviders()))
+	}
+	p := mc.GetExtensionProviders()[0]
+	g := p.GetEnvoyExtAuthzGrpc()
+	if g == nil {
+		t.Fatalf("provider %q is not envoyExtAuthzGrpc", p.GetName())
+	}
+	if g.GetTimeout() == nil || g.GetTimeout().AsDuration() != extAuthzTimeout {
+		t.Errorf("timeout = %v, want explicit %v", g.GetTimeout(), extAuthzTimeout)
+	}
+	if g.GetFailOpen() {
+		t.Errorf("failOpen = true, want false")
+	}
+	if g.GetIncludeRequestBodyInCheck() != nil {
+		t.Errorf("includeRequestBodyInCheck set, want the body never sent")
+	}
+	// The provider points at the gateway overlay's Service.
+	var svcOK bool
+	for _, o := range MustBuild(t, "kubernetes/overlays/gateway") {
+		svc, ok := o.K8s.(*corev1.Service)
+		if !ok || svc.Name+"."+svc.Namespace+".svc.cluster.local" != g.GetService() {
+			continue
+		}
+		for _, port := range svc.Spec.Ports {
+			svcOK = svcOK || uint32(port.Port) == g.GetPort()
+		}
+	}
+	if !svcOK {
+		t.Errorf("provider %s:%d is not a Service port of the gateway overlay", g.GetService(), g.GetPort())
+	}
+}
+
+// TestCustomPolicyMatchesEveryRequest: CUSTOM calls idgate only for the
+// requests its rules match; an unmatched path would skip header stripping.
+func TestCustomPolicyMatchesEveryRequest(t *testing.T) {
+	provider := MustMeshConfig(t).GetExtensionProviders()[0].GetName()
+	var custom int
+	for name, ap := range istioPolicies(t) {
+		if ap.GetAction() != securityv1beta1.AuthorizationPolicy_CUSTOM {
+			continue
+		}
+		custom++
+		t.Run(name, func(t *testing.T) {
+			if got := ap.GetProvider().GetName(); got != provider {
+				t.Errorf("provider %q, want the mesh's %q", got, provider)
+			}
+			if ap.GetSelector() == nil && ap.GetTargetRef() == nil && len(ap.GetTargetRefs()) == 0 {
+				t.Errorf("no selector: the policy must target the ingress gateway")
+			}
+			if !slices.ContainsFunc(ap.GetRules(), ruleMatchesEverything) {
+				t.Errorf("no rule matches every request: %v", ap.GetRules())
+			}
+		})
+	}
+	if custom == 0 {
+		t.Fatalf("no CUSTOM AuthorizationPolicy")
+	}
+}
+
+// ruleMatchesEverything reports whether a rule has no condition at all, or
+// only operations whose paths are a wildcard.
+func ruleMatchesEverything(r *securityv1beta1.Rule) bool {
+	if len(r.GetFrom()) > 0 || len(r.GetWhen()) > 0 {
+		return false
+	}
+	for _, to := range r.GetTo() {
+		op := to.GetOperation()
+		wild := len(op.GetPaths()) > 0 && !slices.ContainsFunc(op.GetPaths(), func(p string) bool { return p != "*" && p != "/*" })
+		unrestricted := len(op.GetHosts())+len(op.GetNotHosts())+len(op.GetPorts())+len(op.GetNotPorts())+
+			len(op.GetMethods())+len(op.GetNotMethods())+len(op.GetNotPaths()) == 0
+		if !unrestricted || (len(op.GetPaths()) > 0 && !wild) {
+			return false
+		}
+	}
+	return true
+}
+
+// TestUserIDOnlyFromGateway checks a DENY policy in the root namespace
+// refuses kubeflow-userid from every mTLS peer but the ingress gateway.
+func TestUserIDOnlyFromGateway(t *testing.T) {
+	ap := istioPolicies(t)["kubeflow-userid-from-gateway-only"]
+	if ap == nil {
+		t.Fatalf("no kubeflow-userid-from-gateway-only policy")
+	}
+	if ap.GetAction() != securityv1beta1.AuthorizationPolicy_DENY || ap.GetSelector() != nil {
+		t.Fatalf("want a mesh-wide DENY (no selector), got action %v selector %v", ap.GetAction(), ap.GetSelector())
+	}
+	var ok bool
+	for _, r := range ap.GetRules() {
+		headerPresent := slices.ContainsFunc(r.GetWhen(), func(c *securityv1beta1.Condition) bool {
+			return c.GetKey() == userIDHeader && slices.Equal(c.GetValues(), []string{"*"})
+		})
+		fromOthers := len(r.GetFrom()) == 1 && slices.Contains(r.GetFrom()[0].GetSource().GetNotPrincipals(), gatewayPrincipal) &&
+			len(r.GetTo()) == 0
+		ok = ok || (headerPresent && fromOthers)
+	}
+	if !ok {
+		t.Errorf("no rule denies %s from every source but %s", userIDHeader, gatewayPrincipal)
+	}
+}
