@@ -1,0 +1,167 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/idgate/idgate/internal/devidp"
+)
+
+// syncBuffer is a bytes.Buffer safe for the server's concurrent log writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// instance is idgate started by run, for real, on loopback port 0.
+type instance struct {
+	grpcAddr, httpAddr string
+	logs               *syncBuffer
+	client             authv3.AuthorizationClient
+	stop               func() error
+}
+
+// mustStart writes cfgYAML to a file and runs `idgate serve --config` on it
+// until the test ends. It finds the listening addresses in the log.
+func mustStart(t *testing.T, cfgYAML string) *instance {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, []byte(cfgYAML), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	logs := &syncBuffer{}
+	errc := make(chan error, 1)
+	go func() { errc <- run(ctx, []string{"serve", "--config", path}, nil, io.Discard, logs) }()
+	inst := &instance{logs: logs}
+	deadline := time.Now().Add(10 * time.Second)
+	for inst.grpcAddr == "" {
+		select {
+		case err := <-errc:
+			cancel()
+			t.Fatalf("idgate exited: %v\n%s", err, logs)
+		default:
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("idgate did not start:\n%s", logs)
+		}
+		time.Sleep(10 * time.Millisecond)
+		inst.grpcAddr, inst.httpAddr = listeningAddrs(logs.String())
+	}
+	conn, err := grpc.NewClient(inst.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst.client = authv3.NewAuthorizationClient(conn)
+	var once sync.Once
+	var stopErr error
+	inst.stop = func() error {
+		once.Do(func() {
+			conn.Close()
+			cancel()
+			select {
+			case stopErr = <-errc:
+			case <-time.After(15 * time.Second):
+				stopErr = fmt.Errorf("idgate did not stop")
+			}
+		})
+		return stopErr
+	}
+	t.Cleanup(func() {
+		if err := inst.stop(); err != nil {
+			t.Errorf("stop: %v", err)
+		}
+	})
+	return inst
+}
+
+func listeningAddrs(logs string) (grpcAddr, httpAddr string) {
+	sc := bufio.NewScanner(strings.NewReader(logs))
+	for sc.Scan() {
+		var line struct {
+			Msg      string `json:"msg"`
+			GRPCAddr string `json:"grpc_addr"`
+			HTTPAddr string `json:"http_addr"`
+		}
+		if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "idgate listening" {
+			return line.GRPCAddr, line.HTTPAddr
+		}
+	}
+	return "", ""
+}
+
+// waitReady polls /readyz until 200.
+func (in *instance) waitReady(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get("http://" + in.httpAddr + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("idgate never became ready:\n%s", in.logs)
+}
+
+func mustIdP(t *testing.T) *devidp.Provider {
+	t.Helper()
+	p, err := devidp.Start(devidp.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+func mustMint(t *testing.T, p *devidp.Provider, claims map[string]any, alg string) string {
+	t.Helper()
+	tok, err := p.Mint(claims, devidp.MintOptions{Alg: alg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+func check(t *testing.T, in *instance, req *authv3.CheckRequest) *authv3.CheckResponse {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	resp, err := in.client.Check(ctx, req)
+	if err != nil {
+		t.Fatalf("Check: %v", err)
+	}
+	return resp
+}
+
+func writeFile(path, s string) error { return os.WriteFile(path, []byte(s), 0o600) }
