@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -15,6 +16,63 @@ func TestRepoConfigIsDefault(t *testing.T) {
 	}
 	if !sameConfig(c, Default()) {
 		t.Errorf("config.yaml differs from Default():\n got %+v\nwant %+v", c, Default())
+	}
+}
+
+// TestRepoConfigExamplesAreValid uncomments the issuer and route examples
+// of config.yaml and loads the result.
+func TestRepoConfigExamplesAreValid(t *testing.T) {
+	b, err := os.ReadFile("../config.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	inExample := false
+	for line := range strings.Lines(string(b)) {
+		switch {
+		case line == "issuers:\n" || line == "routes:\n":
+			inExample = true
+		case inExample && strings.HasPrefix(line, "#"):
+			line = line[1:]
+		default:
+			inExample = false
+		}
+		out.WriteString(line)
+	}
+	c, err := Parse(strings.NewReader(out.String()), nil)
+	if err != nil {
+		t.Fatalf("examples do not load: %v\n%s", err, out.String())
+	}
+	if len(c.Issuers) != 2 || c.Issuers[1].Issuer != "https://kubernetes.default.svc.cluster.local" ||
+		c.Issuers[1].UserClaim != "sub" || c.Issuers[1].Audiences[0] != "idgate" {
+		t.Errorf("issuers = %+v", c.Issuers)
+	}
+	if len(c.Routes) != 2 || !c.Routes[0].Public || c.Routes[1].AllowGroups[0] != "admins" {
+		t.Errorf("routes = %+v", c.Routes)
+	}
+}
+
+// TestRepoConfigDocumentsEveryKey checks that each key of config.yaml has a
+// comment on the line above it: the file is user documentation.
+func TestRepoConfigDocumentsEveryKey(t *testing.T) {
+	b, err := os.ReadFile("../config.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	prev := ""
+	keys := 0
+	for i, line := range strings.Split(string(b), "\n") {
+		trimmed := strings.TrimSpace(line)
+		if trimmed != "" && !strings.HasPrefix(trimmed, "#") {
+			keys++
+			if !strings.HasPrefix(prev, "#") {
+				t.Errorf("config.yaml:%d: key %q has no comment above it", i+1, trimmed)
+			}
+		}
+		prev = trimmed
+	}
+	if keys != 51 {
+		t.Errorf("config.yaml has %d keys, want 51 (41 settings and 10 sections)", keys)
 	}
 }
 

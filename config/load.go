@@ -123,7 +123,11 @@ func applyEnv(v *viper.Viper, environ []string) []error {
 		case envList:
 			v.Set(k.key, splitList(val))
 		case envJSON:
-			var list []any
+			list := []any{}
+			if strings.TrimSpace(val) == "" {
+				v.Set(k.key, list) // like an empty scalar list: clears the key
+				continue
+			}
 			if err := json.Unmarshal([]byte(val), &list); err != nil {
 				errs = append(errs, fmt.Errorf("config: %s: %s: want a JSON list of objects: %w", k.key, name, err))
 				continue

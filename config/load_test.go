@@ -134,6 +134,12 @@ routes:
 				t.Errorf("routes = %+v", c.Routes)
 			}
 		}},
+		{"env empty JSON list clears the file's", minimalIssuer, []string{"IDGATE_ISSUERS="},
+			func(t *testing.T, c *Config) {
+				if len(c.Issuers) != 0 {
+					t.Errorf("issuers = %+v", c.Issuers)
+				}
+			}},
 		{"later env entry wins", "", []string{"IDGATE_LOG_LEVEL=debug", "IDGATE_LOG_LEVEL=WARN"},
 			func(t *testing.T, c *Config) {
 				if c.Log.Level != "warn" {
