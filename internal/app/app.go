@@ -41,6 +41,7 @@ type App struct {
 	cfg      *config.Config
 	log      *slog.Logger
 	reg      *prometheus.Registry
+	now      func() time.Time
 	verifier *jwks.Verifier
 	key      *signing.Key
 	engine   *decision.Engine
@@ -69,7 +70,7 @@ func New(cfg *config.Config, opts Options) (*App, error) {
 	if opts.HTTPClient == nil {
 		opts.HTTPClient = outboundClient()
 	}
-	a := &App{cfg: cfg, log: opts.Logger, reg: prometheus.NewRegistry()}
+	a := &App{cfg: cfg, log: opts.Logger, reg: prometheus.NewRegistry(), now: opts.Now}
 	a.reg.MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), collectors.NewGoCollector())
 	if err := a.build(opts); err != nil {
 		a.closeComponents()

@@ -1,9 +1,7 @@
 package app
 
 import (
-	"context"
 	"crypto/tls"
-	"fmt"
 
 	"github.com/idgate/idgate/config"
 	"github.com/idgate/idgate/decision"
@@ -157,13 +155,4 @@ func routes(in []config.Route) []decision.Route {
 		}
 	}
 	return out
-}
-
-// Check runs one decision in-process (used by the HTTP forward-auth front end).
-func (a *App) decide(ctx context.Context, req *decision.Request) (decision.Result, error) {
-	res, err := a.engine.Decide(ctx, req)
-	if err != nil {
-		return res, fmt.Errorf("app: %w", err)
-	}
-	return res, nil
 }

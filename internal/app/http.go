@@ -3,6 +3,7 @@ package app
 import (
 	"net/http"
 
+	"github.com/idgate/idgate/forwardauth"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -12,8 +13,10 @@ import (
 //	GET /readyz                  200 once every issuer's keys are loaded, 503 before and while stopping
 //	GET /metrics                 Prometheus metrics
 //	GET /.well-known/jwks.json   idgate's public signing keys (verify x-flyte-identity)
+//	ANY server.authz_path        HTTP forward-auth (nginx auth_request, Traefik forwardAuth)
 func (a *App) httpHandler() http.Handler {
 	mux := http.NewServeMux()
+	mux.Handle(a.cfg.Server.AuthzPath, &forwardauth.Handler{Decider: a.engine, Observer: a.authz, Logger: a.log, Now: a.now})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))

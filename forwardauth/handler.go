@@ -1,0 +1,124 @@
+package forwardauth
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/idgate/idgate/decision"
+)
+
+// Decider makes the decision; *decision.Engine implements it.
+type Decider interface {
+	Decide(ctx context.Context, req *decision.Request) (decision.Result, error)
+}
+
+// Observer records a decision (metrics and the decision log line);
+// *extauthz.Server implements it so both front ends report alike.
+type Observer interface {
+	Observe(ctx context.Context, req *decision.Request, res *decision.Result, start time.Time)
+}
+
+// RemoveHeader lists, on an allowed response, the request headers the proxy
+// must delete before forwarding (comma-separated), for proxies that can act
+// on it; the nginx and Traefik examples clear them by name instead.
+const RemoveHeader = "x-idgate-remove"
+
+// Handler answers forward-auth subrequests.
+type Handler struct {
+	Decider  Decider
+	Observer Observer
+	Logger   *slog.Logger
+	Now      func() time.Time
+}
+
+// ServeHTTP reads the original request from the forwarding headers and
+// answers 200 with the identity headers, or the denial's status, headers and
+// body. Any method is accepted: proxies differ in what they send.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := h.Now()
+	req, ok := Translate(r)
+	if !ok {
+		res := decision.Result{Status: http.StatusBadRequest, Reason: "ambiguous_forwarding", Message: "conflicting forwarded request headers"}
+		if h.Observer != nil {
+			h.Observer.Observe(r.Context(), req, &res, start)
+		}
+		http.Error(w, res.Message, res.Status)
+		return
+	}
+	res, err := h.Decider.Decide(r.Context(), req)
+	if err != nil {
+		if h.Logger != nil {
+			h.Logger.ErrorContext(r.Context(), "decision failed", "decision_id", req.ID, "error", err)
+		}
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	if h.Observer != nil {
+		h.Observer.Observe(r.Context(), req, &res, start)
+	}
+	out := w.Header()
+	out.Set("Cache-Control", "no-store")
+	if !res.Allowed {
+		for _, hd := range res.ResponseHeaders {
+			out.Set(hd.Name, hd.Value)
+		}
+		out.Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(res.Status)
+		_, _ = w.Write([]byte(res.Message + "\n"))
+		return
+	}
+	for _, hd := range res.Set {
+		out.Set(hd.Name, hd.Value)
+	}
+	if len(res.Remove) > 0 {
+		out.Set(RemoveHeader, strings.Join(res.Remove, ","))
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// Translate builds the decision request: method, host and URI come from
+// X-Forwarded-Method, X-Forwarded-Host and X-Forwarded-Uri (X-Original-Uri
+// and X-Original-Method for nginx); without them the subrequest's own are
+// used. Header names are lower-cased and copies joined by ",".
+//
+// A proxy sets one family and passes the client's other headers through, so
+// a client could add the other family to make /admin look like /healthz.
+// When both families are present and disagree, ok is false and the request
+// is refused.
+func Translate(r *http.Request) (req *decision.Request, ok bool) {
+	headers := make(map[string]string, len(r.Header))
+	for name, vs := range r.Header {
+		headers[strings.ToLower(name)] = strings.Join(vs, ",")
+	}
+	ok = true
+	pick := func(a, b string) string {
+		va, vb := headers[a], headers[b]
+		if va != "" && vb != "" && va != vb {
+			ok = false
+		}
+		if va != "" {
+			return va
+		}
+		return vb
+	}
+	req = &decision.Request{
+		ID:      headers["x-request-id"],
+		Method:  pick("x-forwarded-method", "x-original-method"),
+		Host:    pick("x-forwarded-host", "x-forwarded-host"),
+		Path:    pick("x-forwarded-uri", "x-original-uri"),
+		Headers: headers,
+	}
+	if req.Method == "" {
+		req.Method = r.Method
+	}
+	if req.Host == "" {
+		req.Host = r.Host
+	}
+	if req.Path == "" {
+		req.Path = r.URL.RequestURI()
+	}
+	return req, ok
+}

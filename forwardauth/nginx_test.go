@@ -1,0 +1,212 @@
+package forwardauth_test
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/idgate/idgate/config"
+	"github.com/idgate/idgate/internal/app"
+	"github.com/idgate/idgate/internal/devidp"
+)
+
+// upstream records the headers of the last request it served.
+type upstream struct {
+	mu   sync.Mutex
+	last http.Header
+}
+
+func (u *upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	u.mu.Lock()
+	u.last = r.Header.Clone()
+	u.mu.Unlock()
+	_, _ = io.WriteString(w, "upstream ok")
+}
+
+func (u *upstream) headers() http.Header {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.last
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// startNginx runs a real nginx in front of app, asking idgate over HTTP.
+func startNginx(t *testing.T, idgateAddr, appAddr string) string {
+	t.Helper()
+	bin, err := exec.LookPath("nginx")
+	if err != nil {
+		if _, serr := os.Stat("/usr/sbin/nginx"); serr != nil {
+			t.Fatal("nginx not found: run `apt-get install -y nginx` (scripts/test does)")
+		}
+		bin = "/usr/sbin/nginx"
+	}
+	prefix := t.TempDir()
+	locations, _ := filepath.Abs("testdata/idgate-locations.conf")
+	tmpl, err := os.ReadFile("testdata/nginx.conf.tmpl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	listen := freeAddr(t)
+	conf := strings.NewReplacer("{{PREFIX}}", prefix, "{{IDGATE}}", idgateAddr, "{{UPSTREAM}}", appAddr,
+		"{{LISTEN}}", listen, "{{LOCATIONS}}", locations).Replace(string(tmpl))
+	confPath := filepath.Join(prefix, "nginx.conf")
+	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"-p", prefix, "-c", confPath, "-g", "daemon off;"}
+	if os.Geteuid() == 0 {
+		args[len(args)-1] = "daemon off; user root;"
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if c, err := net.Dial("tcp", listen); err == nil {
+			c.Close()
+			return listen
+		}
+		if time.Now().After(deadline) {
+			logs, _ := os.ReadFile(filepath.Join(prefix, "error.log"))
+			t.Fatalf("nginx did not start: %s", logs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func startIdgate(t *testing.T, issuer string) *app.App {
+	t.Helper()
+	cfg := config.Default()
+	cfg.Server.GRPCAddr, cfg.Server.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0"
+	cfg.Issuers = []config.Issuer{{Issuer: issuer, Audiences: []string{"kubeflow"}, UserClaim: "email", GroupsClaim: "groups"}}
+	cfg.Routes = []config.Route{{PathPrefix: "/healthz", Public: true}, {PathPrefix: "/admin", AllowGroups: []string{"admins"}}}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.New(cfg, app.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = a.Shutdown(context.Background()) })
+	for deadline := time.Now().Add(10 * time.Second); !a.Ready(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("idgate not ready")
+		}
+	}
+	return a
+}
+
+func TestNginxForwardAuth(t *testing.T) {
+	idp, err := devidp.Start(devidp.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idp.Close()
+	idg := startIdgate(t, idp.Issuer())
+	up := &upstream{}
+	appSrv := httptest.NewServer(up)
+	defer appSrv.Close()
+	front := "http://" + startNginx(t, idg.HTTPAddr(), strings.TrimPrefix(appSrv.URL, "http://"))
+
+	alice, _ := idp.Mint(map[string]any{"sub": "alice", "aud": "kubeflow", "email": "alice@example.com", "groups": []string{"ml"}}, devidp.MintOptions{})
+	forged := [][2]string{{"Kubeflow-Userid", "root@example.com"}, {"KUBEFLOW-USERID", "admin@example.com"},
+		{"kubeflow-groups", "admins"}, {"X-Amzn-Oidc-Data", "forged"}, {"x-forwarded-email", "root@example.com"},
+		{"X-Flyte-Identity", "forged"}, {"X-Forwarded-Uri", "/healthz"}}
+	tests := []struct {
+		name       string
+		path       string
+		token      string
+		wantStatus int
+		wantUser   string
+	}{
+		{"allowed", "/api/v1/runs", alice, 200, "alice@example.com"},
+		{"public", "/healthz", "", 200, ""},
+		{"no token", "/api/v1/runs", "", 401, ""},
+		{"bad token", "/api/v1/runs", alice + "x", 401, ""},
+		{"forbidden", "/admin/x", alice, 403, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			up.mu.Lock()
+			up.last = nil
+			up.mu.Unlock()
+			req, _ := http.NewRequest("GET", front+tc.path, nil)
+			for _, h := range forged {
+				req.Header[h[0]] = append(req.Header[h[0]], h[1]) // keep the letter case
+			}
+			if tc.token != "" {
+				req.Header.Set("Authorization", "Bearer "+tc.token)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tc.wantStatus {
+				t.Fatalf("status %d (%s), want %d", resp.StatusCode, body, tc.wantStatus)
+			}
+			if tc.wantStatus == 401 && !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer ") {
+				t.Errorf("www-authenticate = %q", resp.Header.Get("WWW-Authenticate"))
+			}
+			got := up.headers()
+			if tc.wantStatus != 200 {
+				if got != nil {
+					t.Fatal("a denied request reached the upstream")
+				}
+				return
+			}
+			for _, h := range forged {
+				if h[0] == "X-Forwarded-Uri" {
+					continue
+				}
+				for _, v := range got.Values(h[0]) {
+					if v == h[1] {
+						t.Fatalf("forged %s reached the upstream", h[0])
+					}
+				}
+			}
+			users := got.Values("Kubeflow-Userid")
+			if tc.wantUser == "" {
+				if len(users) != 0 {
+					t.Fatalf("kubeflow-userid = %q on %s", users, tc.path)
+				}
+				return
+			}
+			if !slices.Equal(users, []string{tc.wantUser}) {
+				t.Fatalf("kubeflow-userid = %q, want exactly %q", users, tc.wantUser)
+			}
+			if g := got.Values("Kubeflow-Groups"); !slices.Equal(g, []string{"ml"}) {
+				t.Fatalf("kubeflow-groups = %q", g)
+			}
+			if f := got.Get("X-Flyte-Identity"); strings.Count(f, ".") != 2 {
+				t.Fatalf("x-flyte-identity = %q", f)
+			}
+		})
+	}
+}

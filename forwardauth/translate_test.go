@@ -1,0 +1,38 @@
+package forwardauth
+
+import (
+	"net/http/httptest"
+	"testing"
+)
+
+func TestTranslate(t *testing.T) {
+	tests := []struct {
+		name       string
+		headers    map[string][]string
+		wantOK     bool
+		wantMethod string
+		wantPath   string
+		wantHost   string
+	}{
+		{"traefik", map[string][]string{"X-Forwarded-Method": {"POST"}, "X-Forwarded-Uri": {"/api?x=1"}, "X-Forwarded-Host": {"h.example"}}, true, "POST", "/api?x=1", "h.example"},
+		{"nginx", map[string][]string{"X-Original-Uri": {"/api"}, "X-Original-Method": {"PUT"}}, true, "PUT", "/api", "authz.local"},
+		{"both agree", map[string][]string{"X-Original-Uri": {"/api"}, "X-Forwarded-Uri": {"/api"}}, true, "GET", "/api", "authz.local"},
+		{"client adds the other family", map[string][]string{"X-Original-Uri": {"/admin"}, "X-Forwarded-Uri": {"/healthz"}}, false, "", "", ""},
+		{"none: the subrequest itself", nil, true, "GET", "/authz", "authz.local"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "http://authz.local/authz", nil)
+			for k, vs := range tc.headers {
+				r.Header[k] = vs
+			}
+			req, ok := Translate(r)
+			if ok != tc.wantOK {
+				t.Fatalf("ok = %v", ok)
+			}
+			if ok && (req.Method != tc.wantMethod || req.Path != tc.wantPath || req.Host != tc.wantHost) {
+				t.Fatalf("got %s %s %s", req.Method, req.Host, req.Path)
+			}
+		})
+	}
+}
