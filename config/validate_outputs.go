@@ -19,23 +19,24 @@ var reservedHeaders = map[string]bool{
 var albHeaders = []string{"x-amzn-oidc-data", "x-amzn-oidc-identity", "x-amzn-oidc-accesstoken"}
 
 func (o Outputs) validate(p *problems) {
-	named := []struct{ key, name string }{
+	type header struct{ key, name string }
+	written := []header{
 		{"outputs.kubeflow.userid_header", o.Kubeflow.UserIDHeader},
 		{"outputs.kubeflow.groups_header", o.Kubeflow.GroupsHeader},
 		{"outputs.flyte.header", o.Flyte.Header},
 	}
+	for _, h := range written {
+		checkHeaderName(p, h.key, h.name)
+	}
 	if o.ALB.Enabled {
-		for _, h := range albHeaders {
-			named = append(named, struct{ key, name string }{"outputs.alb (" + h + ")", h})
+		for _, name := range albHeaders {
+			written = append(written, header{"outputs.alb (" + name + ")", name})
 		}
 	}
-	for i, h := range named {
-		if i < 3 && !checkHeaderName(p, h.key, h.name) {
-			continue
-		}
-		for _, prev := range named[:i] {
-			if strings.EqualFold(prev.name, h.name) {
-				p.addf(h.key, "header %q is also %s", h.name, prev.key)
+	for i, h := range written {
+		for _, prev := range written[:i] {
+			if h.name != "" && strings.EqualFold(prev.name, h.name) {
+				p.addf(h.key, "header %q is also %s", strings.ToLower(h.name), prev.key)
 			}
 		}
 	}
@@ -59,8 +60,8 @@ func (o Outputs) validate(p *problems) {
 	}
 }
 
-// checkHeaderName reports whether name may be an output header.
-func checkHeaderName(p *problems, key, name string) bool {
+// checkHeaderName checks that name may be an output header.
+func checkHeaderName(p *problems, key, name string) {
 	switch {
 	case name == "":
 		p.addf(key, "required")
@@ -68,10 +69,7 @@ func checkHeaderName(p *problems, key, name string) bool {
 		p.addf(key, "invalid header name %s", safeQuote(name))
 	case reservedHeaders[strings.ToLower(name)]:
 		p.addf(key, "header %q is reserved", name)
-	default:
-		return true
 	}
-	return false
 }
 
 func (c Cache) validate(p *problems) {
