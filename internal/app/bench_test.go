@@ -1,0 +1,116 @@
+package app
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/idgate/idgate/config"
+	"github.com/idgate/idgate/internal/devidp"
+)
+
+// mustOpenApp starts idgate against a fresh development IdP on loopback and
+// waits for its keys.
+func mustOpenApp(tb testing.TB) (*App, *devidp.Provider) {
+	tb.Helper()
+	idp, err := devidp.Start(devidp.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { idp.Close() })
+	cfg := config.Default()
+	cfg.Server.GRPCAddr, cfg.Server.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0"
+	cfg.Issuers = []config.Issuer{{Issuer: idp.Issuer(), Audiences: []string{"kubeflow"}, UserClaim: "email", GroupsClaim: "groups"}}
+	f := false
+	cfg.Issuers[0].Userinfo = &f
+	if err := cfg.Validate(); err != nil {
+		tb.Fatal(err)
+	}
+	a, err := New(cfg, Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := a.Open(context.Background()); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = a.Shutdown(context.Background()) })
+	for deadline := time.Now().Add(10 * time.Second); !a.Ready(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			tb.Fatal("not ready")
+		}
+	}
+	return a, idp
+}
+
+func warmRequest(tb testing.TB, idp *devidp.Provider) *authv3.CheckRequest {
+	tb.Helper()
+	tok, err := idp.Mint(map[string]any{"sub": "alice", "aud": "kubeflow", "email": "alice@example.com",
+		"groups": []string{"admins", "ml"}}, devidp.MintOptions{Alg: "RS256"})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return &authv3.CheckRequest{Attributes: &authv3.AttributeContext{Request: &authv3.AttributeContext_Request{
+		Http: &authv3.AttributeContext_HttpRequest{Method: "GET", Host: "runs", Path: "/api/v1/runs", Headers: map[string]string{
+			":authority": "runs", ":method": "GET", ":path": "/api/v1/runs", "authorization": "Bearer " + tok,
+			"user-agent": "flytekit", "accept": "application/json", "x-request-id": "b7c1f0e2",
+		}},
+	}}}
+}
+
+// BenchmarkCheckWarm is a Check for a token seen before, in-process: the
+// cost idgate adds on top of gRPC.
+func BenchmarkCheckWarm(b *testing.B) {
+	a, idp := mustOpenApp(b)
+	req := warmRequest(b, idp)
+	ctx := context.Background()
+	if _, err := a.authz.Check(ctx, req); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		resp, err := a.authz.Check(ctx, req)
+		if err != nil || resp.GetStatus().GetCode() != 0 {
+			b.Fatal(err, resp.GetStatus())
+		}
+	}
+}
+
+// BenchmarkCheckWarmGRPC is the same over a real loopback gRPC connection.
+func BenchmarkCheckWarmGRPC(b *testing.B) {
+	a, idp := mustOpenApp(b)
+	req := warmRequest(b, idp)
+	conn, err := grpc.NewClient(a.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close()
+	c := authv3.NewAuthorizationClient(conn)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		resp, err := c.Check(ctx, req)
+		if err != nil || codes.Code(resp.GetStatus().GetCode()) != codes.OK {
+			b.Fatal(err, resp.GetStatus())
+		}
+	}
+}
+
+func TestReadinessAndShutdown(t *testing.T) {
+	a, _ := mustOpenApp(t)
+	if !a.Ready() {
+		t.Fatal("not ready")
+	}
+	if err := a.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if a.Ready() {
+		t.Fatal("ready after shutdown")
+	}
+}
