@@ -169,10 +169,11 @@ type Route struct {
 	PathPrefix string `mapstructure:"path_prefix"`
 	// Public lets anonymous requests through; no allow_* rule may be set.
 	Public bool `mapstructure:"public"`
-	// AllowGroups admits a user in any of these groups.
+	// AllowGroups, when set, admits only users in one of these groups.
 	AllowGroups []string `mapstructure:"allow_groups"`
-	// AllowEmailDomains admits a user whose email is in one of these
-	// domains. Stored lower-case.
+	// AllowEmailDomains, when set, admits only users whose email is in one
+	// of these domains (and, with AllowGroups, in one of those groups too).
+	// Stored lower-case.
 	AllowEmailDomains []string `mapstructure:"allow_email_domains"`
 	// Methods restricts the route to these HTTP methods (stored upper-case);
 	// empty matches all.
