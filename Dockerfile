@@ -1,0 +1,29 @@
+# syntax=docker/dockerfile:1
+#
+# idgate: a static binary on distroless, running as a non-root user.
+#   docker build -t idgate .
+# No HEALTHCHECK: Kubernetes probes /healthz and /readyz (deploy/kubernetes).
+# deploy/dockerfile_test.go runs the build stage's `go build` line as
+# written here, so keep it a single command without shell operators.
+
+ARG GO_VERSION=1.26.8
+
+FROM --platform=$BUILDPLATFORM golang:${GO_VERSION} AS build
+WORKDIR /src
+ENV GOTOOLCHAIN=local
+COPY go.mod go.sum ./
+RUN --mount=type=cache,target=/go/pkg/mod go mod download
+COPY . .
+ARG TARGETOS
+ARG TARGETARCH
+RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
+    CGO_ENABLED=0 GOOS=${TARGETOS} GOARCH=${TARGETARCH} \
+    go build -trimpath -buildvcs=false -ldflags="-s -w" -o /out/idgate ./cmd/idgate
+
+# static: CA certificates, /etc/passwd with nonroot, tzdata; no shell.
+FROM gcr.io/distroless/static-debian12:nonroot
+COPY --from=build /out/idgate /usr/local/bin/idgate
+USER 65532:65532
+EXPOSE 8080 9001
+ENTRYPOINT ["/usr/local/bin/idgate"]
+CMD ["serve", "--config", "/etc/idgate/config.yaml"]
