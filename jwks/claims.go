@@ -3,7 +3,6 @@ package jwks
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"math"
 	"time"
 
@@ -70,19 +69,13 @@ func (d numericDate) time() time.Time {
 	return time.Unix(int64(sec), int64(frac*1e9))
 }
 
-// flexBool accepts true/false and the strings "true"/"false" (some IdPs send
-// email_verified as a string).
+// flexBool accepts true and the string "true" (some IdPs send
+// email_verified as a string); any other value is false, never an error.
 type flexBool bool
 
 func (f *flexBool) UnmarshalJSON(b []byte) error {
-	switch string(b) {
-	case "true", `"true"`:
-		*f = true
-	case "false", `"false"`, "null", `""`:
-		*f = false
-	default:
-		return errors.New("not a boolean")
-	}
+	s := string(b)
+	*f = flexBool(s == "true" || s == `"true"`)
 	return nil
 }
 

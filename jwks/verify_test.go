@@ -74,14 +74,17 @@ func attackerJWK(tb testing.TB, attacker *devidp.Provider, alg string) map[strin
 	return nil
 }
 
-func TestVerifyRefusals(t *testing.T) {
-	clk := newClock()
-	p := MustIdP(t, clk)
-	attacker := MustIdP(t, clk)
-	v := MustVerifier(t, p, clk, nil)
-	now := clk.Now()
+// refusal is a token Verify must refuse with wantErr.
+type refusal struct {
+	name    string
+	token   string
+	wantErr error
+}
+
+// refusalCases builds one token per refusal against p; attacker is another
+// IdP whose keys p's verifier must never use.
+func refusalCases(t *testing.T, p, attacker *devidp.Provider, now time.Time) []refusal {
 	valid := MustMint(t, p, nil, devidp.MintOptions{})
-	MustVerify(t, v, valid) // loads the keys
 	attackerTok := func(h map[string]any, kid string) string {
 		return MustMint(t, attacker, map[string]any{"iss": p.Issuer()}, devidp.MintOptions{KeyID: kid, ExtraHeader: h})
 	}
@@ -91,11 +94,7 @@ func TestVerifyRefusals(t *testing.T) {
 	}
 	rsHeader := segment(t, map[string]any{"alg": "RS256", "kid": p.CurrentKeyID("RS256")})
 	sig := strings.Split(valid, ".")[2]
-	tests := []struct {
-		name    string
-		token   string
-		wantErr error
-	}{
+	return []refusal{
 		{"empty", "", jwks.ErrMalformed},
 		{"one segment", "abc", jwks.ErrMalformed},
 		{"two segments", "abc.def", jwks.ErrMalformed},
@@ -131,6 +130,15 @@ func TestVerifyRefusals(t *testing.T) {
 		{"embedded jwk with our kid ignored", attackerTok(map[string]any{"jwk": attackerJWK(t, attacker, "RS256")}, p.CurrentKeyID("RS256")), jwks.ErrSignature},
 		{"crit header", MustMint(t, p, nil, devidp.MintOptions{ExtraHeader: map[string]any{"crit": []string{"exp"}, "exp": 1}}), jwks.ErrMalformed},
 	}
+}
+
+func TestVerifyRefusals(t *testing.T) {
+	clk := newClock()
+	p := MustIdP(t, clk)
+	attacker := MustIdP(t, clk)
+	v := MustVerifier(t, p, clk, nil)
+	MustVerify(t, v, MustMint(t, p, nil, devidp.MintOptions{})) // loads the keys
+	tests := refusalCases(t, p, attacker, clk.Now())
 	attackerCalls := attacker.JWKSCalls() // attackerJWK's own fetches
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -201,6 +209,7 @@ func TestVerifyAccepts(t *testing.T) {
 		{"expired within skew", MustMint(t, p, map[string]any{"exp": now.Add(-10 * time.Second).Unix()}, devidp.MintOptions{})},
 		{"nbf within skew", MustMint(t, p, map[string]any{"nbf": now.Add(10 * time.Second).Unix()}, devidp.MintOptions{})},
 		{"fractional times", MustMint(t, p, map[string]any{"iat": float64(now.Unix()) + 0.5, "exp": float64(now.Unix()) + 60.25}, devidp.MintOptions{})},
+		{"odd email_verified and null profile claims", MustMint(t, p, map[string]any{"email_verified": 1, "name": nil, "groups": nil}, devidp.MintOptions{})},
 		{"typ and unknown header fields", MustMint(t, p, nil, devidp.MintOptions{ExtraHeader: map[string]any{"typ": "at+jwt", "foo": 1}})},
 	}
 	for _, tc := range tests {
