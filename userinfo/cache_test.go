@@ -1,0 +1,189 @@
+package userinfo_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/idgate/idgate/internal/redistest"
+	"github.com/idgate/idgate/profilecache"
+	"github.com/idgate/idgate/userinfo"
+)
+
+func TestNegativeCacheExpires(t *testing.T) {
+	clock := newClock()
+	p := newIDP(t, func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "down", http.StatusServiceUnavailable)
+	})
+	cache := newMemCache()
+	res, _ := MustNew(t, userinfo.Config{NegativeTTL: 30 * time.Second, Now: clock.Now}, p, cache)
+	enrich := func() string {
+		return res.Enrich(context.Background(), tokenIdentity(time.Time{}), testToken)
+	}
+
+	if got := enrich(); got != userinfo.ReasonStatus {
+		t.Fatalf("first call: degraded %q", got)
+	}
+	if ttl, _, _ := cache.snapshot(); ttl != 30*time.Second {
+		t.Fatalf("negative entry stored for %v, want NegativeTTL", ttl)
+	}
+	clock.Advance(29 * time.Second)
+	if got := enrich(); got != userinfo.ReasonStatus || p.calls.Load() != 1 {
+		t.Fatalf("within NegativeTTL: degraded %q, calls %d; want remembered, 1 call", got, p.calls.Load())
+	}
+	clock.Advance(time.Second)
+	p.set(jsonProfile(janeProfile)) // the IdP is back
+	id := tokenIdentity(time.Time{})
+	if got := res.Enrich(context.Background(), id, testToken); got != "" || id.Email == "" {
+		t.Fatalf("after NegativeTTL: degraded %q, email %q", got, id.Email)
+	}
+	if got := p.calls.Load(); got != 2 {
+		t.Fatalf("userinfo calls = %d, want 2", got)
+	}
+}
+
+func TestProfileTTLBoundedByTokenExpiry(t *testing.T) {
+	cases := []struct {
+		name     string
+		tokenTTL time.Duration // 0: the token has no exp
+		wantTTL  time.Duration
+	}{
+		{"token outlives ProfileTTL", time.Hour, 10 * time.Minute},
+		{"token expires first", 2 * time.Minute, 2 * time.Minute},
+		{"no exp", 0, 10 * time.Minute},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			clock := newClock()
+			p := newIDP(t, jsonProfile(janeProfile))
+			cache := newMemCache()
+			res, _ := MustNew(t, userinfo.Config{ProfileTTL: 10 * time.Minute, Now: clock.Now}, p, cache)
+			var exp time.Time
+			if tc.tokenTTL > 0 {
+				exp = clock.Now().Add(tc.tokenTTL)
+			}
+			res.Enrich(context.Background(), tokenIdentity(exp), testToken)
+			waitFor(t, func() bool { _, sets, _ := cache.snapshot(); return sets == 1 })
+			if ttl, _, _ := cache.snapshot(); ttl != tc.wantTTL {
+				t.Fatalf("profile stored for %v, want %v", ttl, tc.wantTTL)
+			}
+			// Served from the cache until then; fetched again at expiry.
+			clock.Advance(tc.wantTTL - time.Second)
+			res.Enrich(context.Background(), tokenIdentity(exp), testToken)
+			if got := p.calls.Load(); got != 1 {
+				t.Fatalf("before expiry: userinfo calls = %d, want 1", got)
+			}
+			clock.Advance(time.Second)
+			id := tokenIdentity(clock.Now().Add(time.Hour)) // a fresh token
+			if got := res.Enrich(context.Background(), id, testToken); got != "" || id.Email == "" {
+				t.Fatalf("after expiry: degraded %q, email %q", got, id.Email)
+			}
+			if got := p.calls.Load(); got != 2 {
+				t.Fatalf("after expiry: userinfo calls = %d, want 2", got)
+			}
+		})
+	}
+}
+
+func TestCacheFailuresAreSoft(t *testing.T) {
+	t.Run("failing cache: userinfo still answers, errors counted", func(t *testing.T) {
+		p := newIDP(t, jsonProfile(janeProfile))
+		cache := newMemCache()
+		cache.fail = true
+		res, reg := MustNew(t, userinfo.Config{}, p, cache)
+		id := tokenIdentity(time.Time{})
+		if got := res.Enrich(context.Background(), id, testToken); got != "" || id.Email == "" {
+			t.Fatalf("degraded %q, email %q; want enriched despite the cache", got, id.Email)
+		}
+		waitFor(t, func() bool { return metricValue(t, reg, "idgate_userinfo_cache_total", "set_error") == 1 })
+		if got := metricValue(t, reg, "idgate_userinfo_cache_total", "error"); got != 1 {
+			t.Fatalf("cache_total{result=error} = %v, want 1", got)
+		}
+	})
+	t.Run("hanging cache: bounded by Timeout", func(t *testing.T) {
+		p := newIDP(t, jsonProfile(janeProfile))
+		cache := newMemCache()
+		cache.block = true
+		const timeout = 80 * time.Millisecond
+		res, _ := MustNew(t, userinfo.Config{Timeout: timeout}, p, cache)
+		start := time.Now()
+		if got := res.Enrich(context.Background(), tokenIdentity(time.Time{}), testToken); got != userinfo.ReasonCacheError {
+			t.Fatalf("degraded %q, want %q", got, userinfo.ReasonCacheError)
+		}
+		if d := time.Since(start); d > timeout+100*time.Millisecond {
+			t.Fatalf("Enrich took %v with Timeout %v", d, timeout)
+		}
+	})
+	t.Run("garbage in the cache is a miss and gets overwritten", func(t *testing.T) {
+		p := newIDP(t, jsonProfile(janeProfile))
+		cache := newMemCache()
+		res, reg := MustNew(t, userinfo.Config{}, p, cache)
+		res.Enrich(context.Background(), tokenIdentity(time.Time{}), testToken)
+		waitFor(t, func() bool { _, sets, _ := cache.snapshot(); return sets == 1 })
+		cache.mu.Lock()
+		var key string
+		for k := range cache.values {
+			key = k
+			cache.values[k] = []byte("\x02{\"future\":true}")
+		}
+		cache.mu.Unlock()
+
+		id := tokenIdentity(time.Time{})
+		if got := res.Enrich(context.Background(), id, testToken); got != "" || id.Email == "" {
+			t.Fatalf("degraded %q, email %q", got, id.Email)
+		}
+		waitFor(t, func() bool { _, sets, _ := cache.snapshot(); return sets == 2 })
+		cache.mu.Lock()
+		v := cache.values[key]
+		cache.mu.Unlock()
+		if len(v) == 0 || v[0] != 1 {
+			t.Fatalf("cache value %q not overwritten with a version 1 entry", v)
+		}
+		if got := metricValue(t, reg, "idgate_userinfo_cache_total", "invalid"); got != 1 {
+			t.Fatalf("cache_total{result=invalid} = %v, want 1", got)
+		}
+	})
+}
+
+func TestClose(t *testing.T) {
+	p := newIDP(t, jsonProfile(janeProfile))
+	res, _ := MustNew(t, userinfo.Config{}, p, newMemCache())
+	res.Close()
+	if got := res.Enrich(context.Background(), tokenIdentity(time.Time{}), testToken); got != userinfo.ReasonError {
+		t.Fatalf("after Close: degraded %q, want %q", got, userinfo.ReasonError)
+	}
+	if p.calls.Load() != 0 {
+		t.Fatal("userinfo called after Close")
+	}
+}
+
+// TestResolversShareRedis runs two resolvers, as two idgate replicas would,
+// each with its own profilecache over one real Redis: the second finds the
+// profile the first fetched.
+func TestResolversShareRedis(t *testing.T) {
+	srv := redistest.Start(t)
+	p := newIDP(t, jsonProfile(janeProfile))
+	replica := func() *userinfo.Resolver {
+		c, err := profilecache.New(profilecache.Config{Redis: profilecache.RedisConfig{Addrs: []string{srv.Addr()}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Close() })
+		res, _ := MustNew(t, userinfo.Config{}, p, c)
+		return res
+	}
+	a, b := replica(), replica()
+
+	if got := a.Enrich(context.Background(), tokenIdentity(time.Time{}), testToken); got != "" {
+		t.Fatalf("replica a: degraded %q", got)
+	}
+	a.Close() // waits for the store to Redis
+	id := tokenIdentity(time.Time{})
+	if got := b.Enrich(context.Background(), id, testToken); got != "" || id.Email != "jane@example.com" {
+		t.Fatalf("replica b: degraded %q, email %q", got, id.Email)
+	}
+	if got := p.calls.Load(); got != 1 {
+		t.Fatalf("userinfo calls = %d, want 1 across both replicas", got)
+	}
+}
