@@ -24,6 +24,9 @@ type parsed struct {
 // parse does every check that needs no key: three segments, base64url,
 // header JSON, an allowed alg, no crit, claims JSON. It never fetches.
 func parse(token string) (*parsed, error) {
+	if !compactChars(token) {
+		return nil, ErrMalformed
+	}
 	i := strings.IndexByte(token, '.')
 	if i <= 0 {
 		return nil, ErrMalformed
@@ -68,4 +71,24 @@ func parse(token string) (*parsed, error) {
 		return nil, ErrMalformed
 	}
 	return p, nil
+}
+
+// base64url is the alphabet of a compact JWS segment.
+var base64url = func() (t [256]bool) {
+	for _, c := range "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_." {
+		t[c] = true
+	}
+	return t
+}()
+
+// compactChars reports whether token holds only base64url characters and
+// dots. The base64 decoder skips CR and LF, which would otherwise let one
+// signature be spelled many ways.
+func compactChars(token string) bool {
+	for i := 0; i < len(token); i++ {
+		if !base64url[token[i]] {
+			return false
+		}
+	}
+	return true
 }

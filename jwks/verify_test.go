@@ -102,6 +102,8 @@ func refusalCases(t *testing.T, p, attacker *devidp.Provider, now time.Time) []r
 		{"bad base64 header", "!!!." + strings.SplitN(valid, ".", 2)[1], jwks.ErrMalformed},
 		{"header not json", b64.EncodeToString([]byte("nope")) + "." + strings.SplitN(valid, ".", 2)[1], jwks.ErrMalformed},
 		{"no signature", strings.Join(strings.Split(valid, ".")[:2], ".") + ".", jwks.ErrMalformed},
+		{"newline in signature", valid[:len(valid)-4] + "\n" + valid[len(valid)-4:], jwks.ErrMalformed},
+		{"space in header", " " + valid, jwks.ErrMalformed},
 		{"bad base64 signature", valid[:len(valid)-2] + "*=", jwks.ErrMalformed},
 		{"payload not json", rsHeader + "." + b64.EncodeToString([]byte("{")) + "." + sig, jwks.ErrMalformed},
 		{"missing sub", rsHeader + "." + segment(t, map[string]any{"iss": p.Issuer(), "aud": "idgate-dev", "exp": now.Unix() + 60}) + "." + sig, jwks.ErrMalformed},
