@@ -39,6 +39,11 @@ type Config struct {
 	UserinfoTimeout time.Duration `mapstructure:"userinfo_timeout"`
 	// Cache configures the profile cache (in-process and optional Redis).
 	Cache Cache `mapstructure:"cache"`
+	// Mode is the default route mode: enforce denies, shadow only reports
+	// (for running beside an ALB during a migration). ["enforce"]
+	Mode string `mapstructure:"mode"`
+	// Login configures browser login (off unless login.issuer is set).
+	Login Login `mapstructure:"login"`
 }
 
 // Server holds the listen addresses and shutdown behaviour.
@@ -158,7 +163,8 @@ type Signing struct {
 const (
 	// ModeEnforce denies requests the route does not allow (the default).
 	ModeEnforce = "enforce"
-	// ModeShadow is reserved: evaluate and report, but allow.
+	// ModeShadow evaluates and reports, but never denies nor changes the
+	// request.
 	ModeShadow = "shadow"
 )
 
@@ -181,8 +187,12 @@ type Route struct {
 	// Hosts restricts the route to these request hosts (stored lower-case);
 	// empty matches all.
 	Hosts []string `mapstructure:"hosts"`
-	// Mode is "" or "enforce" (deny), or "shadow" (reserved). [""]
+	// Mode is "" (the global mode), "enforce" (deny), or "shadow" (report
+	// only). [""]
 	Mode string `mapstructure:"mode"`
+	// ALBAccessToken sends x-amzn-oidc-accesstoken on this route when
+	// outputs.alb is enabled; false keeps the token from this upstream. [true]
+	ALBAccessToken *bool `mapstructure:"alb_access_token"`
 }
 
 // Cache configures the profile cache.
@@ -258,6 +268,14 @@ func Default() *Config {
 			Flyte:    FlyteOutput{Header: "x-flyte-identity", Audience: "flyte", TTL: 5 * time.Minute},
 		},
 		Signing:         Signing{Issuer: "idgate"},
+		Mode:            ModeEnforce,
+		Login: Login{
+			Scopes:       []string{"openid", "email", "profile", "offline_access"},
+			CallbackPath: "/oauth2/callback",
+			LogoutPath:   "/oauth2/logout",
+			Cookie:       Cookie{Name: "idgate_session", Secure: true, SameSite: "lax"},
+			SessionTTL:   12 * time.Hour,
+		},
 		UserinfoTimeout: 150 * time.Millisecond,
 		Cache: Cache{
 			LocalSize:   10000,
@@ -300,9 +318,12 @@ func (c *Config) Redacted() *Config {
 	}
 	r.Outputs.StripHeaders = clone(c.Outputs.StripHeaders)
 	r.Cache.Redis.Addrs = clone(c.Cache.Redis.Addrs)
-	if r.Cache.Redis.Password != "" {
-		r.Cache.Redis.Password = redactedValue
+	for _, secret := range []*string{&r.Cache.Redis.Password, &r.Login.ClientSecret, &r.Login.SessionKey, &r.Login.PreviousSessionKey} {
+		if *secret != "" {
+			*secret = redactedValue
+		}
 	}
+	r.Login.Scopes = clone(c.Login.Scopes)
 	return &r
 }
 

@@ -71,8 +71,8 @@ func TestRepoConfigDocumentsEveryKey(t *testing.T) {
 		}
 		prev = trimmed
 	}
-	if keys != 51 {
-		t.Errorf("config.yaml has %d keys, want 51 (41 settings and 10 sections)", keys)
+	if keys != 72 {
+		t.Errorf("config.yaml has %d keys, want 72 (60 settings and 12 sections)", keys)
 	}
 }
 
@@ -123,8 +123,8 @@ func TestEnvKeys(t *testing.T) {
 		}
 		seen[k.key] = true
 	}
-	if len(keys) != 41 {
-		t.Errorf("len(envKeys()) = %d, want 41 (one per leaf key)", len(keys))
+	if len(keys) != 60 {
+		t.Errorf("len(envKeys()) = %d, want 60 (one per leaf key)", len(keys))
 	}
 }
 

@@ -56,6 +56,9 @@ func Parse(r io.Reader, environ []string) (*Config, error) {
 	// Validate even after decoding errors, so one run reports every problem;
 	// a key that failed to decode keeps its default.
 	c.normalize()
+	if err := c.readLoginSecrets(); err != nil {
+		errs = append(errs, err)
+	}
 	if err := c.Validate(); err != nil {
 		errs = append(errs, err)
 	}
@@ -235,7 +238,7 @@ func joinKey(parent, k string) string {
 // isSecretKey reports whether the value at key must never be printed.
 func isSecretKey(key string) bool {
 	last := key[strings.LastIndex(key, ".")+1:]
-	return last == "password" || last == "client_secret"
+	return last == "password" || last == "client_secret" || strings.HasSuffix(last, "session_key")
 }
 
 // normalize applies per-item defaults and canonical case before validation.

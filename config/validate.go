@@ -44,6 +44,10 @@ func (c *Config) Validate() error {
 		r.validate(&p, fmt.Sprintf("routes[%d]", i))
 	}
 	c.Cache.validate(&p)
+	if c.Mode != ModeEnforce && c.Mode != ModeShadow {
+		p.addf("mode", "%q is not one of enforce, shadow", c.Mode)
+	}
+	c.validateLogin(&p)
 	return p.err()
 }
 

@@ -1,0 +1,176 @@
+package config
+
+import (
+	"encoding/base64"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Login configures the browser login that replaces an ALB's
+// authenticate-oidc: authorization code + PKCE and a session cookie, all
+// answered through Check. It is off while Issuer is empty.
+type Login struct {
+	// Issuer names the provider to log in with; it must be one of issuers[].
+	// Empty disables browser login (browsers then get 401 like API callers). [""]
+	Issuer string `mapstructure:"issuer"`
+	// ClientID is the OIDC client id registered for idgate. Required with Issuer.
+	ClientID string `mapstructure:"client_id"`
+	// ClientSecret is the client secret. Secret: never printed. After Load it
+	// also holds the contents of ClientSecretFile. [""]
+	ClientSecret string `mapstructure:"client_secret"`
+	// ClientSecretFile is read at load into ClientSecret; mutually exclusive
+	// with ClientSecret. [""]
+	ClientSecretFile string `mapstructure:"client_secret_file"`
+	// Scopes requested at login. [openid email profile offline_access]
+	Scopes []string `mapstructure:"scopes"`
+	// CallbackPath is the redirect URI's path, answered by idgate. ["/oauth2/callback"]
+	CallbackPath string `mapstructure:"callback_path"`
+	// LogoutPath ends the session. ["/oauth2/logout"]
+	LogoutPath string `mapstructure:"logout_path"`
+	// PostLogoutRedirectURL is where logout lands when the IdP has no
+	// end_session_endpoint (and what it is asked to return to). [""]
+	PostLogoutRedirectURL string `mapstructure:"post_logout_redirect_url"`
+	// Cookie configures the session cookie.
+	Cookie Cookie `mapstructure:"cookie"`
+	// SessionTTL is a session's absolute life. [12h]
+	SessionTTL time.Duration `mapstructure:"session_ttl"`
+	// IdleTTL ends a session unused this long; 0 never. [0]
+	IdleTTL time.Duration `mapstructure:"idle_ttl"`
+	// SessionKey is the key (≥32 bytes, raw or base64) that encrypts tokens
+	// at rest and signs cookies. Secret; usually from IDGATE_LOGIN_SESSION_KEY.
+	// Empty with SessionKeyFile empty generates one at start-up: sessions
+	// then survive neither a restart nor a second replica. [""]
+	SessionKey string `mapstructure:"session_key"`
+	// SessionKeyFile holds SessionKey; read at load. [""]
+	SessionKeyFile string `mapstructure:"session_key_file"`
+	// PreviousSessionKey is the key before the last rotation: sessions
+	// written with it are still read. Secret. [""]
+	PreviousSessionKey string `mapstructure:"previous_session_key"`
+	// PreviousSessionKeyFile holds PreviousSessionKey; read at load. [""]
+	PreviousSessionKeyFile string `mapstructure:"previous_session_key_file"`
+}
+
+// Cookie configures the session cookie.
+type Cookie struct {
+	// Name of the session cookie; the login-state cookie is Name + "_state".
+	// ["idgate_session"]
+	Name string `mapstructure:"name"`
+	// Domain of the cookie; empty is the request host only. [""]
+	Domain string `mapstructure:"domain"`
+	// Secure sends the cookie over HTTPS only. [true]
+	Secure bool `mapstructure:"secure"`
+	// SameSite is lax, strict or none (none requires secure). ["lax"]
+	SameSite string `mapstructure:"same_site"`
+}
+
+// Enabled reports whether browser login is configured.
+func (l *Login) Enabled() bool { return l.Issuer != "" }
+
+// SessionKeys decodes the current and previous session keys (raw when 32
+// bytes or longer and not base64, else base64).
+func (l *Login) SessionKeys() [][]byte {
+	var keys [][]byte
+	for _, k := range []string{l.SessionKey, l.PreviousSessionKey} {
+		if k != "" {
+			keys = append(keys, decodeKey(k))
+		}
+	}
+	return keys
+}
+
+func decodeKey(s string) []byte {
+	s = strings.TrimSpace(s)
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(s); err == nil && len(b) >= 32 {
+			return b
+		}
+	}
+	return []byte(s)
+}
+
+func (c *Config) validateLogin(p *problems) {
+	l := &c.Login
+	if !l.Enabled() {
+		return
+	}
+	found := false
+	for _, is := range c.Issuers {
+		found = found || is.Issuer == l.Issuer
+	}
+	if !found {
+		p.addf("login.issuer", "must be one of issuers[].issuer")
+	}
+	if l.ClientID == "" {
+		p.addf("login.client_id", "required")
+	}
+	if l.ClientSecret == "" {
+		p.addf("login.client_secret", "required (or login.client_secret_file)")
+	}
+	for _, kp := range [][2]string{{"login.callback_path", l.CallbackPath}, {"login.logout_path", l.LogoutPath}} {
+		if !strings.HasPrefix(kp[1], "/") || strings.ContainsAny(kp[1], "?# \t\r\n") {
+			p.addf(kp[0], "must be a path starting with \"/\"")
+		}
+	}
+	if l.CallbackPath == l.LogoutPath {
+		p.addf("login.logout_path", "same as login.callback_path")
+	}
+	if l.PostLogoutRedirectURL != "" {
+		if u, err := url.Parse(l.PostLogoutRedirectURL); err != nil || (u.Scheme != "https" && u.Scheme != "http" && u.Scheme != "") {
+			p.addf("login.post_logout_redirect_url", "invalid URL")
+		}
+	}
+	if !validToken(l.Cookie.Name) {
+		p.addf("login.cookie.name", "invalid cookie name %q", l.Cookie.Name)
+	}
+	switch l.Cookie.SameSite {
+	case "lax", "strict":
+	case "none":
+		if !l.Cookie.Secure {
+			p.addf("login.cookie.same_site", "none requires login.cookie.secure")
+		}
+	default:
+		p.addf("login.cookie.same_site", "%q is not one of lax, strict, none", l.Cookie.SameSite)
+	}
+	positive(p, "login.session_ttl", l.SessionTTL)
+	nonNegative(p, "login.idle_ttl", l.IdleTTL)
+	for i, k := range l.SessionKeys() {
+		if len(k) < 32 {
+			key := "login.session_key"
+			if i == 1 || l.SessionKey == "" {
+				key = "login.previous_session_key"
+			}
+			p.addf(key, "must be at least 32 bytes")
+		}
+	}
+	if !strings.Contains(" "+strings.Join(l.Scopes, " ")+" ", " openid ") {
+		p.addf("login.scopes", "must include openid")
+	}
+}
+
+// readLoginSecrets moves the login's secret files into the configuration.
+func (c *Config) readLoginSecrets() error {
+	l := &c.Login
+	for _, f := range []struct {
+		key        string
+		file, into *string
+	}{
+		{"login.client_secret_file", &l.ClientSecretFile, &l.ClientSecret},
+		{"login.session_key_file", &l.SessionKeyFile, &l.SessionKey},
+		{"login.previous_session_key_file", &l.PreviousSessionKeyFile, &l.PreviousSessionKey},
+	} {
+		if *f.file == "" {
+			continue
+		}
+		if *f.into != "" {
+			return fmt.Errorf("config: %s: mutually exclusive with %s", f.key, strings.TrimSuffix(f.key, "_file"))
+		}
+		v, err := readPasswordFile(*f.file)
+		if err != nil {
+			return fmt.Errorf("config: %s: %w", f.key, err)
+		}
+		*f.into, *f.file = v, ""
+	}
+	return nil
+}
