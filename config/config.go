@@ -267,8 +267,8 @@ func Default() *Config {
 			Kubeflow: KubeflowOutput{UserIDHeader: "kubeflow-userid", GroupsHeader: "kubeflow-groups"},
 			Flyte:    FlyteOutput{Header: "x-flyte-identity", Audience: "flyte", TTL: 5 * time.Minute},
 		},
-		Signing:         Signing{Issuer: "idgate"},
-		Mode:            ModeEnforce,
+		Signing: Signing{Issuer: "idgate"},
+		Mode:    ModeEnforce,
 		Login: Login{
 			Scopes:       []string{"openid", "email", "profile", "offline_access"},
 			CallbackPath: "/oauth2/callback",

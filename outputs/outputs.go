@@ -90,51 +90,31 @@ func (r *Renderer) Names() []string {
 	return names
 }
 
-// Rendered is what Render produces.
-type Rendered struct {
-	// Set holds the headers to overwrite on the upstream request.
-	Set []identity.Header
-	// DroppedGroups counts groups left out because they held control characters.
-	DroppedGroups int
-}
-
-// Render computes the headers for id. It fails only when the user id cannot
-// be represented, which the caller turns into a deny.
-func (r *Renderer) Render(id *identity.Identity) (Rendered, error) {
+// Render appends to dst the headers to overwrite on the upstream request
+// for id. Groups holding a control character are left out. It fails when
+// the user id cannot be represented (the caller denies) or signing fails.
+func (r *Renderer) Render(dst []identity.Header, id *identity.Identity) ([]identity.Header, error) {
 	uid, ok := headerValue(id.UserID())
 	if !ok || uid == "" {
-		return Rendered{}, ErrUnsafeUserID
+		return dst, ErrUnsafeUserID
 	}
 	if r.cfg.UserIDPrefix != "" {
 		uid = r.cfg.UserIDPrefix + uid
 	}
-	out := Rendered{Set: make([]identity.Header, 0, 3)}
-	out.Set = append(out.Set, identity.Header{Name: r.cfg.UserIDHeader, Value: uid})
+	dst = append(dst, identity.Header{Name: r.cfg.UserIDHeader, Value: uid})
 	if r.cfg.GroupsHeader != "" && len(id.Groups) > 0 {
-		g, dropped := groupsValue(id.Groups)
-		out.DroppedGroups = dropped
-		if g != "" {
-			out.Set = append(out.Set, identity.Header{Name: r.cfg.GroupsHeader, Value: g})
+		if g, _ := groupsValue(id.Groups); g != "" {
+			dst = append(dst, identity.Header{Name: r.cfg.GroupsHeader, Value: g})
 		}
 	}
 	if r.cfg.FlyteHeader != "" {
 		tok, err := r.flyteToken(id)
 		if err != nil {
-			return Rendered{}, err
+			return dst, err
 		}
-		out.Set = append(out.Set, identity.Header{Name: r.cfg.FlyteHeader, Value: tok})
+		dst = append(dst, identity.Header{Name: r.cfg.FlyteHeader, Value: tok})
 	}
-	return out, nil
-}
-
-// HasGroups reports whether Render sets the groups header for id.
-func (r *Renderer) HasGroups(rendered Rendered) bool {
-	for _, h := range rendered.Set {
-		if h.Name == r.cfg.GroupsHeader {
-			return true
-		}
-	}
-	return false
+	return dst, nil
 }
 
 func (r *Renderer) flyteToken(id *identity.Identity) (string, error) {

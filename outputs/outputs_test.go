@@ -122,7 +122,7 @@ func TestRender(t *testing.T) {
 			if tc.mutate != nil {
 				tc.mutate(&id)
 			}
-			got, err := r.Render(&id)
+			got, err := r.Render(nil, &id)
 			if tc.wantErr {
 				if err == nil {
 					t.Fatalf("Render = %v, want error", got)
@@ -132,7 +132,7 @@ func TestRender(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			m := headerMap(got.Set)
+			m := headerMap(got)
 			if m["kubeflow-userid"] != tc.wantUser {
 				t.Errorf("userid = %q, want %q", m["kubeflow-userid"], tc.wantUser)
 			}
@@ -161,18 +161,18 @@ func TestFlyteTokenReuse(t *testing.T) {
 	clk := &clock{now: time.Unix(1_800_000_000, 0)}
 	r, _ := mustRenderer(t, clk, "")
 	id := identity.Identity{Issuer: "https://idp", Subject: "u1", Email: "a@example.com", ExpiresAt: clk.now.Add(time.Hour)}
-	first := headerMap(mustRender(t, r, &id).Set)["x-flyte-identity"]
+	first := headerMap(mustRender(t, r, &id))["x-flyte-identity"]
 	clk.now = clk.now.Add(time.Minute)
-	if again := headerMap(mustRender(t, r, &id).Set)["x-flyte-identity"]; again != first {
+	if again := headerMap(mustRender(t, r, &id))["x-flyte-identity"]; again != first {
 		t.Fatal("token not reused within margin")
 	}
 	other := id
 	other.Email = "b@example.com"
-	if tok := headerMap(mustRender(t, r, &other).Set)["x-flyte-identity"]; tok == first {
+	if tok := headerMap(mustRender(t, r, &other))["x-flyte-identity"]; tok == first {
 		t.Fatal("token reused for a different identity")
 	}
 	clk.now = clk.now.Add(2 * time.Minute) // 3m into a 5m token: 2m left <= 2.5m margin
-	if again := headerMap(mustRender(t, r, &id).Set)["x-flyte-identity"]; again == first {
+	if again := headerMap(mustRender(t, r, &id))["x-flyte-identity"]; again == first {
 		t.Fatal("token reused past the margin")
 	}
 }
@@ -181,16 +181,16 @@ func TestFlyteTokenNeverOutlivesSource(t *testing.T) {
 	clk := &clock{now: time.Unix(1_800_000_000, 0)}
 	r, key := mustRenderer(t, clk, "")
 	id := identity.Identity{Issuer: "https://idp", Subject: "u1", Email: "a@example.com", ExpiresAt: clk.now.Add(20 * time.Second)}
-	tok := headerMap(mustRender(t, r, &id).Set)["x-flyte-identity"]
+	tok := headerMap(mustRender(t, r, &id))["x-flyte-identity"]
 	payload, _ := signing.Verify(key.Public(), tok, base64.RawURLEncoding)
 	if !strings.Contains(string(payload), `"exp":1800000020`) {
 		t.Fatalf("payload = %s", payload)
 	}
 }
 
-func mustRender(t testing.TB, r *Renderer, id *identity.Identity) Rendered {
+func mustRender(t testing.TB, r *Renderer, id *identity.Identity) []identity.Header {
 	t.Helper()
-	out, err := r.Render(id)
+	out, err := r.Render(nil, id)
 	if err != nil {
 		t.Fatal(err)
 	}
