@@ -35,6 +35,8 @@ type claims struct {
 	Groups            json.RawMessage            `json:"groups"`
 	ClaimNames        map[string]json.RawMessage `json:"_claim_names"`
 	HasGroups         flexBool                   `json:"hasgroups"`
+	Nonce             string                     `json:"nonce"`
+	Azp               string                     `json:"azp"`
 }
 
 // audience is `aud`: one string or an array of strings (RFC 7519 4.1.3).

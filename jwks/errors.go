@@ -45,6 +45,7 @@ var reasons = []struct {
 	{ErrIssuedInFuture, "iat_future"},
 	{ErrAudience, "audience"},
 	{ErrNoKeys, "no_keys"},
+	{ErrNonce, "nonce"},
 }
 
 // Reason is a short metric label for a Verify error: "malformed",

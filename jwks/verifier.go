@@ -186,6 +186,11 @@ func (v *Verifier) checkClaims(is *issuer, c *claims, now time.Time) error {
 	if !audienceOK(c.Aud, is.cfg.Audiences) {
 		return ErrAudience
 	}
+	return v.checkTimes(c, now)
+}
+
+// checkTimes checks exp, nbf and iat with ClockSkew.
+func (v *Verifier) checkTimes(c *claims, now time.Time) error {
 	skew := v.cfg.ClockSkew
 	if !now.Before(c.Exp.time().Add(skew)) {
 		return ErrExpired

@@ -41,6 +41,8 @@ type Config struct {
 	ReuseMargin time.Duration
 	// Issuer is the Flyte token's `iss` (signing.issuer).
 	Issuer string
+	// ALB configures the ALB-compatible headers.
+	ALB ALBConfig
 	// CacheSize bounds the reuse cache (entries). Zero means 10000.
 	CacheSize int
 	// Now is the clock; nil means time.Now.
@@ -52,6 +54,7 @@ type Renderer struct {
 	cfg    Config
 	signer Signer
 	tokens *tokenCache
+	alb    *tokenCache
 }
 
 // New checks cfg and returns a Renderer. signer may be nil only when
@@ -72,10 +75,10 @@ func New(cfg Config, signer Signer) (*Renderer, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.FlyteHeader != "" && signer == nil {
-		return nil, errors.New("outputs: flyte header needs a signer")
+	if (cfg.FlyteHeader != "" || cfg.ALB.Enabled) && signer == nil {
+		return nil, errors.New("outputs: signed headers need a signer")
 	}
-	return &Renderer{cfg: cfg, signer: signer, tokens: newTokenCache(cfg.CacheSize)}, nil
+	return &Renderer{cfg: cfg, signer: signer, tokens: newTokenCache(cfg.CacheSize), alb: newTokenCache(cfg.CacheSize)}, nil
 }
 
 // Names lists every header Render can set, for the strip list.
@@ -87,13 +90,17 @@ func (r *Renderer) Names() []string {
 	if r.cfg.FlyteHeader != "" {
 		names = append(names, r.cfg.FlyteHeader)
 	}
+	if r.cfg.ALB.Enabled {
+		names = append(names, ALBData, ALBIdentity, ALBAccessToken)
+	}
 	return names
 }
 
 // Render appends to dst the headers to overwrite on the upstream request
-// for id. Groups holding a control character are left out. It fails when
-// the user id cannot be represented (the caller denies) or signing fails.
-func (r *Renderer) Render(dst []identity.Header, id *identity.Identity) ([]identity.Header, error) {
+// for id. accessToken is the caller's token for x-amzn-oidc-accesstoken ("" to
+// leave it out). Groups holding a control character are left out. It fails
+// when the user id cannot be represented (the caller denies) or signing fails.
+func (r *Renderer) Render(dst []identity.Header, id *identity.Identity, accessToken string) ([]identity.Header, error) {
 	uid, ok := headerValue(id.UserID())
 	if !ok || uid == "" {
 		return dst, ErrUnsafeUserID
@@ -114,23 +121,60 @@ func (r *Renderer) Render(dst []identity.Header, id *identity.Identity) ([]ident
 		}
 		dst = append(dst, identity.Header{Name: r.cfg.FlyteHeader, Value: tok})
 	}
+	if r.cfg.ALB.Enabled {
+		return r.renderALB(dst, id, accessToken)
+	}
 	return dst, nil
 }
 
-func (r *Renderer) flyteToken(id *identity.Identity) (string, error) {
+// renderALB writes the ALB set. x-amzn-oidc-identity is the subject; a
+// subject or token that cannot travel in a header is left out.
+func (r *Renderer) renderALB(dst []identity.Header, id *identity.Identity, accessToken string) ([]identity.Header, error) {
+	if sub, ok := headerValue(id.Subject); ok {
+		dst = append(dst, identity.Header{Name: ALBIdentity, Value: sub})
+	}
+	if tok, ok := headerValue(accessToken); ok && tok != "" {
+		dst = append(dst, identity.Header{Name: ALBAccessToken, Value: tok})
+	}
 	now := r.cfg.Now()
-	c := flyteClaims{
+	c := r.claims(id)
+	if tok, ok := r.alb.get(&c, now, r.cfg.ReuseMargin); ok {
+		return append(dst, identity.Header{Name: ALBData, Value: tok}), nil
+	}
+	exp := r.expiry(id, now)
+	tok, err := r.albData(&c, id.EmailVerified, exp)
+	if err != nil {
+		return dst, err
+	}
+	r.alb.put(&c, tok, exp)
+	return append(dst, identity.Header{Name: ALBData, Value: tok}), nil
+}
+
+// claims is the identity part shared by the signed headers; the cache keys on it.
+func (r *Renderer) claims(id *identity.Identity) flyteClaims {
+	return flyteClaims{
 		Issuer: r.cfg.Issuer, Audience: r.cfg.FlyteAudience, Subject: id.Subject,
 		Email: id.Email, GivenName: id.GivenName, FamilyName: id.FamilyName, Name: id.Name,
 		PreferredUsername: id.PreferredUsername, Groups: id.Groups, IdP: id.Issuer,
 	}
-	if tok, ok := r.tokens.get(&c, now, r.cfg.ReuseMargin); ok {
-		return tok, nil
-	}
+}
+
+// expiry is now+FlyteTTL, never past the source token's exp.
+func (r *Renderer) expiry(id *identity.Identity, now time.Time) time.Time {
 	exp := now.Add(r.cfg.FlyteTTL)
 	if !id.ExpiresAt.IsZero() && id.ExpiresAt.Before(exp) {
 		exp = id.ExpiresAt
 	}
+	return exp
+}
+
+func (r *Renderer) flyteToken(id *identity.Identity) (string, error) {
+	now := r.cfg.Now()
+	c := r.claims(id)
+	if tok, ok := r.tokens.get(&c, now, r.cfg.ReuseMargin); ok {
+		return tok, nil
+	}
+	exp := r.expiry(id, now)
 	c.IssuedAt, c.Expiry = now.Unix(), exp.Unix()
 	tok, err := r.sign(&c)
 	if err != nil {

@@ -122,7 +122,7 @@ func TestRender(t *testing.T) {
 			if tc.mutate != nil {
 				tc.mutate(&id)
 			}
-			got, err := r.Render(nil, &id)
+			got, err := r.Render(nil, &id, "")
 			if tc.wantErr {
 				if err == nil {
 					t.Fatalf("Render = %v, want error", got)
@@ -190,7 +190,7 @@ func TestFlyteTokenNeverOutlivesSource(t *testing.T) {
 
 func mustRender(t testing.TB, r *Renderer, id *identity.Identity) []identity.Header {
 	t.Helper()
-	out, err := r.Render(nil, id)
+	out, err := r.Render(nil, id, "")
 	if err != nil {
 		t.Fatal(err)
 	}

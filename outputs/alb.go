@@ -1,0 +1,73 @@
+package outputs
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// ALB header names, as an AWS Application Load Balancer's authenticate-oidc
+// action sends them.
+const (
+	ALBData        = "x-amzn-oidc-data"
+	ALBIdentity    = "x-amzn-oidc-identity"
+	ALBAccessToken = "x-amzn-oidc-accesstoken"
+)
+
+// ALBConfig configures the ALB-compatible headers.
+type ALBConfig struct {
+	// Enabled writes x-amzn-oidc-data, -identity and -accesstoken.
+	Enabled bool
+	// Padding keeps '=' padding in the JWT's base64 segments, as ALB does;
+	// some consumers were written against that.
+	Padding bool
+	// Client is the `client` header field (the OIDC client id ALB reports).
+	Client string
+	// Signer is the `signer` header field; ALB puts its ARN there.
+	Signer string
+}
+
+// albHeader is the protected header of x-amzn-oidc-data: ALB puts its
+// metadata there, not in the claims.
+type albHeader struct {
+	Type   string `json:"typ"`
+	KeyID  string `json:"kid"`
+	Alg    string `json:"alg"`
+	Issuer string `json:"iss"`
+	Client string `json:"client"`
+	Signer string `json:"signer"`
+	Expiry int64  `json:"exp"`
+}
+
+// albClaims are the userinfo claims ALB forwards, plus exp and iss.
+type albClaims struct {
+	Subject           string   `json:"sub"`
+	Email             string   `json:"email,omitempty"`
+	EmailVerified     bool     `json:"email_verified,omitempty"`
+	Name              string   `json:"name,omitempty"`
+	GivenName         string   `json:"given_name,omitempty"`
+	FamilyName        string   `json:"family_name,omitempty"`
+	PreferredUsername string   `json:"preferred_username,omitempty"`
+	Groups            []string `json:"groups,omitempty"`
+	Expiry            int64    `json:"exp"`
+	Issuer            string   `json:"iss"`
+}
+
+func (r *Renderer) albData(c *flyteClaims, verified bool, exp time.Time) (string, error) {
+	h, err := json.Marshal(albHeader{Type: "JWT", KeyID: r.signer.KeyID(), Alg: "ES256", Issuer: c.IdP,
+		Client: r.cfg.ALB.Client, Signer: r.cfg.ALB.Signer, Expiry: exp.Unix()})
+	if err != nil {
+		return "", fmt.Errorf("outputs: alb header: %w", err)
+	}
+	p, err := json.Marshal(albClaims{Subject: c.Subject, Email: c.Email, EmailVerified: verified, Name: c.Name,
+		GivenName: c.GivenName, FamilyName: c.FamilyName, PreferredUsername: c.PreferredUsername,
+		Groups: c.Groups, Expiry: exp.Unix(), Issuer: c.IdP})
+	if err != nil {
+		return "", fmt.Errorf("outputs: alb claims: %w", err)
+	}
+	tok, err := r.signer.SignJWS(h, p, r.cfg.ALB.Padding)
+	if err != nil {
+		return "", fmt.Errorf("outputs: sign alb data: %w", err)
+	}
+	return tok, nil
+}
