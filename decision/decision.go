@@ -24,7 +24,7 @@ type Enricher interface {
 // Renderer turns an identity into upstream headers; *outputs.Renderer
 // implements it.
 type Renderer interface {
-	Render(dst []identity.Header, id *identity.Identity) ([]identity.Header, error)
+	Render(dst []identity.Header, id *identity.Identity, accessToken string) ([]identity.Header, error)
 	Names() []string
 }
 
@@ -121,11 +121,14 @@ func (e *Engine) Decide(ctx context.Context, req *Request) (Result, error) {
 	if route != nil && !route.allows(&id) {
 		return e.deny(res, denyForbidden, ""), nil
 	}
-	return e.allow(res, &id, req.Headers)
+	if route != nil && route.OmitAccessToken {
+		tok = ""
+	}
+	return e.allow(res, &id, tok, req.Headers)
 }
 
-func (e *Engine) allow(res Result, id *identity.Identity, headers map[string]string) (Result, error) {
-	set, err := e.cfg.Renderer.Render(make([]identity.Header, 0, 4), id)
+func (e *Engine) allow(res Result, id *identity.Identity, accessToken string, headers map[string]string) (Result, error) {
+	set, err := e.cfg.Renderer.Render(make([]identity.Header, 0, 6), id, accessToken)
 	if err != nil {
 		if e.cfg.ErrUnsafeIdentity != nil && errors.Is(err, e.cfg.ErrUnsafeIdentity) {
 			return e.deny(res, denyUnsafe, ""), nil

@@ -24,6 +24,9 @@ type Route struct {
 	// AllowEmailDomains: the user's email must be in one of these domains
 	// (when set). Both lists set means both must hold.
 	AllowEmailDomains []string
+	// OmitAccessToken keeps the caller's access token from this route's
+	// upstream (x-amzn-oidc-accesstoken).
+	OmitAccessToken bool
 }
 
 func (r *Route) matches(method, host, path string) bool {

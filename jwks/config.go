@@ -48,7 +48,8 @@ type Config struct {
 	// MaxStale is how long keys are kept, counted from their last successful
 	// fetch, while refetches fail. Default 24h.
 	MaxStale time.Duration
-	// TokenCacheSize bounds the verified-token cache. Default 10000.
+	// TokenCacheSize bounds the verified-token cache. Default 10000; a
+	// negative size disables the cache.
 	TokenCacheSize int
 	// MaxTokenBytes is the largest token looked at; larger ones are refused
 	// before any parsing. Default 16384.
@@ -108,9 +109,6 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 func (cfg *Config) validate() error {
 	if cfg.RefreshMinInterval < 0 || cfg.ClockSkew < 0 || cfg.FetchTimeout < 0 || cfg.MaxStale < 0 {
 		return errors.New("jwks: durations must not be negative")
-	}
-	if cfg.TokenCacheSize < 0 {
-		return errors.New("jwks: token_cache_size: must not be negative")
 	}
 	if cfg.MaxTokenBytes < 0 {
 		return errors.New("jwks: max_token_bytes: must not be negative")

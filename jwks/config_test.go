@@ -50,7 +50,6 @@ func TestNewValidates(t *testing.T) {
 		{"allowed host with path", func(c *jwks.Config) { c.Issuers[0].AllowedHosts = []string{"keys.example/x"} }, "issuers[0].allowed_hosts:"},
 		{"duplicate issuer", func(c *jwks.Config) { c.Issuers = append(c.Issuers, ok()) }, "issuers[1].issuer: duplicate"},
 		{"second issuer bad", func(c *jwks.Config) { c.Issuers = append(c.Issuers, jwks.IssuerConfig{Issuer: "https://b.example"}) }, "issuers[1].audiences: required"},
-		{"negative cache", func(c *jwks.Config) { c.TokenCacheSize = -1 }, "token_cache_size"},
 		{"negative size limit", func(c *jwks.Config) { c.MaxTokenBytes = -1 }, "max_token_bytes"},
 		{"negative duration", func(c *jwks.Config) { c.ClockSkew = -time.Second }, "durations"},
 	}

@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/idgate/idgate/config"
 	"github.com/idgate/idgate/internal/app"
 )
@@ -87,6 +89,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 }
 
 func serveWith(ctx context.Context, cfg *config.Config, log *slog.Logger, started func(*app.App)) error {
+	redis.SetLogger(redisLogger{log})
 	a, err := app.New(cfg, app.Options{Logger: log})
 	if err != nil {
 		return err

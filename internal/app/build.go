@@ -16,12 +16,16 @@ import (
 // build creates the components in dependency order.
 func (a *App) build(opts Options) error {
 	cfg := a.cfg
+	tokenCache := cfg.TokenCacheSize
+	if tokenCache == 0 { // config: 0 disables; jwks: negative does
+		tokenCache = -1
+	}
 	v, err := jwks.New(jwks.Config{
 		Issuers:            issuerConfigs(cfg.Issuers),
 		RefreshMinInterval: cfg.JWKSRefreshMinInterval,
 		ClockSkew:          cfg.ClockSkew,
 		MaxStale:           cfg.JWKSMaxStale,
-		TokenCacheSize:     cfg.TokenCacheSize,
+		TokenCacheSize:     tokenCache,
 		HTTPClient:         opts.HTTPClient,
 		Now:                opts.Now,
 		Registerer:         a.reg,
@@ -47,7 +51,9 @@ func (a *App) build(opts Options) error {
 		FlyteAudience: cfg.Outputs.Flyte.Audience,
 		FlyteTTL:      cfg.Outputs.Flyte.TTL,
 		Issuer:        cfg.Signing.Issuer,
-		Now:           opts.Now,
+		ALB: outputs.ALBConfig{Enabled: cfg.Outputs.ALB.Enabled, Padding: cfg.Outputs.ALB.Padding,
+			Client: cfg.Outputs.ALB.Client, Signer: cfg.Signing.Issuer},
+		Now: opts.Now,
 	}, a.key)
 	if err != nil {
 		return err
@@ -94,8 +100,12 @@ func (a *App) buildEnricher(opts Options) (*userinfo.Resolver, error) {
 			tlsCfg.RootCAs = pool
 		}
 	}
+	localSize := cfg.Cache.LocalSize
+	if localSize == 0 { // config: 0 disables; profilecache: -1 does
+		localSize = -1
+	}
 	cache, err := profilecache.New(profilecache.Config{
-		LocalSize: cfg.Cache.LocalSize,
+		LocalSize: localSize,
 		Redis: profilecache.RedisConfig{
 			Addrs: rc.Addrs, MasterName: rc.MasterName, Username: rc.Username, Password: rc.Password,
 			DB: rc.DB, KeyPrefix: rc.KeyPrefix, DialTimeout: rc.DialTimeout, ReadTimeout: rc.ReadTimeout,
@@ -152,6 +162,7 @@ func routes(in []config.Route) []decision.Route {
 		out[i] = decision.Route{
 			PathPrefix: r.PathPrefix, Methods: r.Methods, Hosts: r.Hosts, Public: r.Public,
 			AllowGroups: r.AllowGroups, AllowEmailDomains: r.AllowEmailDomains,
+			OmitAccessToken: r.ALBAccessToken != nil && !*r.ALBAccessToken,
 		}
 	}
 	return out

@@ -13,6 +13,7 @@ import (
 //	GET /readyz                  200 once every issuer's keys are loaded, 503 before and while stopping
 //	GET /metrics                 Prometheus metrics
 //	GET /.well-known/jwks.json   idgate's public signing keys (verify x-flyte-identity)
+//	GET /alb-public-keys/{kid}    the same key as PEM, shaped like ALB's regional key endpoint
 //	ANY server.authz_path        HTTP forward-auth (nginx auth_request, Traefik forwardAuth)
 func (a *App) httpHandler() http.Handler {
 	mux := http.NewServeMux()
@@ -35,6 +36,14 @@ func (a *App) httpHandler() http.Handler {
 		w.Header().Set("Content-Type", "application/jwk-set+json")
 		w.Header().Set("Cache-Control", "public, max-age=300")
 		_, _ = w.Write(a.key.JWKS())
+	})
+	mux.HandleFunc("GET /alb-public-keys/{kid}", func(w http.ResponseWriter, r *http.Request) {
+		if r.PathValue("kid") != a.key.KeyID() {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/x-pem-file")
+		_, _ = w.Write(a.key.PublicKeyPEM())
 	})
 	return mux
 }
