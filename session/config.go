@@ -1,0 +1,94 @@
+package session
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// ErrNoSession means the cookie names no usable session: a bad signature, an
+// unknown or deleted id, an expired or idle session, or a value that does not
+// decode.
+var ErrNoSession = errors.New("session: no session")
+
+// ErrNoState means the login state is unknown, expired or already used.
+var ErrNoState = errors.New("session: no login state")
+
+// minKeyLen is the shortest accepted session key.
+const minKeyLen = 32
+
+// Config configures a Store.
+type Config struct {
+	// Redis holds sessions and state shared by every idgate replica. Nil
+	// means a bounded in-process store (the embedded default), which loses
+	// everything on restart.
+	Redis redis.UniversalClient
+	// KeyPrefix starts every Redis key: "<prefix>session:<id-hash>" and
+	// "<prefix>state:<id>". Default "idgate:".
+	KeyPrefix string
+	// Keys are the session keys, each at least 32 bytes. Keys[0] signs and
+	// encrypts; the others are still accepted on read so keys can rotate.
+	// Required.
+	Keys [][]byte
+	// TTL is the absolute life of a session. Default 12h.
+	TTL time.Duration
+	// IdleTTL ends a session unused this long; 0 means no idle limit.
+	IdleTTL time.Duration
+	// StateTTL is the life of a login state (one authorization round trip).
+	// Default 10m.
+	StateTTL time.Duration
+	// MaxLocal bounds the in-process store, sessions and states each.
+	// Default 10000.
+	MaxLocal int
+	// Timeout bounds each Redis call. Default 100ms.
+	Timeout time.Duration
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+func (cfg *Config) setDefaults() {
+	if cfg.KeyPrefix == "" {
+		cfg.KeyPrefix = "idgate:"
+	}
+	if cfg.TTL == 0 {
+		cfg.TTL = 12 * time.Hour
+	}
+	if cfg.StateTTL == 0 {
+		cfg.StateTTL = 10 * time.Minute
+	}
+	if cfg.MaxLocal == 0 {
+		cfg.MaxLocal = 10000
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 100 * time.Millisecond
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+}
+
+func (cfg *Config) validate() error {
+	if len(cfg.Keys) == 0 {
+		return errors.New("session: keys: at least one key required")
+	}
+	for i, k := range cfg.Keys {
+		if len(k) < minKeyLen {
+			return fmt.Errorf("session: keys[%d]: %d bytes, at least %d required", i, len(k), minKeyLen)
+		}
+	}
+	switch {
+	case cfg.TTL < 0:
+		return errors.New("session: ttl: must be positive")
+	case cfg.IdleTTL < 0:
+		return errors.New("session: idle_ttl: must not be negative")
+	case cfg.StateTTL < 0:
+		return errors.New("session: state_ttl: must be positive")
+	case cfg.MaxLocal < 0:
+		return errors.New("session: max_local: must be positive")
+	case cfg.Timeout < 0:
+		return errors.New("session: timeout: must be positive")
+	}
+	return nil
+}

@@ -1,0 +1,35 @@
+package session
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+)
+
+// FuzzParseCookie feeds arbitrary cookie values to the parser and to the
+// MAC check: neither may panic, a parsed value must re-encode to itself, and
+// nothing but the store's own cookies may pass the MAC.
+func FuzzParseCookie(f *testing.F) {
+	s := MustStore(f, Config{Keys: [][]byte{key(1)}})
+	f.Add(s.cookieFor(bytes.Repeat([]byte{7}, idLen)))
+	f.Add("")
+	f.Add(".")
+	f.Fuzz(func(t *testing.T, v string) {
+		id, mac, err := parseCookie(v)
+		if err == nil {
+			if got := b64.EncodeToString(id) + "." + b64.EncodeToString(mac); got != v {
+				t.Fatalf("parsed %q re-encodes to %q", v, got)
+			}
+		}
+		gotID, err := s.idFromCookie(v)
+		if err != nil {
+			if !errors.Is(err, ErrNoSession) {
+				t.Fatalf("idFromCookie(%q) = %v, want ErrNoSession", v, err)
+			}
+			return
+		}
+		if s.cookieFor(gotID) != v {
+			t.Fatalf("idFromCookie accepted %q, not a cookie the store makes", v)
+		}
+	})
+}
