@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -59,29 +60,43 @@ func startNginx(t *testing.T, idgateAddr, appAddr string) string {
 		}
 		bin = "/usr/sbin/nginx"
 	}
+	// The deployed files themselves, with only addresses and paths changed.
 	prefix := t.TempDir()
-	locations, _ := filepath.Abs("testdata/idgate-locations.conf")
-	tmpl, err := os.ReadFile("testdata/nginx.conf.tmpl")
+	conf, err := os.ReadFile("../deploy/nginx/nginx.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	locations, err := os.ReadFile("../deploy/nginx/idgate-locations.conf")
 	if err != nil {
 		t.Fatal(err)
 	}
 	listen := freeAddr(t)
-	conf := strings.NewReplacer("{{PREFIX}}", prefix, "{{IDGATE}}", idgateAddr, "{{UPSTREAM}}", appAddr,
-		"{{LISTEN}}", listen, "{{LOCATIONS}}", locations).Replace(string(tmpl))
+	rendered := strings.NewReplacer("127.0.0.1:8080", idgateAddr, "127.0.0.1:8090", appAddr,
+		"listen 8000;", "listen "+listen+";", "/tmp/", prefix+"/").Replace(string(conf))
+	if rendered == string(conf) || !strings.Contains(rendered, "include idgate-locations.conf;") {
+		t.Fatal("deploy/nginx/nginx.conf no longer has the expected shape")
+	}
 	confPath := filepath.Join(prefix, "nginx.conf")
-	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
+	if err := os.WriteFile(confPath, []byte(rendered), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	args := []string{"-p", prefix, "-c", confPath, "-g", "daemon off;"}
+	if err := os.WriteFile(filepath.Join(prefix, "idgate-locations.conf"), locations, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"-p", prefix, "-c", confPath}
 	if os.Geteuid() == 0 {
-		args[len(args)-1] = "daemon off; user root;"
+		args = append(args, "-g", "user root;") // workers must reach the 0700 temp dir
 	}
 	cmd := exec.Command(bin, args...)
 	cmd.Stderr = os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // workers too are stopped at cleanup
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+	})
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		if c, err := net.Dial("tcp", listen); err == nil {
@@ -89,8 +104,7 @@ func startNginx(t *testing.T, idgateAddr, appAddr string) string {
 			return listen
 		}
 		if time.Now().After(deadline) {
-			logs, _ := os.ReadFile(filepath.Join(prefix, "error.log"))
-			t.Fatalf("nginx did not start: %s", logs)
+			t.Fatal("nginx did not start (its errors are on stderr)")
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
