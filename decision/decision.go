@@ -45,6 +45,12 @@ type Config struct {
 	// ErrUnsafeIdentity is the Renderer's error for an identity that cannot
 	// travel in a header; it becomes a 403 rather than a server fault.
 	ErrUnsafeIdentity error
+	// Shadow is the default mode: true reports without enforcing. A route's
+	// Mode overrides it.
+	Shadow bool
+	// ShadowCompare names the unsigned identity headers (user id, groups)
+	// whose incoming values shadow mode compares with idgate's.
+	ShadowCompare []string
 }
 
 // Engine decides.
@@ -86,6 +92,13 @@ type Result struct {
 	ResponseHeaders []identity.Header
 	// Spoofed names identity headers the client sent (values never kept).
 	Spoofed []string
+	// Shadow marks a shadow-mode result: Allowed is true and nothing is
+	// changed; WouldAllow and Reason say what enforce mode would have done.
+	Shadow     bool
+	WouldAllow bool
+	// Mismatches names the identity headers whose incoming value differs
+	// from idgate's (shadow mode only).
+	Mismatches []string
 }
 
 // Decide makes the decision for req. The error is reserved for faults inside
@@ -98,6 +111,22 @@ func (e *Engine) Decide(ctx context.Context, req *Request) (Result, error) {
 	}
 	route := e.route(req.Method, hostOnly(req.Host), p)
 	res.Route = route.name()
+	res, err := e.decide(ctx, req, route, res)
+	if err != nil || !e.shadowOn(route) {
+		return res, err
+	}
+	return e.shadow(res, req.Headers), nil
+}
+
+func (e *Engine) shadowOn(r *Route) bool {
+	if r == nil || r.Mode == "" {
+		return e.cfg.Shadow
+	}
+	return r.Mode == ModeShadow
+}
+
+// decide is the enforce-mode decision for a matched route (nil: none).
+func (e *Engine) decide(ctx context.Context, req *Request, route *Route, res Result) (Result, error) {
 	if route != nil && route.Public {
 		res.Allowed, res.Status, res.Reason = true, http.StatusOK, "public"
 		res.Remove = e.strip.removals(nil, req.Headers)

@@ -24,6 +24,8 @@ type Route struct {
 	// AllowEmailDomains: the user's email must be in one of these domains
 	// (when set). Both lists set means both must hold.
 	AllowEmailDomains []string
+	// Mode is "" (the engine's default), ModeEnforce or ModeShadow.
+	Mode string
 	// OmitAccessToken keeps the caller's access token from this route's
 	// upstream (x-amzn-oidc-accesstoken).
 	OmitAccessToken bool
@@ -69,6 +71,12 @@ func (r *Route) allows(id *identity.Identity) bool {
 	}
 	return true
 }
+
+// Route modes.
+const (
+	ModeEnforce = "enforce"
+	ModeShadow  = "shadow"
+)
 
 // name is the route's label in logs and metrics.
 func (r *Route) name() string {

@@ -18,6 +18,7 @@ import (
 //	idgate_spoof_attempts_total{header}     identity headers clients sent
 //	idgate_enrichment_degraded_total{reason} requests allowed on token claims only
 //	idgate_check_errors_total               faults returned as gRPC errors
+//	idgate_shadow_mismatches_total{header}  shadow mode: incoming identity differs from idgate's
 //
 // The HTTP forward-auth front end records into the same metrics.
 type Metrics struct {
@@ -26,6 +27,7 @@ type Metrics struct {
 	spoofed   *prometheus.CounterVec
 	degraded  *prometheus.CounterVec
 	errors    prometheus.Counter
+	mismatch  *prometheus.CounterVec
 }
 
 // NewMetrics creates and registers the metrics on reg (nil: unregistered).
@@ -42,9 +44,11 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Help: "Allowed requests whose profile enrichment failed, so only the token's claims were used."}, []string{"reason"}),
 		errors: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "idgate", Name: "check_errors_total",
 			Help: "Checks that failed inside idgate and returned a gRPC error."}),
+		mismatch: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "idgate", Name: "shadow_mismatches_total",
+			Help: "Shadow mode: requests whose incoming identity header differs from idgate's (\"decision\": idgate would deny)."}, []string{"header"}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.decisions, m.duration, m.spoofed, m.degraded, m.errors} {
+		for _, c := range []prometheus.Collector{m.decisions, m.duration, m.spoofed, m.degraded, m.errors, m.mismatch} {
 			if err := reg.Register(c); err != nil {
 				var are prometheus.AlreadyRegisteredError
 				if errors.As(err, &are) {
@@ -79,6 +83,9 @@ func (s *Server) Observe(ctx context.Context, req *decision.Request, res *decisi
 	if len(res.Spoofed) > 0 {
 		attrs = append(attrs, slog.Any("spoofed_headers", res.Spoofed))
 	}
+	if res.Shadow && len(res.Mismatches) > 0 {
+		attrs = append(attrs, slog.Any("shadow_mismatches", res.Mismatches))
+	}
 	s.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "decision", attrs...)
 }
 
@@ -91,10 +98,20 @@ func (m *Metrics) observe(res *decision.Result, d time.Duration) {
 	if res.Identity != nil && res.Identity.Degraded != "" {
 		m.degraded.WithLabelValues(res.Identity.Degraded).Inc()
 	}
+	for _, h := range res.Mismatches {
+		m.mismatch.WithLabelValues(h).Inc()
+	}
 }
 
+// result is the decision's label: allow, deny, or in shadow mode what
+// enforce mode would have done (shadow_allow, shadow_deny).
 func result(res *decision.Result) string {
-	if res.Allowed {
+	switch {
+	case res.Shadow && res.WouldAllow:
+		return "shadow_allow"
+	case res.Shadow:
+		return "shadow_deny"
+	case res.Allowed:
 		return "allow"
 	}
 	return "deny"

@@ -85,5 +85,8 @@ func metadata(res *decision.Result) *structpb.Struct {
 			f["degraded"] = structpb.NewStringValue(id.Degraded)
 		}
 	}
+	if res.Shadow {
+		f["shadow_result"] = structpb.NewStringValue(result(res))
+	}
 	return &structpb.Struct{Fields: f}
 }

@@ -65,6 +65,8 @@ func (a *App) build(opts Options) error {
 		VerifyReason:      jwks.Reason,
 		Renderer:          renderer,
 		ErrUnsafeIdentity: outputs.ErrUnsafeUserID,
+		Shadow:            cfg.Mode == config.ModeShadow,
+		ShadowCompare:     []string{cfg.Outputs.Kubeflow.UserIDHeader, cfg.Outputs.Kubeflow.GroupsHeader},
 	}
 	if enricher != nil {
 		dc.Enricher = enricher
@@ -163,6 +165,7 @@ func routes(in []config.Route) []decision.Route {
 			PathPrefix: r.PathPrefix, Methods: r.Methods, Hosts: r.Hosts, Public: r.Public,
 			AllowGroups: r.AllowGroups, AllowEmailDomains: r.AllowEmailDomains,
 			OmitAccessToken: r.ALBAccessToken != nil && !*r.ALBAccessToken,
+			Mode:            r.Mode,
 		}
 	}
 	return out
