@@ -157,6 +157,9 @@ func (e *Engine) decide(ctx context.Context, req *Request, route *Route, res Res
 }
 
 func (e *Engine) allow(res Result, id *identity.Identity, accessToken string, headers map[string]string) (Result, error) {
+	if id.UserID() == "" && id.Degraded == "" {
+		id.Degraded = "missing_user_claim" // allowed, but upstreams get no user id
+	}
 	set, err := e.cfg.Renderer.Render(make([]identity.Header, 0, 6), id, accessToken)
 	if err != nil {
 		if e.cfg.ErrUnsafeIdentity != nil && errors.Is(err, e.cfg.ErrUnsafeIdentity) {

@@ -9,8 +9,8 @@ import (
 )
 
 // ErrUnsafeUserID is returned when the user id claim cannot travel in a
-// header (it holds a control character) or is empty.
-var ErrUnsafeUserID = errors.New("outputs: user id claim is empty or not representable in a header")
+// header: it holds a control character.
+var ErrUnsafeUserID = errors.New("outputs: user id claim is not representable in a header")
 
 // Signer signs a compact JWS; *signing.Key implements it.
 type Signer interface {
@@ -101,14 +101,15 @@ func (r *Renderer) Names() []string {
 // leave it out). Groups holding a control character are left out. It fails
 // when the user id cannot be represented (the caller denies) or signing fails.
 func (r *Renderer) Render(dst []identity.Header, id *identity.Identity, accessToken string) ([]identity.Header, error) {
-	uid, ok := headerValue(id.UserID())
-	if !ok || uid == "" {
-		return dst, ErrUnsafeUserID
+	// No user claim (a token with only sub whose userinfo failed): no user
+	// id header at all, never a guess such as sub in place of an email.
+	if raw := id.UserID(); raw != "" {
+		uid, ok := headerValue(raw)
+		if !ok {
+			return dst, ErrUnsafeUserID
+		}
+		dst = append(dst, identity.Header{Name: r.cfg.UserIDHeader, Value: r.cfg.UserIDPrefix + uid})
 	}
-	if r.cfg.UserIDPrefix != "" {
-		uid = r.cfg.UserIDPrefix + uid
-	}
-	dst = append(dst, identity.Header{Name: r.cfg.UserIDHeader, Value: uid})
 	if r.cfg.GroupsHeader != "" && len(id.Groups) > 0 {
 		if g, _ := groupsValue(id.Groups); g != "" {
 			dst = append(dst, identity.Header{Name: r.cfg.GroupsHeader, Value: g})

@@ -171,6 +171,15 @@ func (r *Resolver) fly(key string, f *flight, endpoint, subject string, tokenExp
 		r.mu.Unlock()
 	}()
 	ctx, cancel := context.WithTimeout(r.ctx, r.cfg.Timeout)
+	// A caller can miss the cache just before the previous flight for this
+	// key stored its result and start this one just after that flight left
+	// the map: look again before asking the IdP.
+	if e, ok, _ := r.cached(ctx, key, subject); ok {
+		cancel()
+		f.entry = e
+		close(f.done)
+		return
+	}
 	p, reason := r.fetch(ctx, endpoint, token, subject)
 	cancel()
 
