@@ -1,0 +1,247 @@
+package login
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/idgate/idgate/identity"
+	"github.com/idgate/idgate/internal/devidp"
+	"github.com/idgate/idgate/internal/redistest"
+	"github.com/idgate/idgate/jwks"
+	"github.com/idgate/idgate/session"
+)
+
+const appHost = "app.example"
+
+// clock is a settable test clock shared by the IdP, verifier, store and flow.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// env is a running login: a devidp, the real jwks verifier and a Flow.
+type env struct {
+	t       *testing.T
+	clk     *clock
+	idp     *devidp.Provider
+	store   *session.Store
+	flow    *Flow
+	redis   *redistest.Server
+	eps     Endpoints
+	epsKnow bool
+}
+
+type envOptions struct {
+	redis   bool
+	session session.Config
+	edit    func(*Config)
+}
+
+// MustEnv starts devidp and builds a Flow against it.
+func MustEnv(t *testing.T, o envOptions) *env {
+	t.Helper()
+	e := &env{t: t, clk: &clock{now: time.Now().Truncate(time.Second)}}
+	idp, err := devidp.Start(devidp.Options{Now: e.clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = idp.Close() })
+	e.idp = idp
+	v, err := jwks.New(jwks.Config{
+		Issuers: []jwks.IssuerConfig{{Issuer: idp.Issuer(), Audiences: []string{idp.ClientID()}}},
+		Now:     e.clk.Now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(v.Close)
+	e.eps, e.epsKnow = MustDiscover(t, idp.Issuer()), true
+
+	sc := o.session
+	sc.Now = e.clk.Now
+	sc.Keys = [][]byte{[]byte(strings.Repeat("k", 32))}
+	if o.redis {
+		e.redis = redistest.Start(t)
+		rc := redis.NewClient(&redis.Options{Addr: e.redis.Addr(), MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+		t.Cleanup(func() { _ = rc.Close() })
+		sc.Redis = rc
+	}
+	if e.store, err = session.New(sc); err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{
+		ClientID:              idp.ClientID(),
+		ClientSecret:          idp.ClientSecret(),
+		PostLogoutRedirectURL: "https://" + appHost + "/bye",
+		Cookie:                CookieConfig{Secure: true},
+		Endpoints:             func() (Endpoints, bool) { return e.eps, e.epsKnow },
+		IDTokens:              v,
+		Sessions:              e.store,
+		Now:                   e.clk.Now,
+		Timeout:               2 * time.Second,
+	}
+	if o.edit != nil {
+		o.edit(&cfg)
+	}
+	if e.flow, err = New(cfg); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// MustDiscover reads the IdP's discovery document over HTTP.
+func MustDiscover(tb testing.TB, issuer string) Endpoints {
+	tb.Helper()
+	resp, err := http.Get(issuer + "/.well-known/openid-configuration")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var d struct {
+		Authorization string `json:"authorization_endpoint"`
+		Token         string `json:"token_endpoint"`
+		EndSession    string `json:"end_session_endpoint"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&d); err != nil {
+		tb.Fatal(err)
+	}
+	return Endpoints{Authorization: d.Authorization, Token: d.Token, EndSession: d.EndSession}
+}
+
+// browser is a cookie jar for one host, fed from Set-Cookie headers.
+type browser struct {
+	cookies map[string]string
+	order   []string
+}
+
+func newBrowser() *browser { return &browser{cookies: map[string]string{}} }
+
+func (b *browser) apply(tb testing.TB, hs []identity.Header) {
+	tb.Helper()
+	for _, h := range hs {
+		if h.Name != "set-cookie" {
+			continue
+		}
+		c, err := http.ParseSetCookie(h.Value)
+		if err != nil {
+			tb.Fatalf("Set-Cookie %q: %v", h.Value, err)
+		}
+		if c.MaxAge < 0 {
+			delete(b.cookies, c.Name)
+			continue
+		}
+		if _, ok := b.cookies[c.Name]; !ok {
+			b.order = append(b.order, c.Name)
+		}
+		b.cookies[c.Name] = c.Value
+	}
+}
+
+func (b *browser) header() string {
+	var parts []string
+	for _, n := range b.order {
+		if v, ok := b.cookies[n]; ok {
+			parts = append(parts, n+"="+v)
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+// get is a browser navigation to path on the app host.
+func (b *browser) get(path string) *Request {
+	h := map[string]string{"accept": "text/html,application/xhtml+xml"}
+	if c := b.header(); c != "" {
+		h["cookie"] = c
+	}
+	return &Request{Method: "GET", Scheme: "https", Host: appHost, Path: path, Headers: h}
+}
+
+func header(r *Response, name string) string {
+	for _, h := range r.Headers {
+		if h.Name == name {
+			return h.Value
+		}
+	}
+	return ""
+}
+
+func setCookies(r *Response) []string {
+	var out []string
+	for _, h := range r.Headers {
+		if h.Name == "set-cookie" {
+			out = append(out, h.Value)
+		}
+	}
+	return out
+}
+
+var noRedirects = &http.Client{
+	Timeout:       5 * time.Second,
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+}
+
+// MustAuthorize follows Start's redirect to the IdP and returns the
+// callback path (path and query) the IdP redirects back to.
+func MustAuthorize(tb testing.TB, start *Response) string {
+	tb.Helper()
+	if start.Status != http.StatusFound {
+		tb.Fatalf("Start = %d %s, want 302", start.Status, start.Reason)
+	}
+	resp, err := noRedirects.Get(header(start, "location"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound {
+		tb.Fatalf("authorize = %d", resp.StatusCode)
+	}
+	u, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil || u.Host != appHost {
+		tb.Fatalf("authorize redirected to %q", resp.Header.Get("Location"))
+	}
+	return u.RequestURI()
+}
+
+// MustLogin runs Start, the IdP and the callback, leaving the session
+// cookie in b, and returns the callback's response.
+func (e *env) MustLogin(b *browser, path string) *Response {
+	e.t.Helper()
+	start := e.flow.Start(e.t.Context(), b.get(path))
+	b.apply(e.t, start.Headers)
+	cb := MustAuthorize(e.t, start)
+	resp, ok := e.flow.Endpoint(e.t.Context(), b.get(cb))
+	if !ok {
+		e.t.Fatal("callback not handled")
+	}
+	b.apply(e.t, resp.Headers)
+	return resp
+}
+
+// assertClean fails when a response body carries a secret.
+func assertClean(tb testing.TB, r *Response, secrets ...string) {
+	tb.Helper()
+	for _, s := range secrets {
+		if s != "" && strings.Contains(r.Body, s) {
+			tb.Fatalf("body of %s response contains a secret %.8q...", r.Reason, s)
+		}
+	}
+}
