@@ -51,6 +51,8 @@ type Config struct {
 	// ShadowCompare names the unsigned identity headers (user id, groups)
 	// whose incoming values shadow mode compares with idgate's.
 	ShadowCompare []string
+	// Browser runs the login for browsers; nil: browsers get 401 too.
+	Browser Browser
 }
 
 // Engine decides.
@@ -88,7 +90,9 @@ type Result struct {
 	Set []identity.Header
 	// Remove are headers to delete from the upstream request; disjoint from Set.
 	Remove []string
-	// ResponseHeaders go on a denied response (www-authenticate, location).
+	// ResponseHeaders go on a denied response (www-authenticate, location),
+	// or on the upstream's response when allowed (set-cookie of a refreshed
+	// session).
 	ResponseHeaders []identity.Header
 	// Spoofed names identity headers the client sent (values never kept).
 	Spoofed []string
@@ -127,24 +131,24 @@ func (e *Engine) shadowOn(r *Route) bool {
 
 // decide is the enforce-mode decision for a matched route (nil: none).
 func (e *Engine) decide(ctx context.Context, req *Request, route *Route, res Result) (Result, error) {
+	if e.cfg.Browser != nil {
+		if r, ok := e.cfg.Browser.Endpoint(ctx, req); ok {
+			return reply(res, r), nil
+		}
+	}
+	cookie, dropCookie := e.cookieRewrite(req.Headers)
 	if route != nil && route.Public {
 		res.Allowed, res.Status, res.Reason = true, http.StatusOK, "public"
-		res.Remove = e.strip.removals(nil, req.Headers)
+		res.Set, res.Remove = e.withCookie(nil, nil, cookie, dropCookie)
+		res.Remove = append(res.Remove, e.strip.removals(nil, req.Headers)...)
 		return res, nil
 	}
-	tok, err := bearerToken(req.Headers)
-	switch {
-	case errors.Is(err, errNoToken):
-		return e.deny(res, denyMissing, ""), nil
-	case err != nil:
-		return e.deny(res, denyMalformed, ""), nil
-	}
-	id, err := e.cfg.Verifier.Verify(ctx, tok)
-	if err != nil {
-		return e.deny(res, denyInvalid, e.cfg.VerifyReason(err)), nil
+	id, tok, res, ok := e.authenticate(ctx, req, res)
+	if !ok {
+		return res, nil
 	}
 	res.Identity = &id
-	if e.cfg.Enricher != nil {
+	if e.cfg.Enricher != nil && tok != "" {
 		id.Degraded = e.cfg.Enricher.Enrich(ctx, &id, tok)
 	}
 	if route != nil && !route.allows(&id) {
@@ -153,7 +157,51 @@ func (e *Engine) decide(ctx context.Context, req *Request, route *Route, res Res
 	if route != nil && route.OmitAccessToken {
 		tok = ""
 	}
-	return e.allow(res, &id, tok, req.Headers)
+	res, err := e.allow(res, &id, tok, req.Headers)
+	if err != nil || !res.Allowed {
+		return res, err
+	}
+	res.Set, res.Remove = e.withCookie(res.Set, res.Remove, cookie, dropCookie)
+	return res, nil
+}
+
+// authenticate finds the caller: a bearer token, else a login session. ok
+// is false with the denial (or login redirect) in res.
+func (e *Engine) authenticate(ctx context.Context, req *Request, res Result) (identity.Identity, string, Result, bool) {
+	tok, err := bearerToken(req.Headers)
+	switch {
+	case err == nil:
+		id, err := e.cfg.Verifier.Verify(ctx, tok)
+		if err != nil {
+			return id, "", e.deny(res, denyInvalid, e.cfg.VerifyReason(err)), false
+		}
+		return id, tok, res, true
+	case !errors.Is(err, errNoToken):
+		return identity.Identity{}, "", e.deny(res, denyMalformed, ""), false
+	case e.cfg.Browser == nil:
+		return identity.Identity{}, "", e.deny(res, denyMissing, ""), false
+	}
+	s, ok := e.cfg.Browser.Session(ctx, req)
+	res.ResponseHeaders = append(res.ResponseHeaders, s.SetCookie...)
+	if ok {
+		s.Identity.Source = identity.SourceSession
+		return s.Identity, s.AccessToken, res, true
+	}
+	if isBrowser(req) {
+		return identity.Identity{}, "", reply(res, e.cfg.Browser.Start(ctx, req)), false
+	}
+	return identity.Identity{}, "", e.deny(res, denyMissing, ""), false
+}
+
+// withCookie adds the cookie-header rewrite to the mutations.
+func (e *Engine) withCookie(set []identity.Header, remove []string, cookie *identity.Header, drop bool) ([]identity.Header, []string) {
+	if cookie != nil {
+		set = append(set, *cookie)
+	}
+	if drop {
+		remove = append(remove, "cookie")
+	}
+	return set, remove
 }
 
 func (e *Engine) allow(res Result, id *identity.Identity, accessToken string, headers map[string]string) (Result, error) {

@@ -27,11 +27,16 @@ func allowed(res *decision.Result) *authv3.CheckResponse {
 			AppendAction: corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD,
 		}
 	}
+	var toClient []*corev3.HeaderValueOption
+	for _, h := range res.ResponseHeaders {
+		toClient = append(toClient, responseHeader(h))
+	}
 	return &authv3.CheckResponse{
 		Status: okStatus,
 		HttpResponse: &authv3.CheckResponse_OkResponse{OkResponse: &authv3.OkHttpResponse{
-			Headers:         opts,
-			HeadersToRemove: res.Remove,
+			Headers:              opts,
+			HeadersToRemove:      res.Remove,
+			ResponseHeadersToAdd: toClient,
 		}},
 		DynamicMetadata: metadata(res),
 	}
@@ -44,9 +49,13 @@ func denied(res *decision.Result) *authv3.CheckResponse {
 		code = codes.Unauthenticated
 	}
 	hs := make([]*corev3.HeaderValueOption, 0, len(res.ResponseHeaders)+1)
-	hs = append(hs, overwrite(identity.Header{Name: "content-type", Value: "text/plain; charset=utf-8"}))
+	typed := false
 	for _, h := range res.ResponseHeaders {
-		hs = append(hs, overwrite(h))
+		hs = append(hs, responseHeader(h))
+		typed = typed || h.Name == "content-type"
+	}
+	if !typed {
+		hs = append(hs, overwrite(identity.Header{Name: "content-type", Value: "text/plain; charset=utf-8"}))
 	}
 	body := res.Message
 	if body != "" {
@@ -61,6 +70,18 @@ func denied(res *decision.Result) *authv3.CheckResponse {
 		}},
 		DynamicMetadata: metadata(res),
 	}
+}
+
+// responseHeader: set-cookie may appear several times (session and state
+// cookies), so it is appended; every other header is overwritten.
+func responseHeader(h identity.Header) *corev3.HeaderValueOption {
+	if h.Name == "set-cookie" {
+		return &corev3.HeaderValueOption{
+			Header:       &corev3.HeaderValue{Key: h.Name, Value: h.Value},
+			AppendAction: corev3.HeaderValueOption_APPEND_IF_EXISTS_OR_ADD,
+		}
+	}
+	return overwrite(h)
 }
 
 func overwrite(h identity.Header) *corev3.HeaderValueOption {

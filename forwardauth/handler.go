@@ -61,11 +61,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	out := w.Header()
 	out.Set("Cache-Control", "no-store")
-	if !res.Allowed {
-		for _, hd := range res.ResponseHeaders {
+	for _, hd := range res.ResponseHeaders { // set-cookie may repeat
+		if hd.Name == "set-cookie" {
+			out.Add(hd.Name, hd.Value)
+		} else {
 			out.Set(hd.Name, hd.Value)
 		}
-		out.Set("Content-Type", "text/plain; charset=utf-8")
+	}
+	if !res.Allowed {
+		if out.Get("Content-Type") == "" {
+			out.Set("Content-Type", "text/plain; charset=utf-8")
+		}
 		w.WriteHeader(res.Status)
 		_, _ = w.Write([]byte(res.Message + "\n"))
 		return

@@ -1,0 +1,77 @@
+package decision
+
+import (
+	"context"
+	"strings"
+
+	"github.com/idgate/idgate/identity"
+)
+
+// Browser is the OIDC login for browsers (authorization code + PKCE, a
+// session cookie), run entirely through Check like an ALB's
+// authenticate-oidc. internal/app adapts *login.Flow to it.
+type Browser interface {
+	// Endpoint answers the flow's own paths (callback, logout): ok is true
+	// and the reply is sent to the browser instead of the upstream.
+	Endpoint(ctx context.Context, req *Request) (reply *Reply, ok bool)
+	// Session returns the caller of the request's session cookie. ok is
+	// false without a valid session; SetCookie may still clear a dead one.
+	Session(ctx context.Context, req *Request) (s SessionInfo, ok bool)
+	// Start begins a login: a redirect to the IdP.
+	Start(ctx context.Context, req *Request) *Reply
+	// StripCookies returns the cookie header without idgate's own cookies,
+	// and whether it changed: the upstream never sees the session id.
+	StripCookies(cookieHeader string) (string, bool)
+}
+
+// Reply is a response idgate sends itself (a redirect, an error page).
+type Reply struct {
+	Status  int
+	Headers []identity.Header
+	Body    string
+	// Reason labels the reply in logs and metrics.
+	Reason string
+}
+
+// SessionInfo is what a valid session provides.
+type SessionInfo struct {
+	Identity    identity.Identity
+	AccessToken string
+	// SetCookie goes on the response (a refreshed or cleared session).
+	SetCookie []identity.Header
+}
+
+// isBrowser: a top-level navigation that can follow a redirect to a login
+// page. API and SDK callers (no text/html) get 401, never a redirect.
+func isBrowser(req *Request) bool {
+	return (req.Method == "GET" || req.Method == "HEAD") && strings.Contains(req.Headers["accept"], "text/html")
+}
+
+// reply turns a Browser reply into a denied Result (the proxy sends it to
+// the client in place of the upstream's response).
+func reply(res Result, r *Reply) Result {
+	res.Allowed, res.Status, res.Reason = false, r.Status, r.Reason
+	res.Message = r.Body
+	res.ResponseHeaders = append(res.ResponseHeaders, r.Headers...)
+	return res
+}
+
+// cookieRewrite returns the header mutation that removes idgate's cookies
+// from the upstream request: a new cookie header, or "cookie" to remove.
+func (e *Engine) cookieRewrite(headers map[string]string) (set *identity.Header, remove bool) {
+	if e.cfg.Browser == nil {
+		return nil, false
+	}
+	c, ok := headers["cookie"]
+	if !ok {
+		return nil, false
+	}
+	stripped, changed := e.cfg.Browser.StripCookies(c)
+	switch {
+	case !changed:
+		return nil, false
+	case stripped == "":
+		return nil, true
+	}
+	return &identity.Header{Name: "cookie", Value: stripped}, false
+}
