@@ -13,6 +13,9 @@ type Request struct {
 	ID string
 	// Method, Host and Path are the request line; Path may hold a query.
 	Method, Host, Path string
+	// Scheme is "http" or "https" as the proxy saw it (for the login's
+	// redirect URI).
+	Scheme string
 	// Headers are the request headers with lower-case names. Several copies
 	// of a header are joined with "," as Envoy does.
 	Headers map[string]string

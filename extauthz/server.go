@@ -101,7 +101,7 @@ func Translate(req *authv3.CheckRequest) (*decision.Request, bool) {
 	if rid := headers["x-request-id"]; rid != "" {
 		id = rid
 	}
-	return &decision.Request{ID: id, Method: h.GetMethod(), Host: h.GetHost(), Path: h.GetPath(), Headers: headers}, true
+	return &decision.Request{ID: id, Method: h.GetMethod(), Scheme: h.GetScheme(), Host: h.GetHost(), Path: h.GetPath(), Headers: headers}, true
 }
 
 func needsLowering(m map[string]string) bool {

@@ -115,7 +115,11 @@ func Translate(r *http.Request) (req *decision.Request, ok bool) {
 		Method:  pick("x-forwarded-method", "x-original-method"),
 		Host:    pick("x-forwarded-host", "x-forwarded-host"),
 		Path:    pick("x-forwarded-uri", "x-original-uri"),
+		Scheme:  headers["x-forwarded-proto"],
 		Headers: headers,
+	}
+	if req.Scheme == "" {
+		req.Scheme = "http"
 	}
 	if req.Method == "" {
 		req.Method = r.Method
