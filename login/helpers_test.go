@@ -40,7 +40,7 @@ func (c *clock) Advance(d time.Duration) {
 
 // env is a running login: a devidp, the real jwks verifier and a Flow.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	clk     *clock
 	idp     *devidp.Provider
 	store   *session.Store
@@ -57,7 +57,7 @@ type envOptions struct {
 }
 
 // MustEnv starts devidp and builds a Flow against it.
-func MustEnv(t *testing.T, o envOptions) *env {
+func MustEnv(t testing.TB, o envOptions) *env {
 	t.Helper()
 	e := &env{t: t, clk: &clock{now: time.Now().Truncate(time.Second)}}
 	idp, err := devidp.Start(devidp.Options{Now: e.clk.Now})
@@ -131,6 +131,8 @@ func MustDiscover(tb testing.TB, issuer string) Endpoints {
 type browser struct {
 	cookies map[string]string
 	order   []string
+	// lastState is the last state cookie value set, even once cleared.
+	lastState string
 }
 
 func newBrowser() *browser { return &browser{cookies: map[string]string{}} }
@@ -144,6 +146,9 @@ func (b *browser) apply(tb testing.TB, hs []identity.Header) {
 		c, err := http.ParseSetCookie(h.Value)
 		if err != nil {
 			tb.Fatalf("Set-Cookie %q: %v", h.Value, err)
+		}
+		if c.Name == "idgate_session_state" && c.Value != "" {
+			b.lastState = c.Value
 		}
 		if c.MaxAge < 0 {
 			delete(b.cookies, c.Name)

@@ -1,0 +1,114 @@
+package login
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/idgate/idgate/session"
+)
+
+func validConfig(t *testing.T) Config {
+	t.Helper()
+	store, err := session.New(session.Config{Keys: [][]byte{[]byte(strings.Repeat("k", 32))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Config{
+		ClientID: "c", ClientSecret: "s3cr3t-value",
+		Endpoints: func() (Endpoints, bool) { return Endpoints{}, false },
+		IDTokens:  wrongNonce{}, Sessions: store, Cookie: CookieConfig{Secure: true},
+	}
+}
+
+func TestConfigDefaults(t *testing.T) {
+	f, err := New(validConfig(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := f.cfg
+	if c.CallbackPath != "/oauth2/callback" || c.LogoutPath != "/oauth2/logout" || c.Cookie.Name != "idgate_session" ||
+		c.Cookie.SameSite != "lax" || strings.Join(c.Scopes, " ") != "openid email profile offline_access" ||
+		c.RefreshMargin.Minutes() != 1 || c.Timeout.Seconds() != 5 || c.HTTPClient == nil || c.Now == nil {
+		t.Fatalf("defaults = %+v", c)
+	}
+}
+
+func TestConfigMustFail(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(*Config)
+		want string
+	}{
+		{"no client id", func(c *Config) { c.ClientID = "" }, "client_id"},
+		{"no secret", func(c *Config) { c.ClientSecret = "" }, "client_secret"},
+		{"no endpoints", func(c *Config) { c.Endpoints = nil }, "endpoints"},
+		{"no verifier", func(c *Config) { c.IDTokens = nil }, "id_tokens"},
+		{"no store", func(c *Config) { c.Sessions = nil }, "sessions"},
+		{"no openid scope", func(c *Config) { c.Scopes = []string{"email"} }, "scopes"},
+		{"scope with space", func(c *Config) { c.Scopes = []string{"openid", "a b"} }, "scopes[1]"},
+		{"relative callback", func(c *Config) { c.CallbackPath = "oauth2/callback" }, "callback_path"},
+		{"callback with query", func(c *Config) { c.CallbackPath = "/cb?x" }, "callback_path"},
+		{"protocol-relative logout", func(c *Config) { c.LogoutPath = "//evil" }, "logout_path"},
+		{"same paths", func(c *Config) { c.LogoutPath = "/oauth2/callback" }, "logout_path"},
+		{"bad cookie name", func(c *Config) { c.Cookie.Name = "a;b" }, "cookie.name"},
+		{"bad domain", func(c *Config) { c.Cookie.Domain = "a.example; x" }, "cookie.domain"},
+		{"none without secure", func(c *Config) { c.Cookie.SameSite, c.Cookie.Secure = "none", false }, "cookie.same_site"},
+		{"unknown same site", func(c *Config) { c.Cookie.SameSite = "sometimes" }, "cookie.same_site"},
+		{"negative margin", func(c *Config) { c.RefreshMargin = -1 }, "refresh_margin"},
+		{"negative timeout", func(c *Config) { c.Timeout = -1 }, "timeout"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := validConfig(t)
+			tc.edit(&cfg)
+			_, err := New(cfg)
+			if err == nil || !strings.HasPrefix(err.Error(), "login: "+tc.want) {
+				t.Fatalf("New = %v, want an error about %s", err, tc.want)
+			}
+			if strings.Contains(err.Error(), "s3cr3t-value") {
+				t.Fatal("error reveals the client secret")
+			}
+		})
+	}
+}
+
+func TestStripCookies(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{"empty", "", ""},
+		{"only ours", "idgate_session=abc; idgate_session_state=x", ""},
+		{"mixed", "a=1; idgate_session=abc;b=2", "a=1; b=2"},
+		{"duplicates", "idgate_session=1; idgate_session=2; c=3", "c=3"},
+		{"prefix is not a match", "idgate_session_x=1; xidgate_session=2", "idgate_session_x=1; xidgate_session=2"},
+		{"spaces around name", " idgate_session =1 ;d=4", "d=4"},
+		{"valueless cookie kept", "flag; idgate_session=1", "flag"},
+		{"empty parts", ";; a=1 ;", "a=1"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := StripCookies(tc.in, "idgate_session", "idgate_session_state"); got != tc.want {
+				t.Fatalf("StripCookies(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestIsBrowser(t *testing.T) {
+	tests := []struct {
+		name, method, accept string
+		want                 bool
+	}{
+		{"navigation", "GET", "text/html,application/xhtml+xml;q=0.9", true},
+		{"upper case", "GET", "TEXT/HTML", true},
+		{"api call", "GET", "application/json", false},
+		{"no accept", "GET", "", false},
+		{"form post", "POST", "text/html", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			req := &Request{Method: tc.method, Headers: map[string]string{"accept": tc.accept}}
+			if got := IsBrowser(req); got != tc.want {
+				t.Fatalf("IsBrowser = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

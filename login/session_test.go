@@ -1,0 +1,229 @@
+package login
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/idgate/idgate/internal/devidp"
+	"github.com/idgate/idgate/session"
+)
+
+// loggedIn returns an env and a browser holding a fresh session.
+func loggedIn(t *testing.T, o envOptions) (*env, *browser) {
+	t.Helper()
+	e := MustEnv(t, o)
+	b := newBrowser()
+	if r := e.MustLogin(b, "/"); r.Status != http.StatusFound {
+		t.Fatalf("login = %d %s", r.Status, r.Reason)
+	}
+	return e, b
+}
+
+func TestSessionRefusals(t *testing.T) {
+	tests := []struct {
+		name      string
+		opts      envOptions
+		run       func(t *testing.T, e *env, b *browser)
+		wantClear bool
+	}{
+		{"tampered cookie", envOptions{}, func(t *testing.T, e *env, b *browser) {
+			c := []byte(b.cookies["idgate_session"])
+			c[5] ^= 1
+			b.cookies["idgate_session"] = string(c)
+		}, true},
+		{"cookie of a deleted session", envOptions{}, func(t *testing.T, e *env, b *browser) {
+			if err := e.store.Delete(t.Context(), b.cookies["idgate_session"]); err != nil {
+				t.Fatal(err)
+			}
+		}, true},
+		{"expired session", envOptions{session: session.Config{TTL: 2 * time.Hour}}, func(t *testing.T, e *env, b *browser) {
+			e.clk.Advance(2 * time.Hour)
+		}, true},
+		{"idle session", envOptions{session: session.Config{IdleTTL: 30 * time.Minute}}, func(t *testing.T, e *env, b *browser) {
+			e.clk.Advance(30 * time.Minute)
+		}, true},
+		{"refresh refused", envOptions{}, func(t *testing.T, e *env, b *browser) {
+			e.idp.SetFault("token", devidp.Fault{Status: http.StatusBadRequest, Body: `{"error":"invalid_grant"}`})
+			e.clk.Advance(time.Hour)
+		}, true},
+		{"refresh impossible after expiry", envOptions{}, func(t *testing.T, e *env, b *browser) {
+			e.idp.SetFault("token", devidp.Fault{Status: http.StatusServiceUnavailable})
+			e.clk.Advance(time.Hour)
+		}, true},
+		{"redis down", envOptions{redis: true}, func(t *testing.T, e *env, b *browser) {
+			e.redis.Kill()
+		}, false},
+		{"redis restarted", envOptions{redis: true}, func(t *testing.T, e *env, b *browser) {
+			e.redis.Restart()
+		}, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e, b := loggedIn(t, tc.opts)
+			cookie := b.cookies["idgate_session"]
+			tc.run(t, e, b)
+			res, ok := e.flow.Session(t.Context(), b.get("/"))
+			if ok || res.AccessToken != "" || res.Identity.Subject != "" {
+				t.Fatalf("Session = %+v, %v; want none", res, ok)
+			}
+			if got := len(res.SetCookie) == 1 && strings.Contains(res.SetCookie[0].Value, "Max-Age=0"); got != tc.wantClear {
+				t.Fatalf("SetCookie = %q, want clearing %v", res.SetCookie, tc.wantClear)
+			}
+			if res.CookieHeader != "" {
+				t.Fatalf("CookieHeader = %q, want idgate's cookies removed", res.CookieHeader)
+			}
+			if tc.wantClear && tc.name != "tampered cookie" {
+				if _, err := e.store.Get(t.Context(), cookie); !errors.Is(err, session.ErrNoSession) {
+					t.Fatalf("store still holds the session: %v", err)
+				}
+			}
+		})
+	}
+}
+
+func TestRefreshSoftFailure(t *testing.T) {
+	e, b := loggedIn(t, envOptions{})
+	first, _ := e.flow.Session(t.Context(), b.get("/"))
+	e.idp.SetFault("token", devidp.Fault{Status: http.StatusServiceUnavailable})
+	e.clk.Advance(time.Hour - 30*time.Second) // inside the refresh margin, not expired
+	res, ok := e.flow.Session(t.Context(), b.get("/"))
+	if !ok || res.AccessToken != first.AccessToken {
+		t.Fatalf("Session with the IdP down before expiry = %v; want the current token", ok)
+	}
+	e.idp.SetFault("token", devidp.Fault{})
+	res, ok = e.flow.Session(t.Context(), b.get("/"))
+	if !ok || res.AccessToken == first.AccessToken {
+		t.Fatalf("Session once the IdP is back = %v, refreshed %v", ok, res.AccessToken != first.AccessToken)
+	}
+}
+
+// devidp rotates refresh tokens, so a second refresh with the same token
+// would be refused and end the session: concurrent requests must share one.
+func TestConcurrentRefresh(t *testing.T) {
+	e, b := loggedIn(t, envOptions{redis: true})
+	e.clk.Advance(time.Hour)
+	var wg sync.WaitGroup
+	tokens := make([]string, 8)
+	for i := range tokens {
+		wg.Go(func() {
+			if res, ok := e.flow.Session(t.Context(), b.get("/")); ok {
+				tokens[i] = res.AccessToken
+			}
+		})
+	}
+	wg.Wait()
+	for i, tok := range tokens {
+		if tok == "" || tok != tokens[0] {
+			t.Fatalf("request %d got %.10q, request 0 %.10q", i, tok, tokens[0])
+		}
+	}
+
+	// Another replica (a second Flow on the same Redis) refreshed first.
+	other, err := New(e.flow.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clk.Advance(time.Hour)
+	a, ok1 := other.Session(t.Context(), b.get("/"))
+	c, ok2 := e.flow.Session(t.Context(), b.get("/"))
+	if !ok1 || !ok2 || a.AccessToken != c.AccessToken {
+		t.Fatalf("replicas: %v %v, same token %v", ok1, ok2, a.AccessToken == c.AccessToken)
+	}
+}
+
+func TestLoginUnavailable(t *testing.T) {
+	t.Run("endpoints unknown", func(t *testing.T) {
+		e := MustEnv(t, envOptions{})
+		e.epsKnow = false
+		r := e.flow.Start(t.Context(), newBrowser().get("/a"))
+		if r.Status != http.StatusServiceUnavailable || header(r, "location") != "" || len(setCookies(r)) != 0 {
+			t.Fatalf("Start = %+v", r)
+		}
+	})
+	t.Run("redis down at start", func(t *testing.T) {
+		e := MustEnv(t, envOptions{redis: true})
+		e.redis.Kill()
+		r := e.flow.Start(t.Context(), newBrowser().get("/a"))
+		if r.Status != http.StatusServiceUnavailable || r.Reason != ReasonSessionStore || header(r, "location") != "" {
+			t.Fatalf("Start = %d %s", r.Status, r.Reason)
+		}
+	})
+	t.Run("redis down at callback", func(t *testing.T) {
+		e := MustEnv(t, envOptions{redis: true})
+		b, cb := startLogin(t, e, "/a")
+		e.redis.Kill()
+		r := callback(t, e, b.get(cb))
+		if r.Status != http.StatusServiceUnavailable || header(r, "location") != "" {
+			t.Fatalf("callback = %d %s", r.Status, r.Reason)
+		}
+	})
+	t.Run("bad host", func(t *testing.T) {
+		e := MustEnv(t, envOptions{})
+		req := newBrowser().get("/a")
+		req.Host = "evil.example/x?"
+		if r := e.flow.Start(t.Context(), req); r.Status != http.StatusBadRequest {
+			t.Fatalf("Start = %d %s", r.Status, r.Reason)
+		}
+	})
+}
+
+func TestLogoutWithoutEndSession(t *testing.T) {
+	for _, tc := range []struct{ name, post, want string }{
+		{"post logout url", "https://app.example/bye", "https://app.example/bye"},
+		{"root", "", "/"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, b := loggedIn(t, envOptions{edit: func(c *Config) { c.PostLogoutRedirectURL = tc.post }})
+			e.eps.EndSession = ""
+			r, _ := e.flow.Endpoint(t.Context(), b.get("/oauth2/logout"))
+			if r.Status != http.StatusFound || header(r, "location") != tc.want || len(setCookies(r)) != 2 {
+				t.Fatalf("logout = %+v", r)
+			}
+			if e.idp.Logouts() != 0 {
+				t.Fatal("IdP logout called")
+			}
+		})
+	}
+}
+
+func TestStrictSameSite(t *testing.T) {
+	e := MustEnv(t, envOptions{edit: func(c *Config) { c.Cookie.SameSite = "strict" }})
+	b := newBrowser()
+	start := e.flow.Start(t.Context(), b.get("/x?a=1&b=2"))
+	if c := setCookies(start); !strings.Contains(c[0], "SameSite=Lax") {
+		t.Fatalf("state cookie %q must stay lax to come back from the IdP", c[0])
+	}
+	b.apply(t, start.Headers)
+	r := callback(t, e, b.get(MustAuthorize(t, start)))
+	if r.Status != http.StatusOK || !strings.Contains(r.Body, `url=/x?a=1&amp;b=2"`) ||
+		!strings.Contains(setCookies(r)[0], "SameSite=Strict") {
+		t.Fatalf("strict callback = %d %q %q", r.Status, r.Body, setCookies(r))
+	}
+}
+
+func TestStartSharesBindingAcrossTabs(t *testing.T) {
+	e := MustEnv(t, envOptions{})
+	b := newBrowser()
+	first := e.flow.Start(t.Context(), b.get("/one"))
+	b.apply(t, first.Headers)
+	binding := b.cookies["idgate_session_state"]
+	second := e.flow.Start(t.Context(), b.get("/two"))
+	b.apply(t, second.Headers)
+	if b.cookies["idgate_session_state"] != binding {
+		t.Fatal("a second tab's login replaced the first one's binding")
+	}
+	cb1, cb2 := MustAuthorize(t, first), MustAuthorize(t, second)
+	if r := callback(t, e, b.get(cb2)); header(r, "location") != "/two" {
+		t.Fatalf("second tab = %d %s", r.Status, r.Reason)
+	}
+	// Each callback clears the state cookie, so the tab that finishes second
+	// only succeeds if its request left before that (here: it carries it).
+	b.cookies["idgate_session_state"] = binding
+	if r := callback(t, e, b.get(cb1)); header(r, "location") != "/one" {
+		t.Fatalf("first tab = %d %s", r.Status, r.Reason)
+	}
+}
