@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -148,6 +149,11 @@ func (cfg *Config) validate() error {
 	for key, p := range map[string]string{"callback_path": cfg.CallbackPath, "logout_path": cfg.LogoutPath} {
 		if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.ContainsAny(p, "?#\\") || !printableASCII(p) {
 			return fmt.Errorf("login: %s: %q is not an absolute path", key, p)
+		}
+	}
+	if u := cfg.PostLogoutRedirectURL; u != "" {
+		if p, err := url.Parse(u); err != nil || !printableASCII(u) || (!p.IsAbs() && safeReturnPath(u) != u) {
+			return errors.New("login: post_logout_redirect_url: not an absolute URL or a same-host path")
 		}
 	}
 	if cfg.CallbackPath == cfg.LogoutPath {

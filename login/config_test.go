@@ -54,6 +54,8 @@ func TestConfigMustFail(t *testing.T) {
 		{"bad domain", func(c *Config) { c.Cookie.Domain = "a.example; x" }, "cookie.domain"},
 		{"none without secure", func(c *Config) { c.Cookie.SameSite, c.Cookie.Secure = "none", false }, "cookie.same_site"},
 		{"unknown same site", func(c *Config) { c.Cookie.SameSite = "sometimes" }, "cookie.same_site"},
+		{"post logout with CRLF", func(c *Config) { c.PostLogoutRedirectURL = "https://a.example/\r\nx: y" }, "post_logout_redirect_url"},
+		{"post logout protocol-relative", func(c *Config) { c.PostLogoutRedirectURL = "//evil.example" }, "post_logout_redirect_url"},
 		{"negative margin", func(c *Config) { c.RefreshMargin = -1 }, "refresh_margin"},
 		{"negative timeout", func(c *Config) { c.Timeout = -1 }, "timeout"},
 	}
