@@ -190,3 +190,7 @@ func (c *Cache) Close() error {
 	}
 	return nil
 }
+
+// Redis returns the shared Redis client (nil when in-process only), so the
+// login session store can use the same connection pool and settings.
+func (c *Cache) Redis() redis.UniversalClient { return c.rdb }

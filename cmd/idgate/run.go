@@ -21,6 +21,7 @@ commands:
   serve   run the ext_authz gRPC server and HTTP endpoints (default)
   dev     run with a built-in development OIDC provider and print a sample token
   check   send one CheckRequest to an ext_authz server and print the decision
+  load    drive an ext_authz server with CheckRequests; print requests/s, latency and server CPU
 
 Run "idgate COMMAND -h" for a command's flags.
 `
@@ -53,6 +54,8 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		return runDev(ctx, args, environ, stdout, stderr)
 	case "check":
 		return runCheck(ctx, args, stdout, stderr)
+	case "load":
+		return runLoad(ctx, args, stdout, stderr)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return nil

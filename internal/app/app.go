@@ -106,11 +106,7 @@ func (a *App) Open(ctx context.Context) error {
 	a.done = make(chan struct{})
 	a.verifier.Start(bg)
 
-	a.grpcSrv = grpc.NewServer(
-		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
-		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
-		grpc.MaxRecvMsgSize(4<<20),
-	)
+	a.grpcSrv = grpc.NewServer(GRPCServerOptions()...)
 	authv3.RegisterAuthorizationServer(a.grpcSrv, a.authz)
 	a.health = health.NewServer()
 	a.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
@@ -123,6 +119,18 @@ func (a *App) Open(ctx context.Context) error {
 	go a.watchReady(bg)
 	a.log.Info("idgate listening", "grpc_addr", a.GRPCAddr(), "http_addr", a.HTTPAddr(), "issuers", len(a.cfg.Issuers))
 	return nil
+}
+
+// GRPCServerOptions are the ext_authz server's gRPC options, tuned for a
+// sidecar with one proxy as its only client: keepalive enforced both ways,
+// a bound on concurrent streams per connection, and bounded message sizes.
+// bench/nullauthz uses the same, so its floor is comparable.
+func GRPCServerOptions() []grpc.ServerOption {
+	return []grpc.ServerOption{
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
+		grpc.MaxRecvMsgSize(4 << 20),
+	}
 }
 
 // GRPCAddr is the address the ext_authz service listens on.

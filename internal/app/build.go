@@ -36,7 +36,15 @@ func (a *App) build(opts Options) error {
 	a.verifier = v
 	a.closers = append(a.closers, v.Close)
 
-	enricher, err := a.buildEnricher(opts)
+	cache, err := a.buildCache(opts)
+	if err != nil {
+		return err
+	}
+	enricher, err := a.buildEnricher(opts, cache)
+	if err != nil {
+		return err
+	}
+	browser, err := a.buildBrowser(opts, v, cache)
 	if err != nil {
 		return err
 	}
@@ -71,6 +79,7 @@ func (a *App) build(opts Options) error {
 	if enricher != nil {
 		dc.Enricher = enricher
 	}
+	dc.Browser = browser
 	if a.engine, err = decision.New(dc); err != nil {
 		return err
 	}
@@ -78,16 +87,21 @@ func (a *App) build(opts Options) error {
 	return err
 }
 
-// buildEnricher returns nil when no issuer may use userinfo.
-func (a *App) buildEnricher(opts Options) (*userinfo.Resolver, error) {
-	cfg := a.cfg
-	useUserinfo := map[string]*bool{}
-	anyUserinfo := false
-	for _, is := range cfg.Issuers {
-		useUserinfo[is.Issuer] = is.Userinfo
-		anyUserinfo = anyUserinfo || is.Userinfo == nil || *is.Userinfo
+// usesUserinfo reports whether any issuer may call userinfo.
+func (a *App) usesUserinfo() bool {
+	for _, is := range a.cfg.Issuers {
+		if is.Userinfo == nil || *is.Userinfo {
+			return true
+		}
 	}
-	if !anyUserinfo {
+	return false
+}
+
+// buildCache builds the profile cache (and with it the Redis client the
+// session store shares); nil when neither userinfo nor login needs it.
+func (a *App) buildCache(opts Options) (*profilecache.Cache, error) {
+	cfg := a.cfg
+	if !a.usesUserinfo() && !cfg.Login.Enabled() {
 		return nil, nil
 	}
 	rc := cfg.Cache.Redis
@@ -120,6 +134,19 @@ func (a *App) buildEnricher(opts Options) (*userinfo.Resolver, error) {
 		return nil, err
 	}
 	a.closers = append(a.closers, func() { _ = cache.Close() })
+	return cache, nil
+}
+
+// buildEnricher returns nil when no issuer may use userinfo.
+func (a *App) buildEnricher(opts Options, cache *profilecache.Cache) (*userinfo.Resolver, error) {
+	cfg := a.cfg
+	if !a.usesUserinfo() {
+		return nil, nil
+	}
+	useUserinfo := map[string]*bool{}
+	for _, is := range cfg.Issuers {
+		useUserinfo[is.Issuer] = is.Userinfo
+	}
 	endpoint := func(issuer string) string {
 		use, known := useUserinfo[issuer]
 		if !known || (use != nil && !*use) {

@@ -1,0 +1,99 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"net/http"
+
+	"github.com/idgate/idgate/decision"
+	"github.com/idgate/idgate/jwks"
+	"github.com/idgate/idgate/login"
+	"github.com/idgate/idgate/profilecache"
+	"github.com/idgate/idgate/session"
+)
+
+// buildBrowser assembles the login flow when login.issuer is set. Sessions
+// go to the profile cache's Redis when there is one, in-process otherwise.
+func (a *App) buildBrowser(opts Options, v *jwks.Verifier, cache *profilecache.Cache) (decision.Browser, error) {
+	lc := a.cfg.Login
+	if !lc.Enabled() {
+		return nil, nil
+	}
+	keys := lc.SessionKeys()
+	if len(keys) == 0 {
+		k := make([]byte, 32)
+		_, _ = rand.Read(k)
+		keys = [][]byte{k}
+		a.log.Warn("login.session_key is not set: generated one; sessions survive neither a restart nor a second replica")
+	}
+	sc := session.Config{Keys: keys, KeyPrefix: a.cfg.Cache.Redis.KeyPrefix, TTL: lc.SessionTTL, IdleTTL: lc.IdleTTL, Now: opts.Now}
+	if cache != nil {
+		sc.Redis = cache.Redis()
+	}
+	store, err := session.New(sc)
+	if err != nil {
+		return nil, err
+	}
+	flow, err := login.New(login.Config{
+		ClientID: lc.ClientID, ClientSecret: lc.ClientSecret, Scopes: lc.Scopes,
+		CallbackPath: lc.CallbackPath, LogoutPath: lc.LogoutPath, PostLogoutRedirectURL: lc.PostLogoutRedirectURL,
+		Cookie: login.CookieConfig{Name: lc.Cookie.Name, Domain: lc.Cookie.Domain, Secure: lc.Cookie.Secure, SameSite: lc.Cookie.SameSite},
+		Endpoints: func() (login.Endpoints, bool) {
+			md, ok := v.Metadata(lc.Issuer)
+			if !ok || md.AuthorizationEndpoint == "" || md.TokenEndpoint == "" {
+				return login.Endpoints{}, false
+			}
+			return login.Endpoints{Authorization: md.AuthorizationEndpoint, Token: md.TokenEndpoint, EndSession: md.EndSessionEndpoint}, true
+		},
+		IDTokens: v, Sessions: store, HTTPClient: noRedirects(opts), Now: opts.Now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("app: login: %w", err)
+	}
+	return browser{flow: flow, cookies: []string{lc.Cookie.Name, lc.Cookie.Name + "_state"}}, nil
+}
+
+// browser adapts *login.Flow to decision.Browser.
+type browser struct {
+	flow    *login.Flow
+	cookies []string
+}
+
+func loginRequest(req *decision.Request) *login.Request {
+	return &login.Request{Method: req.Method, Scheme: req.Scheme, Host: req.Host, Path: req.Path, Headers: req.Headers}
+}
+
+func reply(r *login.Response) *decision.Reply {
+	return &decision.Reply{Status: r.Status, Headers: r.Headers, Body: r.Body, Reason: r.Reason}
+}
+
+func (b browser) Endpoint(ctx context.Context, req *decision.Request) (*decision.Reply, bool) {
+	r, ok := b.flow.Endpoint(ctx, loginRequest(req))
+	if !ok {
+		return nil, false
+	}
+	return reply(r), true
+}
+
+func (b browser) Session(ctx context.Context, req *decision.Request) (decision.SessionInfo, bool) {
+	s, ok := b.flow.Session(ctx, loginRequest(req))
+	return decision.SessionInfo{Identity: s.Identity, AccessToken: s.AccessToken, SetCookie: s.SetCookie}, ok
+}
+
+func (b browser) Start(ctx context.Context, req *decision.Request) *decision.Reply {
+	return reply(b.flow.Start(ctx, loginRequest(req)))
+}
+
+func (b browser) StripCookies(header string) (string, bool) {
+	out := login.StripCookies(header, b.cookies...)
+	return out, out != header
+}
+
+// noRedirects is the outbound client for the token endpoint: a redirect
+// there is an error, never followed with the client secret.
+func noRedirects(opts Options) *http.Client {
+	c := *opts.HTTPClient
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &c
+}
