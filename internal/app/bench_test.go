@@ -31,7 +31,7 @@ func mustOpenApp(tb testing.TB) (*App, *devidp.Provider) {
 	if err := cfg.Validate(); err != nil {
 		tb.Fatal(err)
 	}
-	a, err := New(cfg, Options{})
+	a, err := New(cfg, Options{ReloadTimeout: time.Second})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -15,8 +15,8 @@ import (
 
 // buildBrowser assembles the login flow when login.issuer is set. Sessions
 // go to the profile cache's Redis when there is one, in-process otherwise.
-func (a *App) buildBrowser(opts Options, v *jwks.Verifier, cache *profilecache.Cache) (decision.Browser, error) {
-	lc := a.cfg.Login
+func (s *stack) buildBrowser(opts Options, v *jwks.Verifier, cache *profilecache.Cache) (decision.Browser, error) {
+	lc := s.cfg.Login
 	if !lc.Enabled() {
 		return nil, nil
 	}
@@ -25,9 +25,9 @@ func (a *App) buildBrowser(opts Options, v *jwks.Verifier, cache *profilecache.C
 		k := make([]byte, 32)
 		_, _ = rand.Read(k)
 		keys = [][]byte{k}
-		a.log.Warn("login.session_key is not set: generated one; sessions survive neither a restart nor a second replica")
+		s.log.Warn("login.session_key is not set: generated one; sessions survive neither a restart nor a second replica")
 	}
-	sc := session.Config{Keys: keys, KeyPrefix: a.cfg.Cache.Redis.KeyPrefix, TTL: lc.SessionTTL, IdleTTL: lc.IdleTTL, Now: opts.Now}
+	sc := session.Config{Keys: keys, KeyPrefix: s.cfg.Cache.Redis.KeyPrefix, TTL: lc.SessionTTL, IdleTTL: lc.IdleTTL, Now: opts.Now}
 	if cache != nil {
 		sc.Redis = cache.Redis()
 	}

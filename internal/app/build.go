@@ -5,7 +5,6 @@ import (
 
 	"github.com/idgate/idgate/config"
 	"github.com/idgate/idgate/decision"
-	"github.com/idgate/idgate/extauthz"
 	"github.com/idgate/idgate/jwks"
 	"github.com/idgate/idgate/outputs"
 	"github.com/idgate/idgate/profilecache"
@@ -14,8 +13,8 @@ import (
 )
 
 // build creates the components in dependency order.
-func (a *App) build(opts Options) error {
-	cfg := a.cfg
+func (s *stack) build(opts Options) error {
+	cfg := s.cfg
 	tokenCache := cfg.TokenCacheSize
 	if tokenCache == 0 { // config: 0 disables; jwks: negative does
 		tokenCache = -1
@@ -28,28 +27,30 @@ func (a *App) build(opts Options) error {
 		TokenCacheSize:     tokenCache,
 		HTTPClient:         opts.HTTPClient,
 		Now:                opts.Now,
-		Registerer:         a.reg,
+		Registerer:         s.reg,
 	})
 	if err != nil {
 		return err
 	}
-	a.verifier = v
-	a.closers = append(a.closers, v.Close)
+	s.verifier = v
+	s.closers = append(s.closers, v.Close)
 
-	cache, err := a.buildCache(opts)
+	cache, err := s.buildCache(opts)
 	if err != nil {
 		return err
 	}
-	enricher, err := a.buildEnricher(opts, cache)
+	enricher, err := s.buildEnricher(opts, cache)
 	if err != nil {
 		return err
 	}
-	browser, err := a.buildBrowser(opts, v, cache)
+	browser, err := s.buildBrowser(opts, v, cache)
 	if err != nil {
 		return err
 	}
-	if a.key, err = signing.New(signing.Config{KeyFile: cfg.Signing.KeyFile}); err != nil {
-		return err
+	if s.key == nil {
+		if s.key, err = signing.New(signing.Config{KeyFile: cfg.Signing.KeyFile}); err != nil {
+			return err
+		}
 	}
 	renderer, err := outputs.New(outputs.Config{
 		UserIDHeader:  cfg.Outputs.Kubeflow.UserIDHeader,
@@ -62,7 +63,7 @@ func (a *App) build(opts Options) error {
 		ALB: outputs.ALBConfig{Enabled: cfg.Outputs.ALB.Enabled, Padding: cfg.Outputs.ALB.Padding,
 			Client: cfg.Outputs.ALB.Client, Signer: cfg.Signing.Issuer},
 		Now: opts.Now,
-	}, a.key)
+	}, s.key)
 	if err != nil {
 		return err
 	}
@@ -80,16 +81,13 @@ func (a *App) build(opts Options) error {
 		dc.Enricher = enricher
 	}
 	dc.Browser = browser
-	if a.engine, err = decision.New(dc); err != nil {
-		return err
-	}
-	a.authz, err = extauthz.New(extauthz.Config{Decider: a.engine, Logger: a.log, Registerer: a.reg, Now: opts.Now})
+	s.engine, err = decision.New(dc)
 	return err
 }
 
 // usesUserinfo reports whether any issuer may call userinfo.
-func (a *App) usesUserinfo() bool {
-	for _, is := range a.cfg.Issuers {
+func (s *stack) usesUserinfo() bool {
+	for _, is := range s.cfg.Issuers {
 		if is.Userinfo == nil || *is.Userinfo {
 			return true
 		}
@@ -99,9 +97,9 @@ func (a *App) usesUserinfo() bool {
 
 // buildCache builds the profile cache (and with it the Redis client the
 // session store shares); nil when neither userinfo nor login needs it.
-func (a *App) buildCache(opts Options) (*profilecache.Cache, error) {
-	cfg := a.cfg
-	if !a.usesUserinfo() && !cfg.Login.Enabled() {
+func (s *stack) buildCache(opts Options) (*profilecache.Cache, error) {
+	cfg := s.cfg
+	if !s.usesUserinfo() && !cfg.Login.Enabled() {
 		return nil, nil
 	}
 	rc := cfg.Cache.Redis
@@ -128,19 +126,19 @@ func (a *App) buildCache(opts Options) (*profilecache.Cache, error) {
 			WriteTimeout: rc.WriteTimeout, TLS: tlsCfg,
 		},
 		Now:        opts.Now,
-		Registerer: a.reg,
+		Registerer: s.reg,
 	})
 	if err != nil {
 		return nil, err
 	}
-	a.closers = append(a.closers, func() { _ = cache.Close() })
+	s.closers = append(s.closers, func() { _ = cache.Close() })
 	return cache, nil
 }
 
 // buildEnricher returns nil when no issuer may use userinfo.
-func (a *App) buildEnricher(opts Options, cache *profilecache.Cache) (*userinfo.Resolver, error) {
-	cfg := a.cfg
-	if !a.usesUserinfo() {
+func (s *stack) buildEnricher(opts Options, cache *profilecache.Cache) (*userinfo.Resolver, error) {
+	cfg := s.cfg
+	if !s.usesUserinfo() {
 		return nil, nil
 	}
 	useUserinfo := map[string]*bool{}
@@ -152,7 +150,7 @@ func (a *App) buildEnricher(opts Options, cache *profilecache.Cache) (*userinfo.
 		if !known || (use != nil && !*use) {
 			return ""
 		}
-		md, ok := a.verifier.Metadata(issuer)
+		md, ok := s.verifier.Metadata(issuer)
 		if !ok {
 			return ""
 		}
@@ -165,12 +163,12 @@ func (a *App) buildEnricher(opts Options, cache *profilecache.Cache) (*userinfo.
 		Endpoint:    endpoint,
 		HTTPClient:  opts.HTTPClient,
 		Now:         opts.Now,
-		Registerer:  a.reg,
+		Registerer:  s.reg,
 	}, cache)
 	if err != nil {
 		return nil, err
 	}
-	a.closers = append(a.closers, r.Close)
+	s.closers = append(s.closers, r.Close)
 	return r, nil
 }
 

@@ -17,7 +17,7 @@ import (
 //	ANY server.authz_path        HTTP forward-auth (nginx auth_request, Traefik forwardAuth)
 func (a *App) httpHandler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle(a.cfg.Server.AuthzPath, &forwardauth.Handler{Decider: a.engine, Observer: a.authz, Logger: a.log, Now: a.now})
+	mux.Handle(a.cfg.Server.AuthzPath, &forwardauth.Handler{Decider: a, Observer: a.authz, Logger: a.log, Now: a.now})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
@@ -35,15 +35,16 @@ func (a *App) httpHandler() http.Handler {
 	mux.HandleFunc("GET /.well-known/jwks.json", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/jwk-set+json")
 		w.Header().Set("Cache-Control", "public, max-age=300")
-		_, _ = w.Write(a.key.JWKS())
+		_, _ = w.Write(a.cur.Load().key.JWKS())
 	})
 	mux.HandleFunc("GET /alb-public-keys/{kid}", func(w http.ResponseWriter, r *http.Request) {
-		if r.PathValue("kid") != a.key.KeyID() {
+		key := a.cur.Load().key
+		if r.PathValue("kid") != key.KeyID() {
 			http.NotFound(w, r)
 			return
 		}
 		w.Header().Set("Content-Type", "application/x-pem-file")
-		_, _ = w.Write(a.key.PublicKeyPEM())
+		_, _ = w.Write(key.PublicKeyPEM())
 	})
 	return mux
 }
