@@ -44,6 +44,9 @@ type Config struct {
 	Mode string `mapstructure:"mode"`
 	// Login configures browser login (off unless login.issuer is set).
 	Login Login `mapstructure:"login"`
+	// WatchConfig reloads the configuration file when its content changes
+	// (polled every 2s; SIGHUP always reloads). [false]
+	WatchConfig bool `mapstructure:"watch_config"`
 }
 
 // Server holds the listen addresses and shutdown behaviour.

@@ -71,8 +71,8 @@ func TestRepoConfigDocumentsEveryKey(t *testing.T) {
 		}
 		prev = trimmed
 	}
-	if keys != 72 {
-		t.Errorf("config.yaml has %d keys, want 72 (60 settings and 12 sections)", keys)
+	if keys != 73 {
+		t.Errorf("config.yaml has %d keys, want 73 (61 settings and 12 sections)", keys)
 	}
 }
 
@@ -123,8 +123,8 @@ func TestEnvKeys(t *testing.T) {
 		}
 		seen[k.key] = true
 	}
-	if len(keys) != 60 {
-		t.Errorf("len(envKeys()) = %d, want 60 (one per leaf key)", len(keys))
+	if len(keys) != 61 {
+		t.Errorf("len(envKeys()) = %d, want 61 (one per leaf key)", len(keys))
 	}
 }
 

@@ -44,6 +44,7 @@ func (s *syncBuffer) String() string {
 // instance is idgate started by run, for real, on loopback port 0.
 type instance struct {
 	grpcAddr, httpAddr string
+	configPath         string
 	logs               *syncBuffer
 	client             authv3.AuthorizationClient
 	stop               func() error
@@ -61,7 +62,7 @@ func mustStart(t *testing.T, cfgYAML string) *instance {
 	logs := &syncBuffer{}
 	errc := make(chan error, 1)
 	go func() { errc <- run(ctx, []string{"serve", "--config", path}, nil, io.Discard, logs) }()
-	inst := &instance{logs: logs}
+	inst := &instance{logs: logs, configPath: path}
 	deadline := time.Now().Add(10 * time.Second)
 	for inst.grpcAddr == "" {
 		select {

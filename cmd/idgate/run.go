@@ -83,12 +83,12 @@ func runServe(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 	if len(cfg.Issuers) == 0 {
 		return serveDev(ctx, cfg, stdout, stderr)
 	}
-	return serve(ctx, cfg, newLogger(cfg, stderr))
-}
-
-// serve opens the app and blocks until ctx ends, then shuts down gracefully.
-func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
-	return serveWith(ctx, cfg, log, nil)
+	log := newLogger(cfg, stderr)
+	return serveWith(ctx, cfg, log, func(a *app.App) {
+		if *path != "" {
+			go reloadLoop(ctx, a, *path, environ, cfg.WatchConfig, log)
+		}
+	})
 }
 
 func serveWith(ctx context.Context, cfg *config.Config, log *slog.Logger, started func(*app.App)) error {

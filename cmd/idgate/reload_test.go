@@ -1,0 +1,55 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+)
+
+func TestWatchConfigReloads(t *testing.T) {
+	idp := mustIdP(t)
+	base := fmt.Sprintf(`
+server: {grpc_addr: "127.0.0.1:0", http_addr: "127.0.0.1:0", shutdown_grace: 2s}
+watch_config: true
+issuers:
+  - issuer: %s
+    audiences: [flyte]
+    userinfo: false
+`, idp.Issuer())
+	in := mustStart(t, base)
+	in.waitReady(t)
+	path := in.configPath
+	docs := func() codes.Code {
+		return codes.Code(check(t, in, checkRequest("/docs", nil)).GetStatus().GetCode())
+	}
+	if docs() == codes.OK {
+		t.Fatal("/docs public before the reload")
+	}
+	eventually := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(15 * time.Second); !cond(); time.Sleep(50 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s did not happen:\n%s", what, in.logs)
+			}
+		}
+	}
+	if err := os.WriteFile(path, []byte(base+"routes: [{path_prefix: /docs, public: true}]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	eventually("reload of a good file", func() bool { return docs() == codes.OK })
+
+	if err := os.WriteFile(path, []byte(base+"routes: [{path_prefix: docs}]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	eventually("refusal of a bad file", func() bool { return strings.Contains(in.logs.String(), "configuration reload refused") })
+	if docs() != codes.OK {
+		t.Fatal("a refused reload changed the configuration")
+	}
+	if !strings.Contains(in.logs.String(), "routes[0].path_prefix") {
+		t.Fatalf("the refusal does not name the key:\n%s", in.logs)
+	}
+}
