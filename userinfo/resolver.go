@@ -31,6 +31,8 @@ type Resolver struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
+	decoded memo // decoded entries, by cache key and bytes
+
 	mu      sync.Mutex
 	flights map[string]*flight // in-flight lookups by cache key
 	closed  bool
@@ -116,7 +118,12 @@ func (r *Resolver) cached(ctx context.Context, key, subject string) (e Entry, ok
 		r.metrics.cache.WithLabelValues(cacheMiss).Inc()
 		return Entry{}, false, false
 	}
-	e, err = decode(b)
+	e, memoized := r.decoded.get(key, b)
+	if !memoized {
+		if e, err = decode(b); err == nil {
+			r.decoded.put(key, b, e)
+		}
+	}
 	if err != nil || (!e.Negative && e.Profile.Subject != subject) {
 		r.metrics.cache.WithLabelValues(cacheInvalid).Inc()
 		return Entry{}, false, false
