@@ -19,6 +19,7 @@ import (
 //	idgate_enrichment_degraded_total{reason} requests allowed on token claims only
 //	idgate_check_errors_total               faults returned as gRPC errors
 //	idgate_shadow_mismatches_total{header}  shadow mode: incoming identity differs from idgate's
+//	idgate_groups_overage_total             tokens whose IdP left groups out (Entra ID overage)
 //
 // The HTTP forward-auth front end records into the same metrics.
 type Metrics struct {
@@ -28,6 +29,7 @@ type Metrics struct {
 	degraded  *prometheus.CounterVec
 	errors    prometheus.Counter
 	mismatch  *prometheus.CounterVec
+	overage   prometheus.Counter
 }
 
 // NewMetrics creates and registers the metrics on reg (nil: unregistered).
@@ -46,9 +48,11 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Help: "Checks that failed inside idgate and returned a gRPC error."}),
 		mismatch: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "idgate", Name: "shadow_mismatches_total",
 			Help: "Shadow mode: requests whose incoming identity header differs from idgate's (\"decision\": idgate would deny)."}, []string{"header"}),
+		overage: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "idgate", Name: "groups_overage_total",
+			Help: "Decisions for tokens whose IdP reported more groups than it put in the token (Entra ID _claim_names/hasgroups): kubeflow-groups is incomplete."}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.decisions, m.duration, m.spoofed, m.degraded, m.errors, m.mismatch} {
+		for _, c := range []prometheus.Collector{m.decisions, m.duration, m.spoofed, m.degraded, m.errors, m.mismatch, m.overage} {
 			if err := reg.Register(c); err != nil {
 				var are prometheus.AlreadyRegisteredError
 				if errors.As(err, &are) {
@@ -79,6 +83,9 @@ func (s *Server) Observe(ctx context.Context, req *decision.Request, res *decisi
 		if id.Degraded != "" {
 			attrs = append(attrs, slog.String("degraded", id.Degraded))
 		}
+		if id.GroupsOverage {
+			attrs = append(attrs, slog.Bool("groups_overage", true))
+		}
 	}
 	if len(res.Spoofed) > 0 {
 		attrs = append(attrs, slog.Any("spoofed_headers", res.Spoofed))
@@ -97,6 +104,9 @@ func (m *Metrics) observe(res *decision.Result, d time.Duration) {
 	}
 	if res.Identity != nil && res.Identity.Degraded != "" {
 		m.degraded.WithLabelValues(res.Identity.Degraded).Inc()
+	}
+	if res.Identity != nil && res.Identity.GroupsOverage {
+		m.overage.Inc()
 	}
 	for _, h := range res.Mismatches {
 		m.mismatch.WithLabelValues(h).Inc()
