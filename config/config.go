@@ -58,6 +58,11 @@ type Server struct {
 	HTTPAddr string `mapstructure:"http_addr"`
 	// ShutdownGrace is how long in-flight requests get on SIGTERM. [10s]
 	ShutdownGrace time.Duration `mapstructure:"shutdown_grace"`
+	// ShutdownDelay is how long, after SIGTERM, readiness fails while the
+	// listeners still accept and answer Checks, so Kubernetes and Envoy stop
+	// sending new traffic before they close. It comes before ShutdownGrace.
+	// [0s]
+	ShutdownDelay time.Duration `mapstructure:"shutdown_delay"`
 	// AuthzPath is the HTTP forward-auth endpoint path. ["/authz"]
 	AuthzPath string `mapstructure:"authz_path"`
 }

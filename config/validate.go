@@ -73,6 +73,7 @@ func (c *Config) validateServer(p *problems) {
 		p.addf("server.http_addr", "same as server.grpc_addr")
 	}
 	nonNegative(p, "server.shutdown_grace", s.ShutdownGrace)
+	nonNegative(p, "server.shutdown_delay", s.ShutdownDelay)
 	if !strings.HasPrefix(s.AuthzPath, "/") || strings.ContainsAny(s.AuthzPath, "?# \t") {
 		p.addf("server.authz_path", "must be a path starting with \"/\"")
 	}
