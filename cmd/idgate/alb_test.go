@@ -118,3 +118,42 @@ func TestALBHeaders(t *testing.T) {
 		})
 	}
 }
+
+func TestShadowModeBesideALB(t *testing.T) {
+	idp := mustIdP(t)
+	in := mustStart(t, fmt.Sprintf(`
+server: {grpc_addr: "127.0.0.1:0", http_addr: "127.0.0.1:0", shutdown_grace: 2s}
+mode: shadow
+issuers:
+  - issuer: %s
+    audiences: [flyte]
+    userinfo: false
+`, idp.Issuer()))
+	in.waitReady(t)
+	tok := mustMint(t, idp, map[string]any{"sub": "u1", "aud": "flyte", "email": "u1@example.com"}, "RS256")
+	for _, tc := range []struct {
+		name    string
+		headers map[string]string
+	}{
+		{"agrees", map[string]string{"authorization": "Bearer " + tok, "x-amzn-oidc-identity": "u1"}},
+		{"differs", map[string]string{"authorization": "Bearer " + tok, "x-amzn-oidc-identity": "someone-else"}},
+		{"would deny", map[string]string{"x-amzn-oidc-identity": "u1"}},
+	} {
+		resp := check(t, in, checkRequest("/api", tc.headers))
+		ok := resp.GetOkResponse()
+		if resp.GetStatus().GetCode() != 0 || len(ok.GetHeaders()) != 0 || len(ok.GetHeadersToRemove()) != 0 {
+			t.Fatalf("%s: shadow mode changed or denied the request: %v", tc.name, resp)
+		}
+	}
+	m := get(t, "http://"+in.httpAddr+"/metrics")
+	for _, want := range []string{
+		`idgate_shadow_mismatches_total{header="x-amzn-oidc-identity"} 1`,
+		`idgate_shadow_mismatches_total{header="decision"} 1`,
+		`idgate_decisions_total{reason="missing_token",result="shadow_deny"} 1`,
+		`idgate_decisions_total{reason="ok",result="shadow_allow"} 2`,
+	} {
+		if !strings.Contains(m, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+}
