@@ -8,11 +8,13 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/idgate/idgate/config"
 	"github.com/idgate/idgate/internal/app"
+	"github.com/idgate/idgate/tracing"
 )
 
 const usage = `usage: idgate [command] [flags]
@@ -84,7 +86,17 @@ func runServe(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 		return serveDev(ctx, cfg, stdout, stderr)
 	}
 	log := newLogger(cfg, stderr)
-	return serveWith(ctx, cfg, log, func(a *app.App) {
+	opts := app.Options{Logger: log}
+	tp, err := tracing.FromEnv(ctx, environ)
+	if err != nil {
+		return err
+	}
+	if tp != nil {
+		opts.TracerProvider = tp
+		defer flushTraces(tp, log)
+		log.Info("tracing on: spans exported over OTLP")
+	}
+	return serveOpts(ctx, cfg, opts, func(a *app.App) {
 		if *path != "" {
 			go reloadLoop(ctx, a, *path, environ, cfg.WatchConfig, log)
 		}
@@ -92,8 +104,13 @@ func runServe(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 }
 
 func serveWith(ctx context.Context, cfg *config.Config, log *slog.Logger, started func(*app.App)) error {
+	return serveOpts(ctx, cfg, app.Options{Logger: log}, started)
+}
+
+func serveOpts(ctx context.Context, cfg *config.Config, opts app.Options, started func(*app.App)) error {
+	log := opts.Logger
 	redis.SetLogger(redisLogger{log})
-	a, err := app.New(cfg, app.Options{Logger: log})
+	a, err := app.New(cfg, opts)
 	if err != nil {
 		return err
 	}
@@ -107,6 +124,15 @@ func serveWith(ctx context.Context, cfg *config.Config, log *slog.Logger, starte
 	<-ctx.Done()
 	log.Info("shutting down", "grace", cfg.Server.ShutdownGrace.String())
 	return a.Shutdown(context.Background())
+}
+
+// flushTraces sends the spans still buffered, within a few seconds.
+func flushTraces(tp *tracing.Provider, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := tp.Shutdown(ctx); err != nil {
+		log.Warn("tracing: flush on exit failed", "error", err)
+	}
 }
 
 func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {

@@ -14,6 +14,7 @@ import (
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -36,6 +37,10 @@ type Options struct {
 	// ReloadTimeout bounds how long a reload waits for the new issuers'
 	// keys; zero means 10s.
 	ReloadTimeout time.Duration
+	// TracerProvider, when not nil, receives a span per Check (continuing
+	// the request's traceparent), per issuer and userinfo HTTP call and per
+	// Redis command. Nil means no tracing and no tracing cost.
+	TracerProvider trace.TracerProvider
 }
 
 // App is a configured idgate. The listeners, gRPC server and decision
@@ -48,6 +53,7 @@ type App struct {
 	reg      *prometheus.Registry
 	now      func() time.Time
 	authz    *extauthz.Server
+	decider  extauthz.Decider // a, or a wrapped in a Check span
 	cur      atomic.Pointer[stack]
 	reloadMu sync.Mutex
 	bg       context.Context // lives until Shutdown; stacks load keys on it
@@ -84,7 +90,11 @@ func New(cfg *config.Config, opts Options) (*App, error) {
 		return nil, err
 	}
 	a.cur.Store(s)
-	if a.authz, err = extauthz.New(extauthz.Config{Decider: a, Logger: a.log, Registerer: a.reg, Now: opts.Now}); err != nil {
+	a.decider = a
+	if opts.TracerProvider != nil {
+		a.decider = newTracedDecider(a, opts.TracerProvider)
+	}
+	if a.authz, err = extauthz.New(extauthz.Config{Decider: a.decider, Logger: a.log, Registerer: a.reg, Now: opts.Now}); err != nil {
 		s.close()
 		return nil, err
 	}
@@ -201,8 +211,11 @@ func (a *App) watchReady(ctx context.Context) {
 	}
 }
 
-// Shutdown fails readiness first, then stops accepting and lets in-flight
-// Checks finish within grace; past it, connections are cut.
+// Shutdown fails readiness first (/readyz 503, gRPC health NOT_SERVING),
+// keeps answering Checks for server.shutdown_delay so load balancers see
+// it and stop sending traffic, then stops accepting and lets in-flight
+// Checks finish within server.shutdown_grace; past it, connections are cut.
+// ctx ending cuts the delay short.
 func (a *App) Shutdown(ctx context.Context) error {
 	if a.grpcSrv == nil {
 		a.cur.Load().close()
@@ -212,6 +225,15 @@ func (a *App) Shutdown(ctx context.Context) error {
 		return nil // already shut down
 	}
 	a.health.Shutdown()
+	if d := a.cfg.Server.ShutdownDelay; d > 0 {
+		a.log.Info("readiness failed; still serving until the delay ends", "shutdown_delay", d.String())
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+		}
+	}
 	ctx, cancel := context.WithTimeout(ctx, a.cfg.Server.ShutdownGrace)
 	defer cancel()
 	stopped := make(chan struct{})

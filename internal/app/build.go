@@ -2,6 +2,7 @@ package app
 
 import (
 	"crypto/tls"
+	"net/http"
 
 	"github.com/idgate/idgate/config"
 	"github.com/idgate/idgate/decision"
@@ -9,8 +10,18 @@ import (
 	"github.com/idgate/idgate/outputs"
 	"github.com/idgate/idgate/profilecache"
 	"github.com/idgate/idgate/signing"
+	"github.com/idgate/idgate/tracing"
 	"github.com/idgate/idgate/userinfo"
 )
+
+// tracedClient is the outbound client, recording a span called name per
+// request when tracing is on.
+func tracedClient(opts Options, name string) *http.Client {
+	if opts.TracerProvider == nil {
+		return opts.HTTPClient
+	}
+	return tracing.Client(opts.HTTPClient, opts.TracerProvider, name)
+}
 
 // build creates the components in dependency order.
 func (s *stack) build(opts Options) error {
@@ -25,7 +36,7 @@ func (s *stack) build(opts Options) error {
 		ClockSkew:          cfg.ClockSkew,
 		MaxStale:           cfg.JWKSMaxStale,
 		TokenCacheSize:     tokenCache,
-		HTTPClient:         opts.HTTPClient,
+		HTTPClient:         tracedClient(opts, "jwks.fetch"),
 		Now:                opts.Now,
 		Registerer:         s.reg,
 	})
@@ -132,6 +143,9 @@ func (s *stack) buildCache(opts Options) (*profilecache.Cache, error) {
 		return nil, err
 	}
 	s.closers = append(s.closers, func() { _ = cache.Close() })
+	if opts.TracerProvider != nil && cache.Redis() != nil {
+		cache.Redis().AddHook(tracing.RedisHook(opts.TracerProvider))
+	}
 	return cache, nil
 }
 
@@ -161,7 +175,7 @@ func (s *stack) buildEnricher(opts Options, cache *profilecache.Cache) (*userinf
 		ProfileTTL:  cfg.Cache.ProfileTTL,
 		NegativeTTL: cfg.Cache.NegativeTTL,
 		Endpoint:    endpoint,
-		HTTPClient:  opts.HTTPClient,
+		HTTPClient:  tracedClient(opts, "userinfo.fetch"),
 		Now:         opts.Now,
 		Registerer:  s.reg,
 	}, cache)
