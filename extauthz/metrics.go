@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -30,6 +33,7 @@ type Metrics struct {
 	errors    prometheus.Counter
 	mismatch  *prometheus.CounterVec
 	overage   prometheus.Counter
+	counters  *decisionCounters
 }
 
 // NewMetrics creates and registers the metrics on reg (nil: unregistered).
@@ -50,6 +54,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Help: "Shadow mode: requests whose incoming identity header differs from idgate's (\"decision\": idgate would deny)."}, []string{"header"}),
 		overage: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "idgate", Name: "groups_overage_total",
 			Help: "Decisions for tokens whose IdP reported more groups than it put in the token (Entra ID _claim_names/hasgroups): kubeflow-groups is incomplete."}),
+		counters: &decisionCounters{},
 	}
 	if reg != nil {
 		for _, c := range []prometheus.Collector{m.decisions, m.duration, m.spoofed, m.degraded, m.errors, m.mismatch, m.overage} {
@@ -70,7 +75,10 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 func (s *Server) Observe(ctx context.Context, req *decision.Request, res *decision.Result, start time.Time) {
 	d := s.cfg.Now().Sub(start)
 	s.metrics.observe(res, d)
-	attrs := make([]slog.Attr, 0, 10)
+	if !s.cfg.Logger.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
+	attrs := make([]slog.Attr, 0, 10) // stays on the stack; slog copies it
 	attrs = append(attrs,
 		slog.String("decision_id", req.ID),
 		slog.String("route", res.Route),
@@ -97,7 +105,7 @@ func (s *Server) Observe(ctx context.Context, req *decision.Request, res *decisi
 }
 
 func (m *Metrics) observe(res *decision.Result, d time.Duration) {
-	m.decisions.WithLabelValues(result(res), res.Reason).Inc()
+	m.decision(result(res), res.Reason).Inc()
 	m.duration.Observe(d.Seconds())
 	for _, h := range res.Spoofed {
 		m.spoofed.WithLabelValues(h).Inc()
@@ -125,4 +133,40 @@ func result(res *decision.Result) string {
 		return "allow"
 	}
 	return "deny"
+}
+
+// decisionCounters caches the decisions counter of each (result, reason)
+// seen, so a Check costs a map read instead of hashing label values under
+// the vector's lock. The set is small and bounded (results × reasons);
+// the map is replaced, never changed, so a read takes no lock.
+type decisionCounters struct {
+	mu sync.Mutex
+	m  atomic.Pointer[map[[2]string]prometheus.Counter]
+}
+
+// maxDecisionCounters bounds the cache; past it the vector is asked.
+const maxDecisionCounters = 256
+
+func (m *Metrics) decision(result, reason string) prometheus.Counter {
+	key := [2]string{result, reason}
+	c := m.counters
+	if cur := c.m.Load(); cur != nil {
+		if ctr, ok := (*cur)[key]; ok {
+			return ctr
+		}
+	}
+	ctr := m.decisions.WithLabelValues(result, reason)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old := c.m.Load()
+	if old != nil && len(*old) >= maxDecisionCounters {
+		return ctr
+	}
+	next := make(map[[2]string]prometheus.Counter, 8)
+	if old != nil {
+		maps.Copy(next, *old)
+	}
+	next[key] = ctr
+	c.m.Store(&next)
+	return ctr
 }

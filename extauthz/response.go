@@ -2,6 +2,8 @@ package extauthz
 
 import (
 	"net/http"
+	"sync"
+	"sync/atomic"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
@@ -14,32 +16,53 @@ import (
 	"github.com/idgate/idgate/identity"
 )
 
-var okStatus = &status.Status{Code: int32(codes.OK)}
+// Static parts of responses, built once and shared: gRPC only reads a
+// response while marshalling it, so one message may sit in many responses.
+var (
+	okStatus    = &status.Status{Code: int32(codes.OK)}
+	contentType = overwrite(identity.Header{Name: "content-type", Value: "text/plain; charset=utf-8"})
+)
+
+// inlineHeaders is how many header mutations an allow carries without a
+// second allocation (user id, groups, x-flyte-identity).
+const inlineHeaders = 3
+
+// okBlock is every message of a typical allow, allocated together: one
+// allocation instead of two per header plus four.
+type okBlock struct {
+	resp  authv3.CheckResponse
+	oneof authv3.CheckResponse_OkResponse
+	ok    authv3.OkHttpResponse
+	md    structpb.Struct
+	opts  [inlineHeaders]corev3.HeaderValueOption
+	vals  [inlineHeaders]corev3.HeaderValue
+	ptrs  [inlineHeaders]*corev3.HeaderValueOption
+}
 
 // allowed builds an OK response. Identity headers are overwritten (never
 // listed for removal too: Envoy applies headers first and headers_to_remove
 // after, so a header in both would reach the upstream missing).
 func allowed(res *decision.Result) *authv3.CheckResponse {
-	opts := make([]*corev3.HeaderValueOption, len(res.Set))
-	for i, h := range res.Set {
-		opts[i] = &corev3.HeaderValueOption{
-			Header:       &corev3.HeaderValue{Key: h.Name, Value: h.Value},
-			AppendAction: corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD,
+	b := &okBlock{}
+	var opts []*corev3.HeaderValueOption
+	if n := len(res.Set); n <= inlineHeaders {
+		opts = b.ptrs[:n]
+		for i, h := range res.Set {
+			b.vals[i].Key, b.vals[i].Value = h.Name, h.Value
+			b.opts[i].Header, b.opts[i].AppendAction = &b.vals[i], corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD
+			opts[i] = &b.opts[i]
+		}
+	} else {
+		opts = make([]*corev3.HeaderValueOption, n)
+		for i, h := range res.Set {
+			opts[i] = overwrite(h)
 		}
 	}
-	var toClient []*corev3.HeaderValueOption
-	for _, h := range res.ResponseHeaders {
-		toClient = append(toClient, responseHeader(h))
-	}
-	return &authv3.CheckResponse{
-		Status: okStatus,
-		HttpResponse: &authv3.CheckResponse_OkResponse{OkResponse: &authv3.OkHttpResponse{
-			Headers:              opts,
-			HeadersToRemove:      res.Remove,
-			ResponseHeadersToAdd: toClient,
-		}},
-		DynamicMetadata: metadata(res),
-	}
+	b.ok.Headers, b.ok.HeadersToRemove = opts, res.Remove
+	b.oneof.OkResponse = &b.ok
+	b.resp.Status, b.resp.HttpResponse = okStatus, &b.oneof
+	b.resp.DynamicMetadata = fillMetadata(&b.md, res)
+	return &b.resp
 }
 
 // denied builds a denial; the body is a short, token-free sentence.
@@ -49,13 +72,9 @@ func denied(res *decision.Result) *authv3.CheckResponse {
 		code = codes.Unauthenticated
 	}
 	hs := make([]*corev3.HeaderValueOption, 0, len(res.ResponseHeaders)+1)
-	typed := false
+	hs = append(hs, contentType)
 	for _, h := range res.ResponseHeaders {
-		hs = append(hs, responseHeader(h))
-		typed = typed || h.Name == "content-type"
-	}
-	if !typed {
-		hs = append(hs, overwrite(identity.Header{Name: "content-type", Value: "text/plain; charset=utf-8"}))
+		hs = append(hs, overwrite(h))
 	}
 	body := res.Message
 	if body != "" {
@@ -68,20 +87,8 @@ func denied(res *decision.Result) *authv3.CheckResponse {
 			Headers: hs,
 			Body:    body,
 		}},
-		DynamicMetadata: metadata(res),
+		DynamicMetadata: fillMetadata(&structpb.Struct{}, res),
 	}
-}
-
-// responseHeader: set-cookie may appear several times (session and state
-// cookies), so it is appended; every other header is overwritten.
-func responseHeader(h identity.Header) *corev3.HeaderValueOption {
-	if h.Name == "set-cookie" {
-		return &corev3.HeaderValueOption{
-			Header:       &corev3.HeaderValue{Key: h.Name, Value: h.Value},
-			AppendAction: corev3.HeaderValueOption_APPEND_IF_EXISTS_OR_ADD,
-		}
-	}
-	return overwrite(h)
 }
 
 func overwrite(h identity.Header) *corev3.HeaderValueOption {
@@ -91,23 +98,64 @@ func overwrite(h identity.Header) *corev3.HeaderValueOption {
 	}
 }
 
-// metadata exposes the decision to Envoy's access log and later filters
+// fillMetadata exposes the decision to Envoy's access log and later filters
 // (under the ext_authz filter's namespace): result, reason, and for a
-// verified caller the issuer, subject and degraded enrichment reason.
-func metadata(res *decision.Result) *structpb.Struct {
-	f := map[string]*structpb.Value{
-		"reason": structpb.NewStringValue(res.Reason),
-		"route":  structpb.NewStringValue(res.Route),
-	}
+// verified caller the issuer, subject and degraded enrichment reason. Values
+// from a bounded set (reasons, routes, issuers) are shared, not rebuilt.
+func fillMetadata(md *structpb.Struct, res *decision.Result) *structpb.Struct {
+	f := make(map[string]*structpb.Value, 6)
+	f["reason"] = interned.value(res.Reason)
+	f["route"] = interned.value(res.Route)
 	if id := res.Identity; id != nil {
-		f["issuer"] = structpb.NewStringValue(id.Issuer)
+		f["issuer"] = interned.value(id.Issuer)
 		f["subject"] = structpb.NewStringValue(id.Subject)
 		if id.Degraded != "" {
-			f["degraded"] = structpb.NewStringValue(id.Degraded)
+			f["degraded"] = interned.value(id.Degraded)
 		}
 	}
 	if res.Shadow {
-		f["shadow_result"] = structpb.NewStringValue(result(res))
+		f["shadow_result"] = interned.value(result(res))
 	}
-	return &structpb.Struct{Fields: f}
+	md.Fields = f
+	return md
+}
+
+// maxInterned bounds the shared metadata values; past it (a config with
+// very many routes) values are built per response.
+const maxInterned = 512
+
+// valueCache shares immutable string Values. Reads take no lock: the map
+// is replaced, never changed, when a value is added.
+type valueCache struct {
+	mu sync.Mutex
+	m  atomic.Pointer[map[string]*structpb.Value]
+}
+
+var interned valueCache
+
+func (c *valueCache) value(s string) *structpb.Value {
+	if m := c.m.Load(); m != nil {
+		if v, ok := (*m)[s]; ok {
+			return v
+		}
+	}
+	v := structpb.NewStringValue(s)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old := c.m.Load()
+	if old != nil && len(*old) >= maxInterned {
+		return v
+	}
+	next := make(map[string]*structpb.Value, 8)
+	if old != nil {
+		if prev, ok := (*old)[s]; ok {
+			return prev
+		}
+		for k, pv := range *old {
+			next[k] = pv
+		}
+	}
+	next[s] = v
+	c.m.Store(&next)
+	return v
 }

@@ -175,6 +175,13 @@ func (r *Renderer) flyteToken(id *identity.Identity) (string, error) {
 	if tok, ok := r.tokens.get(&c, now, r.cfg.ReuseMargin); ok {
 		return tok, nil
 	}
+	return r.signFlyte(&c, id, now)
+}
+
+// signFlyte signs and caches a new x-flyte-identity. It is apart from
+// flyteToken so the claims escape to the heap (JSON) only on a miss.
+func (r *Renderer) signFlyte(claims *flyteClaims, id *identity.Identity, now time.Time) (string, error) {
+	c := *claims
 	exp := r.expiry(id, now)
 	c.IssuedAt, c.Expiry = now.Unix(), exp.Unix()
 	tok, err := r.sign(&c)

@@ -1,0 +1,108 @@
+package decision
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+)
+
+// slowRemovals is the definition removals must match.
+func slowRemovals(s *stripList, set []string, headers map[string]string) []string {
+	var out []string
+	for _, n := range s.all {
+		if !slices.Contains(set, n) {
+			out = append(out, n)
+		}
+	}
+	for n := range headers {
+		if len(n) > len(stripPrefix) && n[:len(stripPrefix)] == stripPrefix && !slices.Contains(out, n) && !slices.Contains(set, n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func TestRemovals(t *testing.T) {
+	s := newStripList([]string{"kubeflow-userid", "kubeflow-groups", "x-flyte-identity", "x-user"}, []string{"X-Extra "})
+	tests := []struct {
+		name    string
+		set     []string
+		headers map[string]string
+	}{
+		{"nothing set", nil, map[string]string{"accept": "*/*"}},
+		{"identity set", []string{"kubeflow-userid", "kubeflow-groups", "x-flyte-identity"}, map[string]string{":path": "/"}},
+		{"set name outside the list", []string{"x-other", "x-user"}, nil},
+		{"x-auth-request family sent", []string{"kubeflow-userid"}, map[string]string{"x-auth-request-role": "admin", "x-auth-request-user": "a"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			for round := range 2 { // computed, then cached
+				got := s.removals(tc.set, tc.headers)
+				want := slowRemovals(&s, tc.set, tc.headers)
+				slices.Sort(got)
+				slices.Sort(want)
+				if !slices.Equal(got, want) {
+					t.Fatalf("round %d: removals = %v, want %v", round, got, want)
+				}
+			}
+		})
+	}
+}
+
+func TestRemovalsSharedListIsNotWrittenByAppend(t *testing.T) {
+	s := newStripList([]string{"kubeflow-userid"}, nil)
+	a := s.removals([]string{"kubeflow-userid"}, nil)
+	_ = append(a, "cookie")
+	b := s.removals([]string{"kubeflow-userid"}, nil)
+	if len(b) != len(a) || cap(b) != len(b) || slices.Contains(b, "cookie") {
+		t.Fatalf("shared list changed: %v (cap %d)", b, cap(b))
+	}
+}
+
+func TestRemovalsManyNames(t *testing.T) {
+	var extra []string
+	for i := range 80 { // more than the 64 the cache's bit mask covers
+		extra = append(extra, fmt.Sprintf("x-extra-%d", i))
+	}
+	s := newStripList([]string{"kubeflow-userid"}, extra)
+	got := s.removals([]string{"kubeflow-userid", "x-extra-70"}, nil)
+	if len(got) != len(s.all)-2 || slices.Contains(got, "x-extra-70") {
+		t.Fatalf("removals = %d names", len(got))
+	}
+	spoofed := s.spoofed(map[string]string{"x-extra-75": "1", "kubeflow-userid": "a", "x-auth-request-x": "1"})
+	if !slices.Equal(spoofed, []string{"kubeflow-userid", "x-extra-75", "x-auth-request-*"}) {
+		t.Fatalf("spoofed = %v", spoofed)
+	}
+}
+
+func TestSpoofed(t *testing.T) {
+	s := newStripList([]string{"kubeflow-userid"}, nil)
+	tests := []struct {
+		name    string
+		headers map[string]string
+		want    []string
+	}{
+		{"clean", map[string]string{"accept": "*/*", "authorization": "Bearer x"}, nil},
+		{"in strip-list order", map[string]string{"x-forwarded-user": "a", "kubeflow-userid": "b"}, []string{"kubeflow-userid", "x-forwarded-user"}},
+		{"family beyond the list is one label", map[string]string{"x-auth-request-a": "1", "x-auth-request-b": "2"}, []string{"x-auth-request-*"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := s.spoofed(tc.headers); !slices.Equal(got, tc.want) {
+				t.Fatalf("spoofed = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func BenchmarkRemovals(b *testing.B) {
+	s := newStripList([]string{"kubeflow-userid", "kubeflow-groups", "x-flyte-identity"}, nil)
+	set := []string{"kubeflow-userid", "kubeflow-groups", "x-flyte-identity"}
+	headers := map[string]string{":authority": "runs", ":method": "GET", ":path": "/api", "authorization": "Bearer x",
+		"user-agent": "flytekit", "accept": "application/json", "x-request-id": "1"}
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = s.spoofed(headers)
+		_ = s.removals(set, headers)
+	}
+}
