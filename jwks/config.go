@@ -45,6 +45,12 @@ type Config struct {
 	ClockSkew time.Duration
 	// FetchTimeout bounds each HTTP request to an issuer. Default 5s.
 	FetchTimeout time.Duration
+	// KeyWait bounds how long a verification waits for a key fetch it
+	// joined or started (unknown kid, no keys yet); past it the fetch goes
+	// on in the background and the token is refused (ErrUnknownKey or
+	// ErrNoKeys) instead of holding the Check while an IdP hangs.
+	// Default 1s.
+	KeyWait time.Duration
 	// MaxStale is how long keys are kept, counted from their last successful
 	// fetch, while refetches fail. Default 24h.
 	MaxStale time.Duration
@@ -72,6 +78,7 @@ func (cfg *Config) setDefaults() {
 	def(&cfg.RefreshMinInterval, 5*time.Second)
 	def(&cfg.ClockSkew, 30*time.Second)
 	def(&cfg.FetchTimeout, 5*time.Second)
+	def(&cfg.KeyWait, time.Second)
 	def(&cfg.MaxStale, 24*time.Hour)
 	if cfg.TokenCacheSize == 0 {
 		cfg.TokenCacheSize = 10000
@@ -107,7 +114,7 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 }
 
 func (cfg *Config) validate() error {
-	if cfg.RefreshMinInterval < 0 || cfg.ClockSkew < 0 || cfg.FetchTimeout < 0 || cfg.MaxStale < 0 {
+	if cfg.RefreshMinInterval < 0 || cfg.ClockSkew < 0 || cfg.FetchTimeout < 0 || cfg.MaxStale < 0 || cfg.KeyWait < 0 {
 		return errors.New("jwks: durations must not be negative")
 	}
 	if cfg.MaxTokenBytes < 0 {

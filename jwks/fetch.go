@@ -32,6 +32,7 @@ var (
 	errEmptySet = errors.New("no usable key in set")
 	errInvalid  = errors.New("invalid document")
 	errRefused  = errors.New("refused")
+	errKeyWait  = errors.New("jwks: key fetch still running after KeyWait")
 )
 
 // Metadata is what an issuer's discovery document says about its endpoints.

@@ -12,6 +12,7 @@ import (
 //	                                    invalid (undecodable), empty (no usable key), refused (policy)
 //	keys{issuer}                        usable keys held now (0 when none or too stale)
 //	last_success_timestamp_seconds{issuer}  when keys were last fetched successfully
+//	key_age_seconds{issuer}             age of the key set in use, at scrape time (keyage.go)
 //	token_cache_hits_total, token_cache_misses_total  verified-token cache lookups
 type metrics struct {
 	fetches     *prometheus.CounterVec

@@ -53,6 +53,11 @@ func New(cfg Config) (*Verifier, error) {
 		v.issuers[ic.Issuer] = is
 		v.list = append(v.list, is)
 	}
+	if cfg.Registerer != nil {
+		if err := cfg.Registerer.Register(newKeyAge(v)); err != nil {
+			return nil, fmt.Errorf("jwks: register metrics: %w", err)
+		}
+	}
 	return v, nil
 }
 
@@ -221,9 +226,14 @@ func (is *issuer) keysFor(ctx context.Context, kid string, now time.Time) (*keyS
 	if ks := is.current(now); ks != nil && (kid == "" || ks.has(kid)) {
 		return ks, nil
 	}
-	fetchErr := is.fetch(ctx, modeForced)
+	wctx, cancel := context.WithTimeout(ctx, is.v.cfg.KeyWait)
+	fetchErr := is.fetch(wctx, modeForced)
+	cancel()
 	if ctx.Err() != nil {
 		return nil, fmt.Errorf("jwks: waiting for keys: %w", ctx.Err())
+	}
+	if wctx.Err() != nil && fetchErr != nil {
+		fetchErr = errKeyWait // the fetch goes on; this caller stops waiting
 	}
 	ks := is.current(is.v.cfg.Now())
 	switch {
