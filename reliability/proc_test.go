@@ -1,0 +1,296 @@
+package reliability
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+)
+
+// binary is the idgate executable TestMain builds.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "idgate-reliability-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "idgate")
+	args := []string{"build", "-o", binary}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	build := exec.Command("go", append(args, "../cmd/idgate")...)
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build idgate:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// lockedBuffer collects a process's log lines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// proc is one idgate process serving a config file on loopback port 0.
+type proc struct {
+	t          *testing.T
+	cmd        *exec.Cmd
+	configPath string
+	grpcAddr   string
+	httpAddr   string
+	logs       *lockedBuffer
+	conn       *grpc.ClientConn
+	client     authv3.AuthorizationClient
+	exited     chan struct{}
+	exitErr    error
+}
+
+// mustRun writes cfg and starts `idgate serve --config` on it with env
+// added to the environment; it returns once idgate listens (not
+// necessarily ready). The process is killed when the test ends.
+func mustRun(t *testing.T, cfg string, env ...string) *proc {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{t: t, configPath: path, logs: &lockedBuffer{}, exited: make(chan struct{})}
+	p.cmd = exec.Command(binary, "serve", "--config", path)
+	p.cmd.Env = append(os.Environ(), env...)
+	p.cmd.Stdout, p.cmd.Stderr = io.Discard, p.logs
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.exitErr = p.cmd.Wait(); close(p.exited) }()
+	t.Cleanup(func() {
+		if p.conn != nil {
+			p.conn.Close()
+		}
+		select {
+		case <-p.exited:
+		default:
+			_ = p.cmd.Process.Kill()
+			<-p.exited
+		}
+		if t.Failed() {
+			t.Logf("idgate log (tail):\n%s", tail(p.logs.String(), 4000))
+		}
+	})
+	deadline := time.Now().Add(15 * time.Second)
+	for p.grpcAddr == "" {
+		select {
+		case <-p.exited:
+			t.Fatalf("idgate exited: %v\n%s", p.exitErr, p.logs)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("idgate did not listen:\n%s", p.logs)
+		}
+		time.Sleep(10 * time.Millisecond)
+		p.grpcAddr, p.httpAddr = listening(p.logs.String())
+	}
+	conn, err := grpc.NewClient(p.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.conn, p.client = conn, authv3.NewAuthorizationClient(conn)
+	return p
+}
+
+func listening(logs string) (grpcAddr, httpAddr string) {
+	sc := bufio.NewScanner(strings.NewReader(logs))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var l struct {
+			Msg      string `json:"msg"`
+			GRPCAddr string `json:"grpc_addr"`
+			HTTPAddr string `json:"http_addr"`
+		}
+		if json.Unmarshal(sc.Bytes(), &l) == nil && l.Msg == "idgate listening" {
+			return l.GRPCAddr, l.HTTPAddr
+		}
+	}
+	return "", ""
+}
+
+// readyz returns the /readyz status code (0 when unreachable).
+func (p *proc) readyz() int {
+	c := http.Client{Timeout: 2 * time.Second}
+	resp, err := c.Get("http://" + p.httpAddr + "/readyz")
+	if err != nil {
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// mustReady waits until /readyz answers 200.
+func (p *proc) mustReady(within time.Duration) {
+	p.t.Helper()
+	if !waitFor(within, func() bool { return p.readyz() == http.StatusOK }) {
+		p.t.Fatalf("idgate not ready within %v", within)
+	}
+}
+
+// metric sums the samples of the named metric whose labels contain every
+// one of labels ("k=\"v\"" strings), from the process's /metrics.
+func (p *proc) metric(name string, labels ...string) float64 {
+	p.t.Helper()
+	c := http.Client{Timeout: 2 * time.Second}
+	resp, err := c.Get("http://" + p.httpAddr + "/metrics")
+	if err != nil {
+		p.t.Fatalf("metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return sumMetric(string(body), name, labels...)
+}
+
+func sumMetric(text, name string, labels ...string) float64 {
+	sum := 0.0
+	for _, line := range strings.Split(text, "\n") {
+		if !strings.HasPrefix(line, name) || len(line) == len(name) || (line[len(name)] != ' ' && line[len(name)] != '{') {
+			continue
+		}
+		sp := strings.LastIndexByte(line, ' ')
+		match := true
+		for _, l := range labels {
+			if !strings.Contains(line[:sp], l) {
+				match = false
+			}
+		}
+		if v, err := strconv.ParseFloat(line[sp+1:], 64); err == nil && match {
+			sum += v
+		}
+	}
+	return sum
+}
+
+// usage is the process's goroutines and resident memory.
+type usage struct {
+	goroutines float64
+	rssMiB     float64
+}
+
+func (p *proc) usage() usage {
+	return usage{p.metric("go_goroutines"), p.metric("process_resident_memory_bytes") / (1 << 20)}
+}
+
+// mustNotGrow compares usage after a run with before, once goroutines
+// have had a moment to wind down: no goroutine leak, no runaway memory.
+func (p *proc) mustNotGrow(before usage, maxRSSGrowthMiB float64) usage {
+	p.t.Helper()
+	var after usage
+	waitFor(5*time.Second, func() bool {
+		after = p.usage()
+		return after.goroutines <= before.goroutines+goroutineSlack
+	})
+	if after.goroutines > before.goroutines+goroutineSlack {
+		p.t.Errorf("goroutines grew from %.0f to %.0f", before.goroutines, after.goroutines)
+	}
+	if after.rssMiB > before.rssMiB+maxRSSGrowthMiB {
+		p.t.Errorf("resident memory grew from %.1f MiB to %.1f MiB", before.rssMiB, after.rssMiB)
+	}
+	return after
+}
+
+// goroutineSlack allows for idle connections and pool workers that come
+// and go with traffic.
+const goroutineSlack = 16
+
+// signal sends sig to the process.
+func (p *proc) signal(sig syscall.Signal) {
+	p.t.Helper()
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+// waitLog waits until the log holds a line containing every one of
+// substrings after the first skip bytes, and returns the log's length.
+func (p *proc) waitLog(within time.Duration, skip int, substrings ...string) (int, bool) {
+	found := false
+	waitFor(within, func() bool {
+		logs := p.logs.String()
+		for _, line := range strings.Split(logs[min(skip, len(logs)):], "\n") {
+			all := true
+			for _, s := range substrings {
+				all = all && strings.Contains(line, s)
+			}
+			if all {
+				found = true
+				return true
+			}
+		}
+		return false
+	})
+	return len(p.logs.String()), found
+}
+
+// waitFor polls cond every 20ms until it holds or within passes.
+func waitFor(within time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(within)
+	for {
+		if cond() {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
+
+// mustCheck sends one Check with a 5s deadline.
+func (p *proc) mustCheck(req *authv3.CheckRequest) *authv3.CheckResponse {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	resp, err := p.client.Check(ctx, req)
+	if err != nil {
+		p.t.Fatalf("Check: %v", err)
+	}
+	return resp
+}
