@@ -31,6 +31,7 @@ type loadArgs struct {
 	audience, metricsURL string
 	tokens, users, pid   int
 	wait                 time.Duration
+	warmup               int64
 	jsonOut              bool
 }
 
@@ -49,6 +50,7 @@ func parseLoadArgs(args []string, stderr io.Writer) (*loadArgs, error) {
 	fs.IntVar(&la.cfg.Conns, "conns", 1, "gRPC connections")
 	fs.DurationVar(&la.cfg.Duration, "duration", 0, "stop after this long (default 10s unless --requests is set)")
 	fs.Int64Var(&la.cfg.Requests, "requests", 0, "stop after this many Checks")
+	fs.Int64Var(&la.warmup, "warmup", 0, "first send this many Checks, not measured (e.g. one per token, to fill caches)")
 	fs.DurationVar(&la.cfg.Timeout, "timeout", 5*time.Second, "deadline of each Check")
 	fs.StringVar(&la.metricsURL, "metrics-url", "", "server's Prometheus /metrics URL, for its CPU time (process_cpu_seconds_total)")
 	fs.IntVar(&la.pid, "pid", 0, "server's process id, for its CPU time from /proc/PID/stat (same machine)")
@@ -105,6 +107,15 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	la.cfg.Checks = make([]*authv3.CheckRequest, len(tokens))
 	for i, t := range tokens {
 		la.cfg.Checks[i] = loadgen.NewCheckRequest(la.target, t, i)
+	}
+	if la.warmup > 0 {
+		w := la.cfg
+		w.Requests, w.Duration, w.CPU = la.warmup, 0, nil
+		wres, err := loadgen.Run(ctx, w)
+		if err != nil {
+			return fmt.Errorf("load: warm-up: %w", err)
+		}
+		fmt.Fprintf(stderr, "idgate load: warm-up: %d Checks, %d allowed, %d errors\n", wres.Requests, wres.Allowed, wres.Errors)
 	}
 	la.cfg.Progress = stderr
 	res, err := loadgen.Run(ctx, la.cfg)

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Reproduces the load figures of BENCHMARKS.md on this machine: builds idgate
+# and bench/nullauthz, then runs each scenario RUNS times, each time against
+# a freshly started server, alternating with the null server, and prints the
+# medians and ratios (bench/summary). Loopback only. Needs redis-server for
+# the new-user scenario.
+#
+#   RUNS=3 DURATION=10s ./bench/run.sh            # everything
+#   SCENARIOS="null warm" ./bench/run.sh          # a subset
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${RUNS:-3} DURATION=${DURATION:-10s} CONC=${CONC:-16} CONNS=${CONNS:-1}
+COLD=${COLD:-30000} USERS=${USERS:-5000} CACHED=${CACHED:-10000}
+SCENARIOS=${SCENARIOS:-"null warm cold newuser memory"}
+OUT=${OUT:-$(mktemp -d /tmp/idgate-bench.XXXXXX)}
+mkdir -p "$OUT/bin"
+go build -o "$OUT/bin/idgate" ./cmd/idgate
+go build -o "$OUT/bin/nullauthz" ./bench/nullauthz
+go build -o "$OUT/bin/summary" ./bench/summary
+IDGATE=$OUT/bin/idgate
+GRPC=127.0.0.1:19001 HTTP=127.0.0.1:19080 IDP=127.0.0.1:19555 REDIS_PORT=19379
+RESULTS=$OUT/results.jsonl
+: >"$RESULTS"
+pid=""
+
+stop() { if [[ -n $pid ]]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; pid=""; fi; }
+trap 'stop; [[ -n ${redis_pid:-} ]] && kill $redis_pid 2>/dev/null || true' EXIT
+
+issuers() { echo "[{\"issuer\":\"http://$IDP\",\"audiences\":[\"idgate-load\"],\"userinfo\":$1}]"; }
+
+start_null() {
+	"$OUT/bin/nullauthz" --addr "$GRPC" --metrics-addr "$HTTP" 2>>"$OUT/null.log" &
+	pid=$!
+}
+
+# start_idgate USERINFO [extra env...]: idgate logging one JSON line per
+# decision to a file, as in production.
+start_idgate() {
+	local userinfo=$1
+	shift
+	env IDGATE_SERVER_GRPC_ADDR=$GRPC IDGATE_SERVER_HTTP_ADDR=$HTTP IDGATE_ISSUERS="$(issuers "$userinfo")" "$@" \
+		"$IDGATE" serve >>"$OUT/idgate.log" 2>&1 &
+	pid=$!
+}
+
+# load LABEL ARGS...: one measured run, its JSON line tagged with LABEL.
+load() {
+	local label=$1
+	shift
+	sleep 0.3
+	"$IDGATE" load --addr "$GRPC" --idp-addr "$IDP" --concurrency "$CONC" --conns "$CONNS" \
+		--metrics-url "http://$HTTP/metrics" --json "$@" 2>>"$OUT/load.log" |
+		sed "s/^{/{\"scenario\":\"$label\",\"load\":\"$(cut -d' ' -f1 /proc/loadavg)\",/" | tee -a "$RESULTS"
+}
+
+rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+heap() { curl -s "http://$HTTP/metrics" | awk '/^go_memstats_heap_inuse_bytes/ {print $2}'; }
+
+for i in $(seq "$RUNS"); do
+	for s in $SCENARIOS; do
+		case $s in
+		null)
+			start_null
+			load null --tokens 1 --warmup 1000 --duration "$DURATION"
+			;;
+		warm)
+			start_idgate false
+			load warm --tokens 1 --warmup 1000 --duration "$DURATION"
+			;;
+		cold)
+			start_idgate false
+			load cold --tokens "$COLD" --requests "$COLD"
+			;;
+		newuser)
+			if [[ -z ${redis_pid:-} ]]; then
+				redis-server --port $REDIS_PORT --bind 127.0.0.1 --save "" --appendonly no >"$OUT/redis.log" 2>&1 &
+				redis_pid=$!
+			fi
+			start_idgate true IDGATE_CACHE_REDIS_ADDRS=127.0.0.1:$REDIS_PORT IDGATE_CACHE_LOCAL_SIZE=0
+			load newuser --tokens "$USERS" --users "$USERS" --warmup "$USERS" --duration "$DURATION"
+			;;
+		memory)
+			start_idgate false
+			load memory-fill-1 --tokens 1 --requests 1000 >/dev/null
+			rss0=$(rss_kb $pid) heap0=$(heap)
+			load memory-fill --tokens "$CACHED" --users "$CACHED" --requests "$CACHED" >/dev/null
+			rss1=$(rss_kb $pid) heap1=$(heap)
+			echo "{\"scenario\":\"memory\",\"cached\":$CACHED,\"rss_kb_before\":$rss0,\"rss_kb\":$rss1,\"heap_before\":$heap0,\"heap\":$heap1}" | tee -a "$RESULTS"
+			;;
+		esac
+		stop
+	done
+done
+"$OUT/bin/summary" <"$RESULTS"
+echo "raw results: $RESULTS"
