@@ -148,7 +148,7 @@ func TestJWKSFlapping(t *testing.T) {
 	t.Run("key set without the current kid", func(t *testing.T) {
 		idp.SetFault("jwks", devidp.Fault{Body: otherJWKS})
 		time.Sleep(250 * time.Millisecond) // past jwks_refresh_min_interval
-		p.mustCheck(force.req)              // forces the refetch
+		p.mustCheck(force.req)             // forces the refetch
 		tl := newTally()
 		load(context.Background(), p.client, 200, 500*time.Millisecond, m.next, tl)
 		if tl.wronglyAllowed.Load() != 0 || tl.wrongIdentity.Load() != 0 || tl.errors() != 0 {
