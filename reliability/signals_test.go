@@ -95,8 +95,8 @@ func TestSIGHUPUnderLoad(t *testing.T) {
 	mark := len(p.logs.String())
 	steps := []struct {
 		name, file, want string
-		public          bool
-		byWatch         bool
+		public           bool
+		byWatch          bool
 	}{
 		{name: "good", file: cfg("  - {path_prefix: /docs, public: true}"), want: `"msg":"configuration reload applied"`, public: true},
 		{name: "unparsable", file: "issuers: [", want: `"msg":"configuration reload refused`, public: true},

@@ -1,0 +1,224 @@
+package reliability
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/idgate/idgate/internal/devidp"
+	"github.com/idgate/idgate/internal/envoysim"
+	"github.com/idgate/idgate/internal/redistest"
+)
+
+// redisProc is a redis-server on a fixed loopback port that can be stopped
+// and started again, with or without its data (append-only file).
+type redisProc struct {
+	t    *testing.T
+	dir  string
+	port int
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+func mustRedis(t *testing.T) *redisProc {
+	t.Helper()
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		t.Fatal("redis-server not found: run `apt-get install -y redis-server` (scripts/test does)")
+	}
+	port, err := redistest.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &redisProc{t: t, dir: t.TempDir(), port: port}
+	r.start()
+	t.Cleanup(func() { r.stop(true) })
+	return r
+}
+
+func (r *redisProc) addr() string { return "127.0.0.1:" + strconv.Itoa(r.port) }
+
+// start runs redis-server persisting every write to its append-only file.
+func (r *redisProc) start() {
+	r.t.Helper()
+	r.cmd = exec.Command("redis-server", "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
+		"--dir", r.dir, "--save", "", "--appendonly", "yes", "--appendfsync", "always", "--protected-mode", "no")
+	if err := r.cmd.Start(); err != nil {
+		r.t.Fatal(err)
+	}
+	r.done = make(chan struct{})
+	go func(c *exec.Cmd, d chan struct{}) { _ = c.Wait(); close(d) }(r.cmd, r.done)
+	if !waitFor(5*time.Second, func() bool {
+		reply, err := redistest.Do(r.addr(), "PING")
+		return err == nil && len(reply) == 1 && reply[0] == "PONG"
+	}) {
+		r.t.Fatal("redis-server did not start")
+	}
+}
+
+// stop ends the server (SIGTERM, or SIGKILL when crash) and waits.
+func (r *redisProc) stop(crash bool) {
+	if r.cmd == nil {
+		return
+	}
+	if crash {
+		_ = r.cmd.Process.Kill()
+	} else {
+		_ = r.cmd.Process.Signal(os.Interrupt)
+	}
+	<-r.done
+	r.cmd = nil
+}
+
+// wipe deletes the persisted data: the next start is an empty Redis.
+func (r *redisProc) wipe() {
+	entries, _ := os.ReadDir(r.dir)
+	for _, e := range entries {
+		_ = os.RemoveAll(filepath.Join(r.dir, e.Name()))
+	}
+}
+
+// browser logs in through an Envoy-like front and reports what a page
+// request gets.
+type browser struct {
+	t     *testing.T
+	front string
+	c     *http.Client
+}
+
+func newBrowser(t *testing.T, p *proc) *browser {
+	t.Helper()
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "user=%s", r.Header.Get("Kubeflow-Userid"))
+	}))
+	t.Cleanup(up.Close)
+	u, _ := url.Parse(up.URL)
+	f := httptest.NewServer(&envoysim.Front{Check: p.client, Upstream: u})
+	t.Cleanup(f.Close)
+	jar, _ := cookiejar.New(nil)
+	return &browser{t: t, front: f.URL, c: &http.Client{Jar: jar, Timeout: 5 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+// get returns status, Location and body of a page request.
+func (b *browser) get(u, accept string) (int, string, string) {
+	b.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, u, nil)
+	req.Header.Set("Accept", accept)
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header.Get("Location"), string(body)
+}
+
+// login walks the redirect flow (the IdP logs its default user in).
+func (b *browser) login() {
+	b.t.Helper()
+	st, loc, _ := b.get(b.front+"/runs", "text/html")
+	if st != http.StatusFound {
+		b.t.Fatalf("no login redirect: %d", st)
+	}
+	_, loc, _ = b.get(loc, "text/html")
+	if st, _, _ := b.get(loc, "text/html"); st != http.StatusFound {
+		b.t.Fatalf("callback: %d", st)
+	}
+}
+
+// TestRedisRestartUnderLoad: Redis (profile cache and login sessions)
+// stops and comes back twice during a fixed-rate load. No Check fails or
+// carries a wrong identity. A session survives a restart that keeps the
+// data; after one that loses it, a browser is sent to log in again and an
+// API caller gets 401. While Redis is down a page is a 503 "Sign-in
+// unavailable", never a 500 or a redirect loop.
+func TestRedisRestartUnderLoad(t *testing.T) {
+	rds := mustRedis(t)
+	idp := mustIdP(t, devidp.Options{})
+	idp.SetDefaultUser(map[string]any{"sub": "web-1", "email": "web@example.com", "groups": []string{"ml"}})
+	p := mustRun(t, fmt.Sprintf(`server: {grpc_addr: "127.0.0.1:0", http_addr: "127.0.0.1:0"}
+issuers:
+  - {issuer: %[1]q, audiences: [kubeflow, %[2]s]}
+login:
+  issuer: %[1]q
+  client_id: %[2]s
+  client_secret: %[3]s
+  cookie: {secure: false}
+  session_key: "0123456789abcdef0123456789abcdef-test-only"
+cache:
+  local_size: 100
+  negative_ttl: 1s
+  redis: {addrs: [%[4]q]}
+`, idp.Issuer(), idp.ClientID(), idp.ClientSecret(), rds.addr()))
+	p.mustReady(10 * time.Second)
+	b := newBrowser(t, p)
+	b.login()
+	if st, _, body := b.get(b.front+"/runs", "text/html"); st != 200 || body != "user=web@example.com" {
+		t.Fatalf("logged in: %d %q", st, body)
+	}
+	m := newMix(t, idp, 200) // more users than the local cache holds: Redis is read
+	load(context.Background(), p.client, 200, 300*time.Millisecond, m.next, newTally())
+	before := p.usage()
+
+	tl := newTally()
+	done := make(chan struct{})
+	go func() { load(context.Background(), p.client, 200, 12*time.Second, m.next, tl); close(done) }()
+	outages := 0
+	pageDuringOutage := map[int]int{}
+	cycle := func(crash, keep bool) {
+		time.Sleep(2 * time.Second)
+		rds.stop(crash)
+		outages++
+		for range 5 { // pages during the outage: never a 5xx
+			st, _, _ := b.get(b.front+"/runs", "text/html")
+			pageDuringOutage[st]++
+			time.Sleep(100 * time.Millisecond)
+		}
+		time.Sleep(time.Second)
+		if !keep {
+			rds.wipe()
+		}
+		rds.start()
+	}
+	cycle(false, true) // clean stop, data kept
+	time.Sleep(time.Second)
+	if st, _, body := b.get(b.front+"/runs", "text/html"); st != 200 || body != "user=web@example.com" {
+		t.Errorf("session after a restart that kept the data: %d %q", st, body)
+	}
+	cycle(true, false) // crash, data lost
+	time.Sleep(time.Second)
+	st, loc, _ := b.get(b.front+"/runs", "text/html")
+	if st != http.StatusFound || !strings.HasPrefix(loc, idp.Issuer()) {
+		t.Errorf("browser after the session was lost: %d %q, want a redirect to the IdP", st, loc)
+	}
+	if st, _, _ := b.get(b.front+"/api/v1/runs", "application/json"); st != http.StatusUnauthorized {
+		t.Errorf("API call after the session was lost: %d, want 401", st)
+	}
+	b.login()
+	if st, _, body := b.get(b.front+"/runs", "text/html"); st != 200 || body != "user=web@example.com" {
+		t.Errorf("logging in again: %d %q", st, body)
+	}
+	<-done
+	// While the store is down a page gets login's "Sign-in unavailable"
+	// 503 (temporary, never a redirect loop); nothing else 5xx.
+	for st := range pageDuringOutage {
+		if st >= 500 && st != http.StatusServiceUnavailable {
+			t.Errorf("pages during the outages: %v", pageDuringOutage)
+		}
+	}
+	tl.mustBeClean(t, 0)
+	after := p.mustNotGrow(before, 32)
+	t.Logf("figures: Redis: %d outages under %v; pages during outages by status %v; degraded=%.0f; goroutines %.0f→%.0f rss %.1f→%.1f MiB",
+		outages, tl, pageDuringOutage, p.metric("idgate_enrichment_degraded_total"), before.goroutines, after.goroutines, before.rssMiB, after.rssMiB)
+}
