@@ -85,7 +85,9 @@ func runServe(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 	if len(cfg.Issuers) == 0 {
 		return serveDev(ctx, cfg, stdout, stderr)
 	}
-	log := newLogger(cfg, stderr)
+	logw := newBufferedLog(stderr)
+	defer logw.Close()
+	log := newLogger(cfg, logw)
 	opts := app.Options{Logger: log}
 	tp, err := tracing.FromEnv(ctx, environ)
 	if err != nil {
