@@ -215,13 +215,9 @@ func (e *Engine) allow(res Result, id *identity.Identity, accessToken string, he
 		}
 		return res, fmt.Errorf("decision: render identity: %w", err)
 	}
-	names := make([]string, len(set))
-	for i, h := range set {
-		names[i] = h.Name
-	}
 	res.Allowed, res.Status, res.Reason = true, http.StatusOK, "ok"
 	res.Set = set
-	res.Remove = e.strip.removals(names, headers)
+	res.Remove = e.strip.removals(set, headers)
 	return res, nil
 }
 

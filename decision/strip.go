@@ -1,6 +1,8 @@
 package decision
 
 import (
+	"github.com/idgate/idgate/identity"
+
 	"maps"
 	"strings"
 	"sync"
@@ -73,24 +75,32 @@ func newStripList(emitted, extra []string) stripList {
 // x-auth-request-* header the client sent. The result may be shared: it is
 // never to be written to, and its capacity equals its length so an append
 // copies it.
-func (s *stripList) removals(set []string, headers map[string]string) []string {
+func (s *stripList) removals(set []identity.Header, headers map[string]string) []string {
 	if len(s.all) <= 64 && !hasStripPrefix(headers) {
 		var mask uint64
-		for _, n := range set {
-			if i, ok := s.index[n]; ok {
+		for _, h := range set {
+			if i, ok := s.index[h.Name]; ok {
 				mask |= 1 << uint(i)
 			}
 		}
 		return s.cached(mask)
 	}
+	isSet := func(n string) bool {
+		for _, h := range set {
+			if h.Name == n {
+				return true
+			}
+		}
+		return false
+	}
 	out := make([]string, 0, len(s.all)+2)
 	for _, n := range s.all {
-		if !contains(set, n) {
+		if !isSet(n) {
 			out = append(out, n)
 		}
 	}
 	for n := range headers {
-		if strings.HasPrefix(n, stripPrefix) && !contains(out, n) && !contains(set, n) {
+		if strings.HasPrefix(n, stripPrefix) && !contains(out, n) && !isSet(n) {
 			out = append(out, n)
 		}
 	}

@@ -1,6 +1,8 @@
 package decision
 
 import (
+	"github.com/idgate/idgate/identity"
+
 	"fmt"
 	"slices"
 	"testing"
@@ -37,7 +39,7 @@ func TestRemovals(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			for round := range 2 { // computed, then cached
-				got := s.removals(tc.set, tc.headers)
+				got := s.removals(named(tc.set...), tc.headers)
 				want := slowRemovals(&s, tc.set, tc.headers)
 				slices.Sort(got)
 				slices.Sort(want)
@@ -51,9 +53,9 @@ func TestRemovals(t *testing.T) {
 
 func TestRemovalsSharedListIsNotWrittenByAppend(t *testing.T) {
 	s := newStripList([]string{"kubeflow-userid"}, nil)
-	a := s.removals([]string{"kubeflow-userid"}, nil)
+	a := s.removals(named("kubeflow-userid"), nil)
 	_ = append(a, "cookie")
-	b := s.removals([]string{"kubeflow-userid"}, nil)
+	b := s.removals(named("kubeflow-userid"), nil)
 	if len(b) != len(a) || cap(b) != len(b) || slices.Contains(b, "cookie") {
 		t.Fatalf("shared list changed: %v (cap %d)", b, cap(b))
 	}
@@ -65,7 +67,7 @@ func TestRemovalsManyNames(t *testing.T) {
 		extra = append(extra, fmt.Sprintf("x-extra-%d", i))
 	}
 	s := newStripList([]string{"kubeflow-userid"}, extra)
-	got := s.removals([]string{"kubeflow-userid", "x-extra-70"}, nil)
+	got := s.removals(named("kubeflow-userid", "x-extra-70"), nil)
 	if len(got) != len(s.all)-2 || slices.Contains(got, "x-extra-70") {
 		t.Fatalf("removals = %d names", len(got))
 	}
@@ -97,7 +99,7 @@ func TestSpoofed(t *testing.T) {
 
 func BenchmarkRemovals(b *testing.B) {
 	s := newStripList([]string{"kubeflow-userid", "kubeflow-groups", "x-flyte-identity"}, nil)
-	set := []string{"kubeflow-userid", "kubeflow-groups", "x-flyte-identity"}
+	set := named("kubeflow-userid", "kubeflow-groups", "x-flyte-identity")
 	headers := map[string]string{":authority": "runs", ":method": "GET", ":path": "/api", "authorization": "Bearer x",
 		"user-agent": "flytekit", "accept": "application/json", "x-request-id": "1"}
 	b.ReportAllocs()
@@ -105,4 +107,13 @@ func BenchmarkRemovals(b *testing.B) {
 		_ = s.spoofed(headers)
 		_ = s.removals(set, headers)
 	}
+}
+
+// named makes headers (names only) for removals.
+func named(names ...string) []identity.Header {
+	hs := make([]identity.Header, len(names))
+	for i, n := range names {
+		hs[i].Name = n
+	}
+	return hs
 }

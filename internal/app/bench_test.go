@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/idgate/idgate/config"
+	"github.com/idgate/idgate/extauthz"
 	"github.com/idgate/idgate/internal/devidp"
 )
 
@@ -112,5 +113,24 @@ func TestReadinessAndShutdown(t *testing.T) {
 	}
 	if a.Ready() {
 		t.Fatal("ready after shutdown")
+	}
+}
+
+// BenchmarkDecideWarmReal is the decision alone (no gRPC, no protobuf) with
+// the real components: a cached token, real header rendering and stripping.
+func BenchmarkDecideWarmReal(b *testing.B) {
+	a, idp := mustOpenApp(b)
+	req, _ := extauthz.Translate(warmRequest(b, idp))
+	ctx := context.Background()
+	if _, err := a.Decide(ctx, req); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		res, err := a.Decide(ctx, req)
+		if err != nil || !res.Allowed {
+			b.Fatal(err, res.Reason)
+		}
 	}
 }
