@@ -13,6 +13,7 @@ import (
 	"github.com/idgate/idgate/config"
 	"github.com/idgate/idgate/extauthz"
 	"github.com/idgate/idgate/internal/devidp"
+	"github.com/idgate/idgate/internal/redistest"
 )
 
 // mustOpenApp starts idgate against a fresh development IdP on loopback and
@@ -134,3 +135,72 @@ func BenchmarkDecideWarmReal(b *testing.B) {
 		}
 	}
 }
+
+// mustOpenAppRedis is mustOpenApp with userinfo enrichment and the profile
+// cache in a real Redis; localSize 0 disables the in-process layer so every
+// Check reads Redis.
+func mustOpenAppRedis(tb testing.TB, localSize int) (*App, *devidp.Provider) {
+	tb.Helper()
+	rds := redistest.Start(tb)
+	idp, err := devidp.Start(devidp.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { idp.Close() })
+	idp.SetUserinfo("bob", map[string]any{"email": "bob@example.com", "name": "Bob", "groups": []string{"ml"}})
+	cfg := config.Default()
+	cfg.Server.GRPCAddr, cfg.Server.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0"
+	cfg.Issuers = []config.Issuer{{Issuer: idp.Issuer(), Audiences: []string{"kubeflow"}, UserClaim: "email", GroupsClaim: "groups"}}
+	cfg.Cache.Redis.Addrs = []string{rds.Addr()}
+	cfg.Cache.LocalSize = localSize
+	if err := cfg.Validate(); err != nil {
+		tb.Fatal(err)
+	}
+	a, err := New(cfg, Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := a.Open(context.Background()); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = a.Shutdown(context.Background()) })
+	for deadline := time.Now().Add(10 * time.Second); !a.Ready(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			tb.Fatal("not ready")
+		}
+	}
+	return a, idp
+}
+
+func benchmarkCheckRedis(b *testing.B, localSize int) {
+	a, idp := mustOpenAppRedis(b, localSize)
+	tok, err := idp.Mint(map[string]any{"sub": "bob", "aud": "kubeflow"}, devidp.MintOptions{}) // sub only: enrichment every Check
+	if err != nil {
+		b.Fatal(err)
+	}
+	req := warmRequest(b, idp)
+	req.Attributes.Request.Http.Headers["authorization"] = "Bearer " + tok
+	ctx := context.Background()
+	if resp, err := a.authz.Check(ctx, req); err != nil || resp.GetOkResponse() == nil {
+		b.Fatal(err, resp)
+	}
+	calls := idp.UserinfoCalls()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		resp, err := a.authz.Check(ctx, req)
+		if err != nil || resp.GetStatus().GetCode() != 0 {
+			b.Fatal(err, resp.GetStatus())
+		}
+	}
+	b.StopTimer()
+	if n := idp.UserinfoCalls() - calls; n != 0 {
+		b.Fatalf("%d userinfo calls in a warm steady state", n)
+	}
+}
+
+// BenchmarkCheckWarmRedis: Redis configured, the profile in the local LRU.
+func BenchmarkCheckWarmRedis(b *testing.B) { benchmarkCheckRedis(b, 10000) }
+
+// BenchmarkCheckLocalMissRedisHit: every Check reads the profile from Redis.
+func BenchmarkCheckLocalMissRedisHit(b *testing.B) { benchmarkCheckRedis(b, 0) }
