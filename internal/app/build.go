@@ -26,6 +26,47 @@ func tracedClient(opts Options, name string) *http.Client {
 // build creates the components in dependency order.
 func (s *stack) build(opts Options) error {
 	cfg := s.cfg
+	v, err := s.buildVerifier(opts)
+	if err != nil {
+		return err
+	}
+	cache, err := s.buildCache(opts)
+	if err != nil {
+		return err
+	}
+	enricher, err := s.buildEnricher(opts, cache)
+	if err != nil {
+		return err
+	}
+	browser, err := s.buildBrowser(opts, v, cache)
+	if err != nil {
+		return err
+	}
+	renderer, err := s.buildRenderer(opts)
+	if err != nil {
+		return err
+	}
+	dc := decision.Config{
+		Routes:            routes(cfg.Routes),
+		StripHeaders:      cfg.Outputs.StripHeaders,
+		Verifier:          v,
+		VerifyReason:      jwks.Reason,
+		Renderer:          renderer,
+		ErrUnsafeIdentity: outputs.ErrUnsafeUserID,
+		Shadow:            cfg.Mode == config.ModeShadow,
+		ShadowCompare:     []string{cfg.Outputs.Kubeflow.UserIDHeader, cfg.Outputs.Kubeflow.GroupsHeader},
+		Browser:           browser,
+	}
+	if enricher != nil { // a nil *Resolver must not become a non-nil interface
+		dc.Enricher = enricher
+	}
+	s.engine, err = decision.New(dc)
+	return err
+}
+
+// buildVerifier creates the token verifier for the configured issuers.
+func (s *stack) buildVerifier(opts Options) (*jwks.Verifier, error) {
+	cfg := s.cfg
 	tokenCache := cfg.TokenCacheSize
 	if tokenCache == 0 { // config: 0 disables; jwks: negative does
 		tokenCache = -1
@@ -41,29 +82,24 @@ func (s *stack) build(opts Options) error {
 		Registerer:         s.reg,
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	s.verifier = v
 	s.closers = append(s.closers, v.Close)
+	return v, nil
+}
 
-	cache, err := s.buildCache(opts)
-	if err != nil {
-		return err
-	}
-	enricher, err := s.buildEnricher(opts, cache)
-	if err != nil {
-		return err
-	}
-	browser, err := s.buildBrowser(opts, v, cache)
-	if err != nil {
-		return err
-	}
+// buildRenderer loads (or keeps) the signing key and creates the header
+// renderer.
+func (s *stack) buildRenderer(opts Options) (*outputs.Renderer, error) {
+	cfg := s.cfg
 	if s.key == nil {
+		var err error
 		if s.key, err = signing.New(signing.Config{KeyFile: cfg.Signing.KeyFile}); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	renderer, err := outputs.New(outputs.Config{
+	return outputs.New(outputs.Config{
 		UserIDHeader:  cfg.Outputs.Kubeflow.UserIDHeader,
 		UserIDPrefix:  cfg.Outputs.Kubeflow.UserIDPrefix,
 		GroupsHeader:  cfg.Outputs.Kubeflow.GroupsHeader,
@@ -75,25 +111,6 @@ func (s *stack) build(opts Options) error {
 			Client: cfg.Outputs.ALB.Client, Signer: cfg.Signing.Issuer},
 		Now: opts.Now,
 	}, s.key)
-	if err != nil {
-		return err
-	}
-	dc := decision.Config{
-		Routes:            routes(cfg.Routes),
-		StripHeaders:      cfg.Outputs.StripHeaders,
-		Verifier:          v,
-		VerifyReason:      jwks.Reason,
-		Renderer:          renderer,
-		ErrUnsafeIdentity: outputs.ErrUnsafeUserID,
-		Shadow:            cfg.Mode == config.ModeShadow,
-		ShadowCompare:     []string{cfg.Outputs.Kubeflow.UserIDHeader, cfg.Outputs.Kubeflow.GroupsHeader},
-	}
-	if enricher != nil {
-		dc.Enricher = enricher
-	}
-	dc.Browser = browser
-	s.engine, err = decision.New(dc)
-	return err
 }
 
 // usesUserinfo reports whether any issuer may call userinfo.
