@@ -147,14 +147,18 @@ func spoofAudit(t *testing.T, p *proc, idp *devidp.Provider) {
 	if got := p.metric("idgate_spoof_attempts_total", `header="kubeflow-userid"`) - counted; got != n {
 		t.Errorf("idgate_spoof_attempts_total{header=kubeflow-userid} grew by %v, want %d", got, n)
 	}
-	time.Sleep(100 * time.Millisecond) // the log pipe drains
-	logs := p.logs.String()
+	// The decision log is buffered (flushed every 100ms): wait for it.
 	lines := 0
-	for _, l := range strings.Split(logs[mark:], "\n") {
-		if strings.Contains(l, `"msg":"decision"`) && strings.Contains(l, `"spoofed_headers":["kubeflow-userid"`) {
-			lines++
+	var logs string
+	waitFor(3*time.Second, func() bool {
+		logs, lines = p.logs.String(), 0
+		for _, l := range strings.Split(logs[mark:], "\n") {
+			if strings.Contains(l, `"msg":"decision"`) && strings.Contains(l, `"spoofed_headers":["kubeflow-userid"`) {
+				lines++
+			}
 		}
-	}
+		return lines >= n
+	})
 	if lines != n {
 		t.Errorf("%d decision lines name the spoofed header, want %d", lines, n)
 	}
