@@ -110,6 +110,7 @@ func (is *issuer) run(ctx context.Context, call *fetchCall, mode fetchMode) {
 	ks, refresh, err := is.load(ctx, mode, now)
 	is.v.m.fetches.WithLabelValues(is.cfg.Issuer, fetchResult(err)).Inc()
 	if err == nil {
+		ks = retain(is.keys.Load(), ks, now, is.v.cfg.MaxStale)
 		is.keys.Store(ks)
 		is.keysGauge.Set(float64(ks.usable))
 		is.lastSuccess.Set(float64(now.Unix()))

@@ -79,6 +79,9 @@ const minRSABits = 2048
 
 // publicKey is one JWK converted once, at fetch time, to a raw crypto key.
 type publicKey struct {
+	// seen is when a fetched set last held this key; a key the IdP stops
+	// publishing is kept until MaxStale after it (see retain).
+	seen time.Time
 	kid  string
 	alg  string // the JWK's alg, "" when it has none
 	kind keyKind
@@ -149,6 +152,7 @@ func parseKeySet(body []byte, fetched time.Time) (*keySet, error) {
 		if err != nil || k == nil {
 			continue
 		}
+		k.seen = fetched
 		ks.all = append(ks.all, k)
 		ks.byKid[k.kid] = append(ks.byKid[k.kid], k)
 		if k.kind != kindUnsupported {
@@ -196,4 +200,27 @@ func convertKey(raw json.RawMessage) (*publicKey, error) {
 		k.kind, k.ed = kindEd25519, pub
 	}
 	return k, nil
+}
+
+// retain adds to next the keys of prev that next no longer publishes and
+// that a fetched set held within maxStale: an IdP replica serving a
+// truncated or foreign set (flapping) does not cut off tokens signed with
+// the current key. A key the IdP really withdraws therefore stays valid for
+// up to maxStale; lower jwks_max_stale, or reload, to make a removal take
+// effect sooner.
+func retain(prev, next *keySet, now time.Time, maxStale time.Duration) *keySet {
+	if prev == nil {
+		return next
+	}
+	for _, k := range prev.all {
+		if next.has(k.kid) || now.Sub(k.seen) > maxStale {
+			continue
+		}
+		next.all = append(next.all, k)
+		next.byKid[k.kid] = append(next.byKid[k.kid], k)
+		if k.kind != kindUnsupported {
+			next.usable++
+		}
+	}
+	return next
 }

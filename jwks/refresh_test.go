@@ -45,7 +45,7 @@ func TestRotation(t *testing.T) {
 		t.Run(fmt.Sprintf("keepOld=%v", keepOld), func(t *testing.T) {
 			clk := newClock()
 			p := MustIdP(t, clk)
-			v := MustVerifier(t, p, clk, nil)
+			v := MustVerifier(t, p, clk, func(c *jwks.Config) { c.MaxStale = time.Minute })
 			oldTok := MustMint(t, p, nil, devidp.MintOptions{})
 			MustVerify(t, v, oldTok)
 			p.RotateKeys(keepOld)
@@ -61,12 +61,19 @@ func TestRotation(t *testing.T) {
 			if n := p.JWKSCalls(); n != 2 {
 				t.Fatalf("JWKS fetched %d times, want 2", n)
 			}
-			_, err := v.Verify(context.Background(), oldTok) // cached, but is its kid still published?
+			// The old key is still served (keepOld), or retained for MaxStale
+			// after the IdP last published it (a flapping IdP must not cut
+			// off the current key).
+			if _, err := v.Verify(context.Background(), oldTok); err != nil {
+				t.Fatalf("old token right after rotation: %v", err)
+			}
+			clk.Advance(time.Minute + time.Second)
+			_, err := v.Verify(context.Background(), oldTok) // forces a refetch: the set is past MaxStale
 			if keepOld && err != nil {
 				t.Fatalf("old token with kept key: %v", err)
 			}
 			if !keepOld && !errors.Is(err, jwks.ErrUnknownKey) {
-				t.Fatalf("old token after its key left: Verify = %v, want ErrUnknownKey", err)
+				t.Fatalf("old token MaxStale after its key left: Verify = %v, want ErrUnknownKey", err)
 			}
 		})
 	}

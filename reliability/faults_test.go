@@ -142,18 +142,17 @@ func TestJWKSFlapping(t *testing.T) {
 	if age := p.metric("idgate_jwks_key_age_seconds"); age < 5 {
 		t.Errorf("idgate_jwks_key_age_seconds = %v after %v of failed refreshes", age, 5*time.Second)
 	}
-	// A well-formed set without the kid idgate holds is the IdP's word: it
-	// replaces the cached set, tokens signed with the dropped key are 401
-	// unknown_key (never allowed), and the real set heals it.
+	// A set without the kid idgate holds (a flapping IdP replica serving a
+	// foreign or truncated set): the cached key keeps serving, for up to
+	// jwks_max_stale after the IdP last published it; the foreign keys are
+	// added, never trusted for our tokens' kid.
 	t.Run("key set without the current kid", func(t *testing.T) {
 		idp.SetFault("jwks", devidp.Fault{Body: otherJWKS})
 		time.Sleep(250 * time.Millisecond) // past jwks_refresh_min_interval
 		p.mustCheck(force.req)             // forces the refetch
 		tl := newTally()
 		load(context.Background(), p.client, 200, 500*time.Millisecond, m.next, tl)
-		if tl.wronglyAllowed.Load() != 0 || tl.wrongIdentity.Load() != 0 || tl.errors() != 0 {
-			t.Errorf("load: %v", tl)
-		}
+		tl.mustBeClean(t, 0)
 		idp.SetFault("jwks", devidp.Fault{})
 		time.Sleep(250 * time.Millisecond)
 		p.mustCheck(force.req)
