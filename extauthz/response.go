@@ -33,7 +33,6 @@ type okBlock struct {
 	resp  authv3.CheckResponse
 	oneof authv3.CheckResponse_OkResponse
 	ok    authv3.OkHttpResponse
-	md    structpb.Struct
 	opts  [inlineHeaders]corev3.HeaderValueOption
 	vals  [inlineHeaders]corev3.HeaderValue
 	ptrs  [inlineHeaders]*corev3.HeaderValueOption
@@ -59,9 +58,12 @@ func allowed(res *decision.Result) *authv3.CheckResponse {
 		}
 	}
 	b.ok.Headers, b.ok.HeadersToRemove = opts, res.Remove
+	for _, h := range res.ResponseHeaders { // set-cookie of a refreshed or ended session
+		b.ok.ResponseHeadersToAdd = append(b.ok.ResponseHeadersToAdd, responseHeader(h))
+	}
 	b.oneof.OkResponse = &b.ok
 	b.resp.Status, b.resp.HttpResponse = okStatus, &b.oneof
-	b.resp.DynamicMetadata = fillMetadata(&b.md, res)
+	b.resp.ProtoReflect().SetUnknown(allowMetadata.get(res)) // dynamic_metadata, pre-encoded
 	return &b.resp
 }
 
@@ -72,9 +74,13 @@ func denied(res *decision.Result) *authv3.CheckResponse {
 		code = codes.Unauthenticated
 	}
 	hs := make([]*corev3.HeaderValueOption, 0, len(res.ResponseHeaders)+1)
-	hs = append(hs, contentType)
+	typed := false
 	for _, h := range res.ResponseHeaders {
-		hs = append(hs, overwrite(h))
+		hs = append(hs, responseHeader(h))
+		typed = typed || h.Name == "content-type"
+	}
+	if !typed { // login pages bring their own (text/html)
+		hs = append(hs, contentType)
 	}
 	body := res.Message
 	if body != "" {
@@ -89,6 +95,19 @@ func denied(res *decision.Result) *authv3.CheckResponse {
 		}},
 		DynamicMetadata: fillMetadata(&structpb.Struct{}, res),
 	}
+}
+
+// responseHeader: set-cookie may appear several times (the session cookie
+// and the cleared login-state cookie), so it is appended; every other
+// header is overwritten.
+func responseHeader(h identity.Header) *corev3.HeaderValueOption {
+	if h.Name == "set-cookie" {
+		return &corev3.HeaderValueOption{
+			Header:       &corev3.HeaderValue{Key: h.Name, Value: h.Value},
+			AppendAction: corev3.HeaderValueOption_APPEND_IF_EXISTS_OR_ADD,
+		}
+	}
+	return overwrite(h)
 }
 
 func overwrite(h identity.Header) *corev3.HeaderValueOption {

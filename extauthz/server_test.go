@@ -9,6 +9,7 @@ import (
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/idgate/idgate/decision"
 	"github.com/idgate/idgate/identity"
@@ -117,7 +118,16 @@ func TestCheckResponses(t *testing.T) {
 			if len(ok.GetHeaders()) != 1 || ok.GetHeaders()[0].GetAppendAction().String() != "OVERWRITE_IF_EXISTS_OR_ADD" {
 				t.Fatalf("headers = %v", ok.GetHeaders())
 			}
-			if md := resp.GetDynamicMetadata().GetFields(); md["degraded"].GetStringValue() != "userinfo_timeout" || md["subject"].GetStringValue() != "s" {
+			// What Envoy receives: the response as marshalled on the wire.
+			wire, err := proto.Marshal(resp)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := &authv3.CheckResponse{}
+			if err := proto.Unmarshal(wire, got); err != nil {
+				t.Fatal(err)
+			}
+			if md := got.GetDynamicMetadata().GetFields(); md["degraded"].GetStringValue() != "userinfo_timeout" || md["subject"].GetStringValue() != "s" {
 				t.Fatalf("metadata = %v", md)
 			}
 		})

@@ -43,8 +43,12 @@ func (f *Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if codes.Code(resp.GetStatus().GetCode()) != codes.OK {
 		d := resp.GetDeniedResponse()
+		var local []Header // Envoy's local reply, honouring each append action
 		for _, h := range d.GetHeaders() {
-			w.Header().Add(h.GetHeader().GetKey(), h.GetHeader().GetValue())
+			local = setHeader(local, h)
+		}
+		for _, h := range local {
+			w.Header().Add(h.Name, h.Value)
 		}
 		status := int(d.GetStatus().GetCode())
 		if status == 0 {
@@ -62,8 +66,12 @@ func (f *Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	proxy := httputil.NewSingleHostReverseProxy(f.Upstream)
 	proxy.ModifyResponse = func(res *http.Response) error {
+		var added []Header
 		for _, h := range ok.GetResponseHeadersToAdd() {
-			res.Header.Add(h.GetHeader().GetKey(), h.GetHeader().GetValue())
+			added = setHeader(added, h)
+		}
+		for _, h := range added {
+			res.Header.Add(h.Name, h.Value)
 		}
 		return nil
 	}
