@@ -49,7 +49,9 @@ func bearerToken(h map[string]string) (string, error) {
 			continue // another scheme (Basic): look at the next header
 		}
 		tok := strings.TrimLeft(v[7:], " ")
-		if tok == "" || strings.ContainsAny(tok, " ,\t") {
+		// IndexByte is vectorised; ContainsAny over a 1 KB token was a fifth
+		// of a warm Check.
+		if tok == "" || strings.IndexByte(tok, ' ') >= 0 || strings.IndexByte(tok, ',') >= 0 || strings.IndexByte(tok, '\t') >= 0 {
 			return "", errMalformedToken
 		}
 		return tok, nil
