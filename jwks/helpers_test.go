@@ -2,33 +2,18 @@ package jwks_test
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/idgate/idgate/internal/devidp"
+	"github.com/idgate/idgate/internal/testclock"
 	"github.com/idgate/idgate/jwks"
 )
 
 // clock is an injected clock that moves only when told.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+type clock = testclock.Clock
 
-func newClock() *clock { return &clock{now: time.Unix(1_700_000_000, 0)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+func newClock() *clock { return testclock.New(time.Unix(1_700_000_000, 0)) }
 
 // MustIdP starts a devidp provider on clk, closed when the test ends.
 func MustIdP(tb testing.TB, clk *clock) *devidp.Provider {

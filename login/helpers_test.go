@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/idgate/idgate/identity"
 	"github.com/idgate/idgate/internal/devidp"
 	"github.com/idgate/idgate/internal/redistest"
+	"github.com/idgate/idgate/internal/testclock"
 	"github.com/idgate/idgate/jwks"
 	"github.com/idgate/idgate/session"
 )
@@ -21,22 +21,7 @@ import (
 const appHost = "app.example"
 
 // clock is a settable test clock shared by the IdP, verifier, store and flow.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+type clock = testclock.Clock
 
 // env is a running login: a devidp, the real jwks verifier and a Flow.
 type env struct {
@@ -59,7 +44,7 @@ type envOptions struct {
 // MustEnv starts devidp and builds a Flow against it.
 func MustEnv(t testing.TB, o envOptions) *env {
 	t.Helper()
-	e := &env{t: t, clk: &clock{now: time.Now().Truncate(time.Second)}}
+	e := &env{t: t, clk: testclock.New(time.Now().Truncate(time.Second))}
 	idp, err := devidp.Start(devidp.Options{Now: e.clk.Now})
 	if err != nil {
 		t.Fatal(err)

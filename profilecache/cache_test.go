@@ -4,35 +4,20 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/idgate/idgate/internal/redistest"
+	"github.com/idgate/idgate/internal/testclock"
 	"github.com/idgate/idgate/profilecache"
 )
 
 // fakeClock is an injected clock that only moves when told.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type fakeClock = testclock.Clock
 
-func newClock() *fakeClock { return &fakeClock{t: time.Unix(1_700_000_000, 0)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+func newClock() *fakeClock { return testclock.New(time.Unix(1_700_000_000, 0)) }
 
 // MustNew builds a Cache and closes it when the test ends.
 func MustNew(tb testing.TB, cfg profilecache.Config) *profilecache.Cache {

@@ -2,7 +2,6 @@ package session
 
 import (
 	"bytes"
-	"sync"
 	"testing"
 	"time"
 
@@ -10,27 +9,13 @@ import (
 
 	"github.com/idgate/idgate/identity"
 	"github.com/idgate/idgate/internal/redistest"
+	"github.com/idgate/idgate/internal/testclock"
 )
 
 // clock is a settable test clock.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+type clock = testclock.Clock
 
-func newClock() *clock { return &clock{now: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+func newClock() *clock { return testclock.New(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)) }
 
 func key(b byte) []byte { return bytes.Repeat([]byte{b}, 32) }
 

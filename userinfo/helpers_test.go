@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/idgate/idgate/identity"
+	"github.com/idgate/idgate/internal/testclock"
 	"github.com/idgate/idgate/userinfo"
 )
 
@@ -24,24 +25,9 @@ const (
 )
 
 // fakeClock is an injected clock that only moves when told.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type fakeClock = testclock.Clock
 
-func newClock() *fakeClock { return &fakeClock{t: time.Unix(1_700_000_000, 0)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+func newClock() *fakeClock { return testclock.New(time.Unix(1_700_000_000, 0)) }
 
 // memCache is an in-memory userinfo.Cache that ignores TTLs (the resolver
 // must enforce Entry.Expires itself) and records what it was asked.

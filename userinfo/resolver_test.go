@@ -166,8 +166,12 @@ func TestEnrichFailures(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			p := newIDP(t, tc.respond)
-			res, reg := MustNew(t, userinfo.Config{MaxBodyBytes: 128}, p, newMemCache())
+			cache := newMemCache()
+			res, reg := MustNew(t, userinfo.Config{MaxBodyBytes: 128}, p, cache)
 			for i := range 2 { // the second call is answered by the negative cache
+				if i == 1 { // once the shared lookup has stored its result
+					waitFor(t, func() bool { cache.mu.Lock(); defer cache.mu.Unlock(); return cache.sets == 1 })
+				}
 				id := tokenIdentity(time.Time{})
 				if got := res.Enrich(context.Background(), id, testToken); got != tc.reason {
 					t.Fatalf("call %d: degraded %q, want %q", i, got, tc.reason)
