@@ -16,9 +16,18 @@ import (
 	"github.com/idgate/idgate/internal/redistest"
 )
 
-// mustOpenApp starts idgate against a fresh development IdP on loopback and
-// waits for its keys.
+// mustOpenApp starts idgate against a fresh development IdP on loopback,
+// with userinfo off, and waits for its keys.
 func mustOpenApp(tb testing.TB) (*App, *devidp.Provider) {
+	tb.Helper()
+	return mustOpenAppWith(tb, func(c *config.Config) {
+		f := false
+		c.Issuers[0].Userinfo = &f
+	})
+}
+
+// mustOpenAppWith is mustOpenApp with the configuration edited first.
+func mustOpenAppWith(tb testing.TB, edit func(*config.Config)) (*App, *devidp.Provider) {
 	tb.Helper()
 	idp, err := devidp.Start(devidp.Options{})
 	if err != nil {
@@ -28,8 +37,7 @@ func mustOpenApp(tb testing.TB) (*App, *devidp.Provider) {
 	cfg := config.Default()
 	cfg.Server.GRPCAddr, cfg.Server.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.Issuers = []config.Issuer{{Issuer: idp.Issuer(), Audiences: []string{"kubeflow"}, UserClaim: "email", GroupsClaim: "groups"}}
-	f := false
-	cfg.Issuers[0].Userinfo = &f
+	edit(cfg)
 	if err := cfg.Validate(); err != nil {
 		tb.Fatal(err)
 	}
@@ -142,33 +150,11 @@ func BenchmarkDecideWarmReal(b *testing.B) {
 func mustOpenAppRedis(tb testing.TB, localSize int) (*App, *devidp.Provider) {
 	tb.Helper()
 	rds := redistest.Start(tb)
-	idp, err := devidp.Start(devidp.Options{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { idp.Close() })
+	a, idp := mustOpenAppWith(tb, func(c *config.Config) {
+		c.Cache.Redis.Addrs = []string{rds.Addr()}
+		c.Cache.LocalSize = localSize
+	})
 	idp.SetUserinfo("bob", map[string]any{"email": "bob@example.com", "name": "Bob", "groups": []string{"ml"}})
-	cfg := config.Default()
-	cfg.Server.GRPCAddr, cfg.Server.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0"
-	cfg.Issuers = []config.Issuer{{Issuer: idp.Issuer(), Audiences: []string{"kubeflow"}, UserClaim: "email", GroupsClaim: "groups"}}
-	cfg.Cache.Redis.Addrs = []string{rds.Addr()}
-	cfg.Cache.LocalSize = localSize
-	if err := cfg.Validate(); err != nil {
-		tb.Fatal(err)
-	}
-	a, err := New(cfg, Options{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := a.Open(context.Background()); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { _ = a.Shutdown(context.Background()) })
-	for deadline := time.Now().Add(10 * time.Second); !a.Ready(); time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			tb.Fatal("not ready")
-		}
-	}
 	return a, idp
 }
 
