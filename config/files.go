@@ -2,14 +2,14 @@ package config
 
 import (
 	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+
+	"github.com/idgate/idgate/signing"
 )
 
 // maxFileSize bounds every file the configuration names, so a path such as
@@ -57,30 +57,11 @@ func ReadSigningKey(path string) (*ecdsa.PrivateKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	block, _ := pem.Decode(b)
-	if block == nil {
-		return nil, fmt.Errorf("%s: no PEM block", path)
-	}
-	var key any
-	switch block.Type {
-	case "PRIVATE KEY":
-		key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
-	case "EC PRIVATE KEY":
-		key, err = x509.ParseECPrivateKey(block.Bytes)
-	default:
-		return nil, fmt.Errorf("%s: PEM type %q, want \"PRIVATE KEY\" or \"EC PRIVATE KEY\"", path, block.Type)
-	}
+	key, err := signing.ParsePEM(b)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	ec, ok := key.(*ecdsa.PrivateKey)
-	if !ok {
-		return nil, fmt.Errorf("%s: %T, want an EC P-256 key", path, key)
-	}
-	if ec.Curve != elliptic.P256() {
-		return nil, fmt.Errorf("%s: curve %s, want P-256", path, ec.Curve.Params().Name)
-	}
-	return ec, nil
+	return key, nil
 }
 
 // ReadCertPool reads a PEM bundle of CA certificates, as

@@ -1,9 +1,7 @@
 package reliability
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -107,7 +105,7 @@ func mustRun(t *testing.T, cfg string, env ...string) *proc {
 			t.Fatalf("idgate did not listen:\n%s", p.logs)
 		}
 		time.Sleep(10 * time.Millisecond)
-		p.grpcAddr, p.httpAddr = listening(p.logs.String())
+		p.grpcAddr, p.httpAddr = testlog.ListeningAddrs(p.logs.String())
 	}
 	conn, err := grpc.NewClient(p.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
@@ -115,22 +113,6 @@ func mustRun(t *testing.T, cfg string, env ...string) *proc {
 	}
 	p.conn, p.client = conn, authv3.NewAuthorizationClient(conn)
 	return p
-}
-
-func listening(logs string) (grpcAddr, httpAddr string) {
-	sc := bufio.NewScanner(strings.NewReader(logs))
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		var l struct {
-			Msg      string `json:"msg"`
-			GRPCAddr string `json:"grpc_addr"`
-			HTTPAddr string `json:"http_addr"`
-		}
-		if json.Unmarshal(sc.Bytes(), &l) == nil && l.Msg == "idgate listening" {
-			return l.GRPCAddr, l.HTTPAddr
-		}
-	}
-	return "", ""
 }
 
 // readyz returns the /readyz status code (0 when unreachable).

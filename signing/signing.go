@@ -55,7 +55,9 @@ func New(cfg Config) (*Key, error) {
 	return fromPrivate(priv)
 }
 
-// ParsePEM parses an EC P-256 private key in PKCS#8 or SEC 1 PEM.
+// ParsePEM parses an EC P-256 private key in PKCS#8 ("PRIVATE KEY") or
+// SEC 1 ("EC PRIVATE KEY") PEM. config validates signing.key_file with it,
+// so a file that passes validation is one New loads.
 func ParsePEM(data []byte) (*ecdsa.PrivateKey, error) {
 	block, _ := pem.Decode(data)
 	if block == nil {
@@ -64,19 +66,22 @@ func ParsePEM(data []byte) (*ecdsa.PrivateKey, error) {
 	var key any
 	var err error
 	switch block.Type {
-	case "EC PRIVATE KEY":
-		key, err = x509.ParseECPrivateKey(block.Bytes)
 	case "PRIVATE KEY":
 		key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
+	case "EC PRIVATE KEY":
+		key, err = x509.ParseECPrivateKey(block.Bytes)
 	default:
-		return nil, fmt.Errorf("unsupported PEM block %q", block.Type)
+		return nil, fmt.Errorf("PEM type %q, want \"PRIVATE KEY\" or \"EC PRIVATE KEY\"", block.Type)
 	}
 	if err != nil {
 		return nil, err
 	}
 	ec, ok := key.(*ecdsa.PrivateKey)
-	if !ok || ec.Curve != elliptic.P256() {
-		return nil, errors.New("not an EC P-256 private key")
+	if !ok {
+		return nil, fmt.Errorf("%T, want an EC P-256 key", key)
+	}
+	if ec.Curve != elliptic.P256() {
+		return nil, fmt.Errorf("curve %s, want P-256", ec.Curve.Params().Name)
 	}
 	return ec, nil
 }

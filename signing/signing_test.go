@@ -43,9 +43,9 @@ func TestNewKeyFile(t *testing.T) {
 	}{
 		{"sec1", writePEM(t, "EC PRIVATE KEY", sec1), ""},
 		{"pkcs8", writePEM(t, "PRIVATE KEY", pkcs8), ""},
-		{"p384 refused", writePEM(t, "PRIVATE KEY", p384der), "not an EC P-256"},
-		{"rsa refused", writePEM(t, "PRIVATE KEY", rsaDer), "not an EC P-256"},
-		{"wrong block", writePEM(t, "CERTIFICATE", sec1), "unsupported PEM block"},
+		{"p384 refused", writePEM(t, "PRIVATE KEY", p384der), "curve P-384, want P-256"},
+		{"rsa refused", writePEM(t, "PRIVATE KEY", rsaDer), "want an EC P-256 key"},
+		{"wrong block", writePEM(t, "CERTIFICATE", sec1), "PEM type \"CERTIFICATE\""},
 		{"missing", filepath.Join(t.TempDir(), "nope.pem"), "no such file"},
 	}
 	for _, tc := range tests {

@@ -1,16 +1,13 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -62,7 +59,7 @@ func mustStart(t *testing.T, cfgYAML string) *instance {
 			t.Fatalf("idgate did not start:\n%s", logs)
 		}
 		time.Sleep(10 * time.Millisecond)
-		inst.grpcAddr, inst.httpAddr = listeningAddrs(logs.String())
+		inst.grpcAddr, inst.httpAddr = testlog.ListeningAddrs(logs.String())
 	}
 	conn, err := grpc.NewClient(inst.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
@@ -89,21 +86,6 @@ func mustStart(t *testing.T, cfgYAML string) *instance {
 		}
 	})
 	return inst
-}
-
-func listeningAddrs(logs string) (grpcAddr, httpAddr string) {
-	sc := bufio.NewScanner(strings.NewReader(logs))
-	for sc.Scan() {
-		var line struct {
-			Msg      string `json:"msg"`
-			GRPCAddr string `json:"grpc_addr"`
-			HTTPAddr string `json:"http_addr"`
-		}
-		if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "idgate listening" {
-			return line.GRPCAddr, line.HTTPAddr
-		}
-	}
-	return "", ""
 }
 
 // waitReady polls /readyz until 200.
