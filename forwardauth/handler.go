@@ -113,7 +113,7 @@ func Translate(r *http.Request) (req *decision.Request, ok bool) {
 	req = &decision.Request{
 		ID:      headers["x-request-id"],
 		Method:  pick("x-forwarded-method", "x-original-method"),
-		Host:    pick("x-forwarded-host", "x-forwarded-host"),
+		Host:    headers["x-forwarded-host"],
 		Path:    pick("x-forwarded-uri", "x-original-uri"),
 		Scheme:  headers["x-forwarded-proto"],
 		Headers: headers,
