@@ -22,6 +22,10 @@ type Config struct {
 	// JWKSMaxStale is how long a key set may still be used when refreshing it
 	// fails; 0 never uses a stale key set. [24h]
 	JWKSMaxStale time.Duration `mapstructure:"jwks_max_stale"`
+	// JWKSKeyWait bounds how long a Check waits for a key fetch (an unknown
+	// kid, no keys yet) before the token is refused; keep it below Envoy's
+	// ext_authz timeout. [1s]
+	JWKSKeyWait time.Duration `mapstructure:"jwks_key_wait"`
 	// ClockSkew is the leeway allowed on exp, nbf and iat; at most 5m. [30s]
 	ClockSkew time.Duration `mapstructure:"clock_skew"`
 	// TokenCacheSize bounds the cache of verified tokens (entries); 0 disables
@@ -269,6 +273,7 @@ func Default() *Config {
 		Log:                    Log{Level: "info", Format: "json"},
 		JWKSRefreshMinInterval: 5 * time.Second,
 		JWKSMaxStale:           24 * time.Hour,
+		JWKSKeyWait:            time.Second,
 		ClockSkew:              30 * time.Second,
 		TokenCacheSize:         10000,
 		Outputs: Outputs{

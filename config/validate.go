@@ -90,6 +90,7 @@ func (c *Config) validateServer(p *problems) {
 func (c *Config) validateGlobals(p *problems) {
 	positive(p, "jwks_refresh_min_interval", c.JWKSRefreshMinInterval)
 	nonNegative(p, "jwks_max_stale", c.JWKSMaxStale)
+	positive(p, "jwks_key_wait", c.JWKSKeyWait)
 	nonNegative(p, "clock_skew", c.ClockSkew)
 	if c.ClockSkew > maxClockSkew {
 		p.addf("clock_skew", "must be at most %s", maxClockSkew)

@@ -76,6 +76,7 @@ func (s *stack) buildVerifier(opts Options) (*jwks.Verifier, error) {
 		RefreshMinInterval: cfg.JWKSRefreshMinInterval,
 		ClockSkew:          cfg.ClockSkew,
 		MaxStale:           cfg.JWKSMaxStale,
+		KeyWait:            cfg.JWKSKeyWait,
 		TokenCacheSize:     tokenCache,
 		HTTPClient:         tracedClient(opts, "jwks.fetch"),
 		Now:                opts.Now,
