@@ -23,8 +23,8 @@ type Config struct {
 	// fails; 0 never uses a stale key set. [24h]
 	JWKSMaxStale time.Duration `mapstructure:"jwks_max_stale"`
 	// JWKSKeyWait bounds how long a Check waits for a key fetch (an unknown
-	// kid, no keys yet) before the token is refused; keep it below Envoy's
-	// ext_authz timeout. [1s]
+	// kid, no keys yet) before the token is refused; Envoy's deadline,
+	// sent with each Check, ends the wait too. [1s]
 	JWKSKeyWait time.Duration `mapstructure:"jwks_key_wait"`
 	// ClockSkew is the leeway allowed on exp, nbf and iat; at most 5m. [30s]
 	ClockSkew time.Duration `mapstructure:"clock_skew"`
