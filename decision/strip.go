@@ -1,12 +1,12 @@
 package decision
 
 import (
-	"github.com/idgate/idgate/identity"
-
 	"maps"
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/idgate/idgate/identity"
 )
 
 // identityHeaders are the headers any identity-aware proxy in this space
@@ -182,6 +182,7 @@ func (s *stripList) spoofed(headers map[string]string) []string {
 	}
 	return out
 }
+
 func contains(list []string, s string) bool {
 	for _, e := range list {
 		if e == s {

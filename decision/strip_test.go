@@ -1,11 +1,11 @@
 package decision
 
 import (
-	"github.com/idgate/idgate/identity"
-
 	"fmt"
 	"slices"
 	"testing"
+
+	"github.com/idgate/idgate/identity"
 )
 
 // slowRemovals is the definition removals must match.

@@ -2,7 +2,7 @@ package extauthz
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"log/slog"
 	"maps"
 	"sync"
@@ -59,11 +59,9 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	if reg != nil {
 		for _, c := range []prometheus.Collector{m.decisions, m.duration, m.spoofed, m.degraded, m.errors, m.mismatch, m.overage} {
 			if err := reg.Register(c); err != nil {
-				var are prometheus.AlreadyRegisteredError
-				if errors.As(err, &are) {
-					continue
-				}
-				return nil, err
+				// A second registration would leave these collectors
+				// unexported: fail at start-up instead.
+				return nil, fmt.Errorf("extauthz: register metrics: %w", err)
 			}
 		}
 	}
