@@ -20,6 +20,8 @@ type Cache struct {
 	getTimeout time.Duration
 	setTimeout time.Duration
 	metrics    *metrics
+	sealer     *sealer    // nil: in-process only
+	unsealed   invalidLog // rate-limits the log of values that do not open
 }
 
 // New validates cfg and returns a Cache. It does not contact Redis: the
@@ -45,6 +47,9 @@ func New(cfg Config) (*Cache, error) {
 		return nil, err
 	}
 	if len(r.Addrs) > 0 {
+		if c.sealer, err = newSealer(cfg.Keys); err != nil {
+			return nil, err
+		}
 		c.rdb = redis.NewUniversalClient(redisOptions(r))
 	}
 	return c, nil
@@ -82,7 +87,9 @@ func redisOptions(r RedisConfig) *redis.UniversalOptions {
 // Get returns the value stored under key. A miss is (nil, false, nil). A
 // Redis failure is returned as an error after at most
 // DialTimeout+ReadTimeout; the in-process layer is consulted first and keeps
-// serving while Redis is away.
+// serving while Redis is away. A Redis value that does not open with
+// Config.Keys (forged, tampered with, moved from another key, or sealed with
+// a retired key) is a miss, counted as result "invalid" and logged.
 func (c *Cache) Get(ctx context.Context, key string) ([]byte, bool, error) {
 	now := c.cfg.Now()
 	if v, ok := c.local.get(key, now); ok {
@@ -93,13 +100,20 @@ func (c *Cache) Get(ctx context.Context, key string) ([]byte, bool, error) {
 		c.metrics.gets.WithLabelValues(resultMiss).Inc()
 		return nil, false, nil
 	}
-	v, ttl, err := c.redisGet(ctx, c.cfg.Redis.KeyPrefix+key)
+	redisKey := c.cfg.Redis.KeyPrefix + key
+	sealed, ttl, err := c.redisGet(ctx, redisKey)
 	switch {
 	case err != nil:
 		c.metrics.gets.WithLabelValues(resultError).Inc()
 		return nil, false, err
-	case v == nil:
+	case sealed == nil:
 		c.metrics.gets.WithLabelValues(resultMiss).Inc()
+		return nil, false, nil
+	}
+	v, err := c.sealer.open(redisKey, sealed)
+	if err != nil {
+		c.metrics.gets.WithLabelValues(resultInvalid).Inc()
+		c.unsealed.report(c.cfg.Logger, now, redisKey)
 		return nil, false, nil
 	}
 	c.metrics.gets.WithLabelValues(resultHitRedis).Inc()
@@ -152,14 +166,17 @@ func (c *Cache) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 		return errors.New("profilecache: set: ttl must be positive")
 	}
 	ttl = max(ttl, time.Millisecond) // Redis PX has millisecond precision.
-	c.local.set(key, value, c.cfg.Now().Add(min(ttl, c.cfg.LocalTTL)))
 	if c.rdb == nil {
+		// Nothing to converge with: the entry lives its whole TTL.
+		c.local.set(key, value, c.cfg.Now().Add(ttl))
 		c.metrics.sets.WithLabelValues(resultOK).Inc()
 		return nil
 	}
+	c.local.set(key, value, c.cfg.Now().Add(min(ttl, c.cfg.LocalTTL)))
 	ctx, cancel := context.WithTimeout(ctx, c.setTimeout)
 	defer cancel()
-	if err := c.rdb.Set(ctx, c.cfg.Redis.KeyPrefix+key, value, ttl).Err(); err != nil {
+	redisKey := c.cfg.Redis.KeyPrefix + key
+	if err := c.rdb.Set(ctx, redisKey, c.sealer.seal(redisKey, value), ttl).Err(); err != nil {
 		c.metrics.sets.WithLabelValues(resultError).Inc()
 		return fmt.Errorf("profilecache: redis set: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,9 +20,17 @@ type fakeClock = testclock.Clock
 
 func newClock() *fakeClock { return testclock.New(time.Unix(1_700_000_000, 0)) }
 
-// MustNew builds a Cache and closes it when the test ends.
+// testKey is the sealing key of every test cache with Redis that names no
+// other key.
+var testKey = []byte("profilecache test key, 32 bytes!")
+
+// MustNew builds a Cache and closes it when the test ends. A cache with Redis
+// and no Keys seals with testKey.
 func MustNew(tb testing.TB, cfg profilecache.Config) *profilecache.Cache {
 	tb.Helper()
+	if len(cfg.Redis.Addrs) > 0 && cfg.Keys == nil {
+		cfg.Keys = [][]byte{testKey}
+	}
 	c, err := profilecache.New(cfg)
 	if err != nil {
 		tb.Fatalf("New: %v", err)
@@ -56,6 +65,7 @@ func redisConfig(addrs ...string) profilecache.RedisConfig {
 }
 
 func TestNewValidates(t *testing.T) {
+	keys := [][]byte{testKey}
 	bad := []struct {
 		name string
 		cfg  profilecache.Config
@@ -63,11 +73,14 @@ func TestNewValidates(t *testing.T) {
 		{"local size below -1", profilecache.Config{LocalSize: -2}},
 		{"no layer at all", profilecache.Config{LocalSize: -1}},
 		{"negative local ttl", profilecache.Config{LocalTTL: -time.Second}},
-		{"empty addr", profilecache.Config{Redis: redisConfig("127.0.0.1:1", "")}},
-		{"master without sentinels", profilecache.Config{Redis: profilecache.RedisConfig{MasterName: "m"}}},
-		{"db in cluster mode", profilecache.Config{Redis: profilecache.RedisConfig{Addrs: []string{"a:1", "b:1"}, DB: 1}}},
-		{"negative db", profilecache.Config{Redis: profilecache.RedisConfig{Addrs: []string{"a:1"}, DB: -1}}},
-		{"negative read timeout", profilecache.Config{Redis: profilecache.RedisConfig{Addrs: []string{"a:1"}, ReadTimeout: -1}}},
+		{"empty addr", profilecache.Config{Redis: redisConfig("127.0.0.1:1", ""), Keys: keys}},
+		{"master without sentinels", profilecache.Config{Redis: profilecache.RedisConfig{MasterName: "m"}, Keys: keys}},
+		{"db in cluster mode", profilecache.Config{Redis: profilecache.RedisConfig{Addrs: []string{"a:1", "b:1"}, DB: 1}, Keys: keys}},
+		{"negative db", profilecache.Config{Redis: profilecache.RedisConfig{Addrs: []string{"a:1"}, DB: -1}, Keys: keys}},
+		{"negative read timeout", profilecache.Config{Redis: profilecache.RedisConfig{Addrs: []string{"a:1"}, ReadTimeout: -1}, Keys: keys}},
+		{"redis without keys", profilecache.Config{Redis: redisConfig("127.0.0.1:1")}},
+		{"short key", profilecache.Config{Redis: redisConfig("127.0.0.1:1"), Keys: [][]byte{[]byte("too short")}}},
+		{"short previous key", profilecache.Config{Redis: redisConfig("127.0.0.1:1"), Keys: [][]byte{testKey, {}}}},
 	}
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {
@@ -146,10 +159,10 @@ func TestRedisShared(t *testing.T) {
 	}
 	MustGet(t, b, "k", true)
 
-	if got, _ := redistest.Do(srv.Addr(), "GET", "idgate:k"); len(got) != 1 || got[0] != "shared" {
-		t.Fatalf("redis GET idgate:k = %q, want the prefixed key", got)
+	if got, _ := redistest.Do(srv.Addr(), "GET", "idgate:k"); len(got) != 1 || got[0] == "" || strings.Contains(got[0], "shared") {
+		t.Fatalf("redis GET idgate:k = %q, want the prefixed key holding a sealed value", got)
 	}
-	for result, want := range map[string]float64{"miss": 1, "hit_redis": 1, "hit_local": 1, "error": 0} {
+	for result, want := range map[string]float64{"miss": 1, "hit_redis": 1, "hit_local": 1, "invalid": 0, "error": 0} {
 		if got := counterValue(t, regB, "idgate_profilecache_gets_total", result); got != want {
 			t.Errorf("b gets_total{result=%q} = %v, want %v", result, got, want)
 		}
@@ -297,7 +310,7 @@ func TestRedisSentinel(t *testing.T) {
 		DialTimeout: time.Second, ReadTimeout: time.Second,
 	}})
 	MustSet(t, c, "k", "via-sentinel", time.Minute)
-	if got, err := redistest.Do(s.Master.Addr(), "GET", "idgate:k"); err != nil || got[0] != "via-sentinel" {
-		t.Fatalf("master GET = %q, %v", got, err)
+	if got, err := redistest.Do(s.Master.Addr(), "EXISTS", "idgate:k"); err != nil || got[0] != "1" {
+		t.Fatalf("master EXISTS = %q, %v", got, err)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,6 +18,22 @@ const (
 	DefaultKeyPrefix    = "idgate:"
 	DefaultRedisTimeout = 50 * time.Millisecond
 )
+
+// DefaultConfig returns the defaults: a 10000-entry in-process layer whose
+// entries are re-read from Redis (when configured) after at most a minute,
+// and 50ms Redis timeouts under the "idgate:" prefix.
+func DefaultConfig() Config {
+	return Config{
+		LocalSize: DefaultLocalSize,
+		LocalTTL:  DefaultLocalTTL,
+		Redis: RedisConfig{
+			KeyPrefix:    DefaultKeyPrefix,
+			DialTimeout:  DefaultRedisTimeout,
+			ReadTimeout:  DefaultRedisTimeout,
+			WriteTimeout: DefaultRedisTimeout,
+		},
+	}
+}
 
 // RedisConfig says how to reach the shared Redis. An empty Addrs means no
 // Redis: the cache is then in-process only.
@@ -51,12 +69,22 @@ type Config struct {
 	// LocalSize bounds the in-process LRU (entries). 0 means 10000; -1
 	// disables the in-process layer, which is only allowed with Redis.
 	LocalSize int
-	// LocalTTL caps how long an entry lives in-process, so that replicas
-	// converge on what Redis holds. Default 1m. An entry never outlives the
-	// TTL it was stored with.
+	// LocalTTL caps how long an entry lives in-process when Redis is
+	// configured, so that replicas converge on what Redis holds. Default 1m.
+	// Without Redis an entry lives in-process for the TTL it was stored
+	// with; with Redis it never outlives that TTL either.
 	LocalTTL time.Duration
 	// Redis is the optional shared layer.
 	Redis RedisConfig
+	// Keys seal every value written to Redis (AES-256-GCM, bound to its
+	// Redis key), so that whoever can write to Redis cannot forge, alter or
+	// move an entry: such a value is a miss. Keys[0] seals; every key opens,
+	// so keys can rotate. Each at least 32 bytes; required with Redis,
+	// unused without.
+	Keys [][]byte
+	// Logger reports values that fail to open (rate-limited). Default:
+	// discard.
+	Logger *slog.Logger
 	// Now is the clock for in-process expiry. Default time.Now.
 	Now func() time.Time
 	// Registerer receives the cache's metrics. Default: a private registry
@@ -87,6 +115,12 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.Registerer == nil {
 		cfg.Registerer = prometheus.NewRegistry()
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if len(cfg.Redis.Addrs) > 0 && len(cfg.Keys) == 0 {
+		return cfg, errors.New("profilecache: keys: required with redis.addrs (values in Redis are sealed)")
 	}
 	r, err := cfg.Redis.withDefaults()
 	cfg.Redis = r

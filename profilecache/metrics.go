@@ -11,13 +11,14 @@ const (
 	resultHitLocal = "hit_local"
 	resultHitRedis = "hit_redis"
 	resultMiss     = "miss"
+	resultInvalid  = "invalid"
 	resultError    = "error"
 	resultOK       = "ok"
 )
 
 // metrics are the cache's Prometheus collectors:
 //
-//	idgate_profilecache_gets_total{result="hit_local|hit_redis|miss|error"}
+//	idgate_profilecache_gets_total{result="hit_local|hit_redis|miss|invalid|error"}
 //	idgate_profilecache_sets_total{result="ok|error"}
 //	idgate_profilecache_local_entries
 type metrics struct {
@@ -29,14 +30,14 @@ func newMetrics(reg prometheus.Registerer, entries func() float64) (*metrics, er
 	m := &metrics{
 		gets: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "idgate", Subsystem: "profilecache", Name: "gets_total",
-			Help: "Profile cache lookups by result: hit_local, hit_redis, miss or error (Redis failed).",
+			Help: "Profile cache lookups by result: hit_local, hit_redis, miss, invalid (a Redis value that does not open with the cache keys: a miss) or error (Redis failed).",
 		}, []string{"result"}),
 		sets: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "idgate", Subsystem: "profilecache", Name: "sets_total",
 			Help: "Profile cache stores by result: ok or error (Redis failed; the in-process layer still has it).",
 		}, []string{"result"}),
 	}
-	for _, r := range []string{resultHitLocal, resultHitRedis, resultMiss, resultError} {
+	for _, r := range []string{resultHitLocal, resultHitRedis, resultMiss, resultInvalid, resultError} {
 		m.gets.WithLabelValues(r)
 	}
 	for _, r := range []string{resultOK, resultError} {
