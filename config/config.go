@@ -238,6 +238,16 @@ type Redis struct {
 	DB int `mapstructure:"db"`
 	// KeyPrefix is prepended to every key. ["idgate:"]
 	KeyPrefix string `mapstructure:"key_prefix"`
+	// KeyFile holds the key (at least 32 bytes, raw or base64) that seals
+	// every profile written to Redis, bound to its Redis key, so that whoever
+	// can write to Redis cannot forge, alter or move a profile. The same on
+	// every replica. Required with Addrs unless login.session_key is set,
+	// which then serves (under a different derivation). Read at start-up and
+	// on reload. [""]
+	KeyFile string `mapstructure:"key_file"`
+	// PreviousKeyFile holds the key before the last rotation: profiles it
+	// sealed are still read. Requires KeyFile. [""]
+	PreviousKeyFile string `mapstructure:"previous_key_file"`
 	// DialTimeout bounds connecting. [50ms]
 	DialTimeout time.Duration `mapstructure:"dial_timeout"`
 	// ReadTimeout bounds one read. [50ms]

@@ -23,6 +23,8 @@ func TestLoadGood(t *testing.T) {
 	sec1 := MustWriteFile(t, dir, "sec1.pem", MustECKeyPEM(t, elliptic.P256(), true))
 	pkcs8 := MustWriteFile(t, dir, "pkcs8.pem", MustECKeyPEM(t, elliptic.P256(), false))
 	ca := MustWriteFile(t, dir, "ca.pem", MustCAPEM(t))
+	cacheKey := MustWriteFile(t, dir, "cache-key", []byte(strings.Repeat("k", 32)+"\n"))
+	prevKey := MustWriteFile(t, dir, "prev-key", []byte("cHJldmlvdXMgY2FjaGUga2V5LCB0aGlydHktdHdvIGJ5dGVz\n")) // base64 of 32 bytes
 
 	tests := []struct {
 		name  string
@@ -95,7 +97,7 @@ routes:
 				t.Errorf("routes = %+v", r)
 			}
 		}},
-		{"env overrides scalars, lists, durations", "server: {grpc_addr: ':1'}\ncache: {redis: {addrs: [file:1]}}", []string{
+		{"env overrides scalars, lists, durations", "server: {grpc_addr: ':1'}\ncache: {redis: {addrs: [file:1], key_file: " + cacheKey + "}}", []string{
 			"IDGATE_SERVER_GRPC_ADDR=:7000",
 			"IDGATE_CACHE_REDIS_ADDRS=r1:6379, r2:6379 ,",
 			"IDGATE_JWKS_REFRESH_MIN_INTERVAL=10s",
@@ -146,7 +148,7 @@ routes:
 					t.Errorf("log.level = %q", c.Log.Level)
 				}
 			}},
-		{"password_file read and cleared", "cache: {redis: {addrs: [r:6379], username: idgate, password_file: " + pwFile + "}}", nil,
+		{"password_file read and cleared", "cache: {redis: {addrs: [r:6379], key_file: " + cacheKey + ", username: idgate, password_file: " + pwFile + "}}", nil,
 			func(t *testing.T, c *Config) {
 				if r := c.Cache.Redis; r.Password != secret || r.PasswordFile != "" {
 					t.Errorf("password %q, password_file %q", r.Password, r.PasswordFile)
@@ -157,10 +159,25 @@ routes:
 			}},
 		{"signing key SEC1", "signing: {key_file: " + sec1 + "}", nil, func(t *testing.T, c *Config) {}},
 		{"signing key PKCS8", "signing: {key_file: " + pkcs8 + "}", nil, func(t *testing.T, c *Config) {}},
-		{"redis sentinel over TLS with CA", "cache: {redis: {addrs: ['s1:26379', 's2:26379'], master_name: mymaster, db: 3, tls: {enabled: true, ca_file: " + ca + "}}}", nil,
+		{"redis sentinel over TLS with CA", "cache: {redis: {addrs: ['s1:26379', 's2:26379'], key_file: " + cacheKey + ", master_name: mymaster, db: 3, tls: {enabled: true, ca_file: " + ca + "}}}", nil,
 			func(t *testing.T, c *Config) {
 				if c.Cache.Redis.MasterName != "mymaster" || c.Cache.Redis.DB != 3 {
 					t.Errorf("redis = %+v", c.Cache.Redis)
+				}
+			}},
+		{"redis cache keys from key_file and previous_key_file", "cache: {redis: {addrs: [r:6379], key_file: " + cacheKey + ", previous_key_file: " + prevKey + "}}", nil,
+			func(t *testing.T, c *Config) {
+				keys, err := c.CacheKeys()
+				if err != nil || len(keys) != 2 || string(keys[0]) != strings.Repeat("k", 32) || string(keys[1]) != "previous cache key, thirty-two bytes" {
+					t.Errorf("CacheKeys() = %q, %v", keys, err)
+				}
+			}},
+		{"the login session key seals the redis cache without key_file", "cache: {redis: {addrs: [r:6379]}}",
+			[]string{"IDGATE_LOGIN_SESSION_KEY=" + strings.Repeat("s", 32)},
+			func(t *testing.T, c *Config) {
+				keys, err := c.CacheKeys()
+				if err != nil || len(keys) != 1 || string(keys[0]) != strings.Repeat("s", 32) {
+					t.Errorf("CacheKeys() = %q, %v", keys, err)
 				}
 			}},
 	}

@@ -13,6 +13,8 @@ func TestLoadMustFail(t *testing.T) {
 	notPEM := MustWriteFile(t, dir, "garbage", []byte("not a key "+secret))
 	pwFile := MustWriteFile(t, dir, "pw", []byte(secret))
 	emptyFile := MustWriteFile(t, dir, "empty", nil)
+	shortKey := MustWriteFile(t, dir, "short-key", []byte("short "+secret))
+	goodKey := MustWriteFile(t, dir, "good-key", []byte(secret+secret+secret))
 
 	tests := []struct {
 		name       string
@@ -92,6 +94,18 @@ func TestLoadMustFail(t *testing.T) {
 		{name: "signing key RSA", yaml: "signing: {key_file: " + rsaKey + "}", want: []string{"signing.key_file:", "want an EC P-256 key"}},
 		{name: "signing key not PEM", yaml: "signing: {key_file: " + notPEM + "}", want: []string{"signing.key_file:", "no PEM block"}},
 		{name: "signing issuer empty", yaml: "signing: {issuer: ''}", want: []string{"signing.issuer: required"}},
+		{name: "redis without a sealing key", yaml: "cache: {redis: {addrs: ['r:1']}}",
+			want: []string{"cache.redis.key_file: required with cache.redis.addrs"}},
+		{name: "redis key_file missing", yaml: "cache: {redis: {addrs: ['r:1'], key_file: " + dir + "/nope}}",
+			want: []string{"cache.redis.key_file: open ", "no such file"}},
+		{name: "redis key_file too short", yaml: "cache: {redis: {addrs: ['r:1'], key_file: " + shortKey + "}}",
+			want: []string{"cache.redis.key_file: must hold at least 32 bytes"}},
+		{name: "redis previous_key_file too short", yaml: "cache: {redis: {addrs: ['r:1'], key_file: " + goodKey + ", previous_key_file: " + shortKey + "}}",
+			want: []string{"cache.redis.previous_key_file: must hold at least 32 bytes"}},
+		{name: "redis previous_key_file without key_file", yaml: "cache: {redis: {previous_key_file: " + shortKey + "}}",
+			want: []string{"cache.redis.previous_key_file: requires cache.redis.key_file"}},
+		{name: "redis sealed by a short session key", yaml: "cache: {redis: {addrs: ['r:1']}}", env: []string{"IDGATE_LOGIN_SESSION_KEY=short" + secret},
+			want: []string{"login.session_key: seals profiles in Redis (no cache.redis.key_file): must be at least 32 bytes"}},
 		{name: "password and password_file", yaml: "cache: {redis: {addrs: ['r:1'], password_file: " + pwFile + "}}",
 			want: []string{"cache.redis.password_file: mutually exclusive with cache.redis.password"}},
 		{name: "password_file missing", noPassword: true, yaml: "cache: {redis: {password_file: " + dir + "/nope}}",

@@ -44,6 +44,7 @@ func (c *Config) Validate() error {
 		r.validate(&p, fmt.Sprintf("routes[%d]", i))
 	}
 	c.Cache.validate(&p)
+	c.validateCacheKey(&p)
 	if c.Mode != ModeEnforce && c.Mode != ModeShadow {
 		p.addf("mode", "%q is not one of enforce, shadow", c.Mode)
 	}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -32,7 +33,7 @@ func TestSoak(t *testing.T) {
 	}
 	rds := redistest.Start(t)
 	idp := mustIdP(t, devidp.Options{})
-	cfg := baseConfig(idp, "", fmt.Sprintf("userinfo_timeout: 500ms\ncache: {local_size: 50, redis: {addrs: [%q]}}", rds.Addr()))
+	cfg := baseConfig(idp, "", fmt.Sprintf("userinfo_timeout: 500ms\ncache: {local_size: 50, redis: {addrs: [%q], key_file: %q}}", rds.Addr(), mustCacheKeyFile(t)))
 	p := mustRun(t, cfg)
 	p.mustReady(20 * time.Second)
 	m := newMix(t, idp, 300)
@@ -99,4 +100,14 @@ func TestSoak(t *testing.T) {
 	}
 	t.Logf("figures: soak %v (race detector %v): %v; faults %v; goroutines %.0f→%.0f rss %.1f→%.1f MiB",
 		dur, raceEnabled, tl, events, before.goroutines, after.goroutines, before.rssMiB, after.rssMiB)
+}
+
+// mustCacheKeyFile writes a key for cache.redis.key_file.
+func mustCacheKeyFile(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "cache-key")
+	if err := os.WriteFile(path, []byte("reliability soak key, 32+ bytes, never real\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

@@ -2,7 +2,9 @@ package userinfo_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -166,7 +168,8 @@ func TestResolversShareRedis(t *testing.T) {
 	srv := redistest.Start(t)
 	p := newIDP(t, jsonProfile(janeProfile))
 	replica := func() *userinfo.Resolver {
-		c, err := profilecache.New(profilecache.Config{Redis: profilecache.RedisConfig{Addrs: []string{srv.Addr()}}})
+		c, err := profilecache.New(profilecache.Config{Redis: profilecache.RedisConfig{Addrs: []string{srv.Addr()}},
+			Keys: [][]byte{replicaKey}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -186,5 +189,54 @@ func TestResolversShareRedis(t *testing.T) {
 	}
 	if got := p.calls.Load(); got != 1 {
 		t.Fatalf("userinfo calls = %d, want 1 across both replicas", got)
+	}
+}
+
+// replicaKey seals the profiles the test replicas share through Redis.
+var replicaKey = []byte("userinfo test replicas' key, 32b")
+
+// TestForgedRedisProfileGrantsNothing holds the identity path "profile from
+// Redis": an attacker who can write to Redis replaces a user's cached
+// profile with one naming them an admin, in the format idgate writes (a
+// version byte and JSON), under the right key and with a long TTL. The next
+// replica must not serve it: it is a miss, userinfo is asked again, and only
+// the IdP's groups reach the identity.
+func TestForgedRedisProfileGrantsNothing(t *testing.T) {
+	srv := redistest.Start(t)
+	p := newIDP(t, jsonProfile(janeProfile))
+	replica := func() *userinfo.Resolver {
+		c, err := profilecache.New(profilecache.Config{Redis: profilecache.RedisConfig{Addrs: []string{srv.Addr()}},
+			Keys: [][]byte{replicaKey}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Close() })
+		res, _ := MustNew(t, userinfo.Config{}, p, c)
+		return res
+	}
+	a := replica()
+	if got := a.Enrich(context.Background(), tokenIdentity(time.Time{}), testToken); got != "" {
+		t.Fatalf("replica a: degraded %q", got)
+	}
+	a.Close() // waits for the store to Redis
+	keys, err := redistest.Do(srv.Addr(), "KEYS", "idgate:userinfo:*")
+	if err != nil || len(keys) != 1 {
+		t.Fatalf("KEYS = %q, %v; want the one profile", keys, err)
+	}
+	forged := fmt.Sprintf("\x01"+`{"p":{"sub":%q,"email":"jane@example.com","groups":["cluster-admins"]},"e":%d}`,
+		testSubject, time.Now().Add(time.Hour).UnixMilli())
+	if _, err := redistest.Do(srv.Addr(), "SET", keys[0], forged, "PX", "3600000"); err != nil {
+		t.Fatal(err)
+	}
+
+	id := tokenIdentity(time.Time{})
+	if got := replica().Enrich(context.Background(), id, testToken); got != "" {
+		t.Fatalf("replica b: degraded %q", got)
+	}
+	if slices.Contains(id.Groups, "cluster-admins") || !slices.Contains(id.Groups, "ml-platform") {
+		t.Fatalf("groups = %q, want the IdP's, never the forged ones", id.Groups)
+	}
+	if got := p.calls.Load(); got != 2 {
+		t.Fatalf("userinfo calls = %d, want 2 (the forged entry is a miss)", got)
 	}
 }

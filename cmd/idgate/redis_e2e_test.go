@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -18,7 +20,7 @@ import (
 
 // redisConfig is idgate in front of one IdP whose access tokens carry only
 // sub (like the Flyte SDK's), with the profile cache in a shared Redis.
-func redisConfig(issuer, redisAddr string) string {
+func redisConfig(t *testing.T, issuer, redisAddr string) string {
 	return fmt.Sprintf(`
 server: {grpc_addr: "127.0.0.1:0", http_addr: "127.0.0.1:0", shutdown_grace: 2s}
 issuers:
@@ -28,7 +30,8 @@ userinfo_timeout: 500ms
 cache:
   redis:
     addrs: [%q]
-`, issuer, redisAddr)
+    key_file: %q
+`, issuer, redisAddr, mustCacheKeyFile(t))
 }
 
 // subOnlyToken is an access token with nothing but the subject.
@@ -52,8 +55,8 @@ func TestProfilesSharedThroughRedis(t *testing.T) {
 	rds := redistest.Start(t)
 	idp := mustIdP(t)
 	idp.SetUserinfo("u-42", map[string]any{"email": "carol@example.com", "name": "Carol", "groups": "ml, admins"})
-	first := mustStart(t, redisConfig(idp.Issuer(), rds.Addr()))
-	second := mustStart(t, redisConfig(idp.Issuer(), rds.Addr()))
+	first := mustStart(t, redisConfig(t, idp.Issuer(), rds.Addr()))
+	second := mustStart(t, redisConfig(t, idp.Issuer(), rds.Addr()))
 	first.waitReady(t)
 	second.waitReady(t)
 	tok := subOnlyToken(t, idp, "u-42")
@@ -93,7 +96,7 @@ func TestRedisDownEnrichmentFailsSoft(t *testing.T) {
 	for _, u := range []string{"u-1", "u-2", "u-3", "u-4"} {
 		idp.SetUserinfo(u, map[string]any{"email": u + "@example.com"})
 	}
-	in := mustStart(t, redisConfig(idp.Issuer(), rds.Addr()))
+	in := mustStart(t, redisConfig(t, idp.Issuer(), rds.Addr()))
 	in.waitReady(t)
 	mustAllowUser(t, in, subOnlyToken(t, idp, "u-1"), "u-1@example.com")
 
@@ -138,4 +141,17 @@ func get(t *testing.T, url string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// cacheKey seals the profiles every test instance shares through Redis.
+const cacheKey = "cmd/idgate test key of 32+ bytes, never a real one"
+
+// mustCacheKeyFile writes cacheKey to a file for cache.redis.key_file.
+func mustCacheKeyFile(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "cache-key")
+	if err := os.WriteFile(path, []byte(cacheKey+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -152,6 +154,7 @@ func mustOpenAppRedis(tb testing.TB, localSize int) (*App, *devidp.Provider) {
 	rds := redistest.Start(tb)
 	a, idp := mustOpenAppWith(tb, func(c *config.Config) {
 		c.Cache.Redis.Addrs = []string{rds.Addr()}
+		c.Cache.Redis.KeyFile = mustCacheKeyFile(tb)
 		c.Cache.LocalSize = localSize
 	})
 	idp.SetUserinfo("bob", map[string]any{"email": "bob@example.com", "name": "Bob", "groups": []string{"ml"}})
@@ -190,3 +193,13 @@ func BenchmarkCheckWarmRedis(b *testing.B) { benchmarkCheckRedis(b, 10000) }
 
 // BenchmarkCheckLocalMissRedisHit: every Check reads the profile from Redis.
 func BenchmarkCheckLocalMissRedisHit(b *testing.B) { benchmarkCheckRedis(b, 0) }
+
+// mustCacheKeyFile writes a test key for cache.redis.key_file.
+func mustCacheKeyFile(tb testing.TB) string {
+	tb.Helper()
+	path := filepath.Join(tb.TempDir(), "cache-key")
+	if err := os.WriteFile(path, []byte("internal/app test key, 32+ bytes, never real\n"), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	return path
+}

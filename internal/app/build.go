@@ -147,8 +147,14 @@ func (s *stack) buildCache(opts Options) (*profilecache.Cache, error) {
 	if localSize == 0 { // config: 0 disables; profilecache: -1 does
 		localSize = -1
 	}
+	keys, err := cfg.CacheKeys()
+	if err != nil {
+		return nil, err
+	}
 	cache, err := profilecache.New(profilecache.Config{
 		LocalSize: localSize,
+		Keys:      keys,
+		Logger:    opts.Logger,
 		Redis: profilecache.RedisConfig{
 			Addrs: rc.Addrs, MasterName: rc.MasterName, Username: rc.Username, Password: rc.Password,
 			DB: rc.DB, KeyPrefix: rc.KeyPrefix, DialTimeout: rc.DialTimeout, ReadTimeout: rc.ReadTimeout,
