@@ -45,9 +45,10 @@ func runDev(ctx context.Context, args, environ []string, stdout, stderr io.Write
 	return serveDev(ctx, cfg, stdout, stderr)
 }
 
-// serveDev runs idgate against a development OIDC provider on loopback. It
-// is what idgate does when no issuer is configured: the provider's client
-// secret is random per start and it listens on 127.0.0.1 only.
+// serveDev runs idgate against a development OIDC provider on loopback, for
+// `idgate dev` only (serve refuses to start without an issuer): the
+// provider's client secret is random per start and it listens on 127.0.0.1
+// only.
 func serveDev(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer) error {
 	secret := make([]byte, 16)
 	_, _ = rand.Read(secret)
@@ -67,7 +68,7 @@ func serveDev(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer)
 		return err
 	}
 	log := newLogger(cfg, stderr)
-	log.Warn("no issuer configured: using the built-in development IdP; never use this in production", "issuer", idp.Issuer())
+	log.Warn("idgate dev: using the built-in development IdP; never use this in production", "issuer", idp.Issuer())
 	tok, err := idp.Mint(map[string]any{"sub": "dev-user-1", "email": "dev@example.com", "aud": devAudience},
 		devidp.MintOptions{Alg: "RS256"})
 	if err != nil {

@@ -28,6 +28,11 @@ commands:
 Run "idgate COMMAND -h" for a command's flags.
 `
 
+// errNoIssuer refuses to serve without an issuer: every token would be
+// refused, and falling back to the development IdP would print a valid
+// token into a pod's log stream. Only `idgate dev` runs that IdP.
+var errNoIssuer = errors.New("config: issuers: required to serve: name at least one issuer in the configuration file or IDGATE_ISSUERS (run `idgate dev` for a development IdP)")
+
 // errDenied is returned by check for a denied request (exit status 3), so
 // scripts can tell a denial from a failure (exit status 1).
 var errDenied = errors.New("request denied")
@@ -83,7 +88,7 @@ func runServe(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 		return err
 	}
 	if len(cfg.Issuers) == 0 {
-		return serveDev(ctx, cfg, stdout, stderr)
+		return errNoIssuer
 	}
 	logw := newBufferedLog(stderr)
 	defer logw.Close()
