@@ -34,31 +34,38 @@ type IssuerConfig struct {
 	AllowedHosts []string
 }
 
-// Config configures a Verifier.
+// Config configures a Verifier. Start from [DefaultConfig]: New takes every
+// number as written, so a zero means zero (no skew, no stale keys, no token
+// cache) or, where zero cannot work, is refused with an error naming it.
 type Config struct {
 	// Issuers are the trusted issuers. At least one is required.
 	Issuers []IssuerConfig
 	// RefreshMinInterval spaces forced (unknown kid) key refetches: at most
-	// one per issuer per interval, one in flight at a time. Default 5s.
+	// one per issuer per interval, one in flight at a time. Must be
+	// positive. Default 5s.
 	RefreshMinInterval time.Duration
-	// ClockSkew is the leeway on exp, nbf and iat. Default 30s.
+	// ClockSkew is the leeway on exp, nbf and iat; 0 is none. Default 30s.
 	ClockSkew time.Duration
-	// FetchTimeout bounds each HTTP request to an issuer. Default 5s.
+	// FetchTimeout bounds each HTTP request to an issuer. Must be positive.
+	// Default 5s.
 	FetchTimeout time.Duration
 	// KeyWait bounds how long a verification waits for a key fetch it
 	// joined or started (unknown kid, no keys yet); past it the fetch goes
 	// on in the background and the token is refused (ErrUnknownKey or
-	// ErrNoKeys) instead of holding the Check while an IdP hangs.
-	// Default 1s.
+	// ErrNoKeys) instead of holding the Check while an IdP hangs. Must be
+	// positive. Default 1s.
 	KeyWait time.Duration
-	// MaxStale is how long keys are kept, counted from their last successful
-	// fetch, while refetches fail. Default 24h.
+	// MaxStale is how long a key set is still used once it is stale: its
+	// refresh (due after the JWKS Cache-Control max-age, 1m to 1h) failed.
+	// It is also how long a key the IdP stops publishing is kept after it
+	// was last seen. 0 never uses a stale set nor a withdrawn key.
+	// Default 24h.
 	MaxStale time.Duration
-	// TokenCacheSize bounds the verified-token cache. Default 10000; a
-	// negative size disables the cache.
+	// TokenCacheSize bounds the verified-token cache; 0 (or less) disables
+	// it. Default 10000.
 	TokenCacheSize int
 	// MaxTokenBytes is the largest token looked at; larger ones are refused
-	// before any parsing. Default 16384.
+	// before any parsing. Must be positive. Default 16384.
 	MaxTokenBytes int
 	// HTTPClient fetches discovery and JWKS documents. Default: a client
 	// that follows at most 3 redirects, never from https to http.
@@ -69,23 +76,23 @@ type Config struct {
 	Registerer prometheus.Registerer
 }
 
+// DefaultConfig returns the defaults of every numeric field; the caller adds
+// Issuers (and may set the clock, client and registerer).
+func DefaultConfig() Config {
+	return Config{
+		RefreshMinInterval: 5 * time.Second,
+		ClockSkew:          30 * time.Second,
+		FetchTimeout:       5 * time.Second,
+		KeyWait:            time.Second,
+		MaxStale:           24 * time.Hour,
+		TokenCacheSize:     10000,
+		MaxTokenBytes:      16384,
+	}
+}
+
+// setDefaults fills what has no meaningful zero: the HTTP client, the clock
+// and the claim names. Numbers are never replaced (see validate).
 func (cfg *Config) setDefaults() {
-	def := func(d *time.Duration, v time.Duration) {
-		if *d == 0 {
-			*d = v
-		}
-	}
-	def(&cfg.RefreshMinInterval, 5*time.Second)
-	def(&cfg.ClockSkew, 30*time.Second)
-	def(&cfg.FetchTimeout, 5*time.Second)
-	def(&cfg.KeyWait, time.Second)
-	def(&cfg.MaxStale, 24*time.Hour)
-	if cfg.TokenCacheSize == 0 {
-		cfg.TokenCacheSize = 10000
-	}
-	if cfg.MaxTokenBytes == 0 {
-		cfg.MaxTokenBytes = 16384
-	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{CheckRedirect: checkRedirect}
 	}
@@ -114,11 +121,23 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 }
 
 func (cfg *Config) validate() error {
-	if cfg.RefreshMinInterval < 0 || cfg.ClockSkew < 0 || cfg.FetchTimeout < 0 || cfg.MaxStale < 0 || cfg.KeyWait < 0 {
-		return errors.New("jwks: durations must not be negative")
+	if cfg.ClockSkew < 0 || cfg.MaxStale < 0 {
+		return errors.New("jwks: durations must not be negative (clock_skew, max_stale)")
 	}
-	if cfg.MaxTokenBytes < 0 {
-		return errors.New("jwks: max_token_bytes: must not be negative")
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"refresh_min_interval", cfg.RefreshMinInterval},
+		{"fetch_timeout", cfg.FetchTimeout},
+		{"key_wait", cfg.KeyWait},
+	} {
+		if d.v <= 0 {
+			return fmt.Errorf("jwks: %s: must be positive (start from jwks.DefaultConfig)", d.name)
+		}
+	}
+	if cfg.MaxTokenBytes <= 0 {
+		return errors.New("jwks: max_token_bytes: must be positive")
 	}
 	if len(cfg.Issuers) == 0 {
 		return errors.New("jwks: issuers: required")

@@ -14,15 +14,25 @@ func TestNewValidates(t *testing.T) {
 	ok := func() jwks.IssuerConfig {
 		return jwks.IssuerConfig{Issuer: "https://idp.example", Audiences: []string{"a"}}
 	}
+	withIssuers := func(iss ...jwks.IssuerConfig) jwks.Config {
+		cfg := jwks.DefaultConfig()
+		cfg.Issuers = iss
+		return cfg
+	}
 	good := []struct {
 		name string
 		cfg  jwks.Config
 	}{
-		{"https issuer", jwks.Config{Issuers: []jwks.IssuerConfig{ok()}}},
-		{"loopback http", jwks.Config{Issuers: []jwks.IssuerConfig{{Issuer: "http://127.0.0.1:8080", Audiences: []string{"a"}}}}},
-		{"localhost http with path", jwks.Config{Issuers: []jwks.IssuerConfig{{Issuer: "http://localhost/realms/x", Audiences: []string{"a"}}}}},
-		{"ipv6 loopback", jwks.Config{Issuers: []jwks.IssuerConfig{{Issuer: "http://[::1]:9000", Audiences: []string{"a"}}}}},
-		{"two issuers", jwks.Config{Issuers: []jwks.IssuerConfig{ok(), {Issuer: "https://other.example", Audiences: []string{"b"}, JWKSURI: "https://keys.example/jwks"}}}},
+		{"https issuer", withIssuers(ok())},
+		{"loopback http", withIssuers(jwks.IssuerConfig{Issuer: "http://127.0.0.1:8080", Audiences: []string{"a"}})},
+		{"localhost http with path", withIssuers(jwks.IssuerConfig{Issuer: "http://localhost/realms/x", Audiences: []string{"a"}})},
+		{"ipv6 loopback", withIssuers(jwks.IssuerConfig{Issuer: "http://[::1]:9000", Audiences: []string{"a"}})},
+		{"two issuers", withIssuers(ok(), jwks.IssuerConfig{Issuer: "https://other.example", Audiences: []string{"b"}, JWKSURI: "https://keys.example/jwks"})},
+		{"zero skew, stale and token cache are taken as written", func() jwks.Config {
+			cfg := withIssuers(ok())
+			cfg.ClockSkew, cfg.MaxStale, cfg.TokenCacheSize = 0, 0, 0
+			return cfg
+		}()},
 	}
 	for _, tc := range good {
 		t.Run(tc.name, func(t *testing.T) {
@@ -52,10 +62,15 @@ func TestNewValidates(t *testing.T) {
 		{"second issuer bad", func(c *jwks.Config) { c.Issuers = append(c.Issuers, jwks.IssuerConfig{Issuer: "https://b.example"}) }, "issuers[1].audiences: required"},
 		{"negative size limit", func(c *jwks.Config) { c.MaxTokenBytes = -1 }, "max_token_bytes"},
 		{"negative duration", func(c *jwks.Config) { c.ClockSkew = -time.Second }, "durations"},
+		{"zero size limit", func(c *jwks.Config) { c.MaxTokenBytes = 0 }, "jwks: max_token_bytes: must be positive"},
+		{"zero refresh interval", func(c *jwks.Config) { c.RefreshMinInterval = 0 }, "jwks: refresh_min_interval: must be positive"},
+		{"zero fetch timeout", func(c *jwks.Config) { c.FetchTimeout = 0 }, "jwks: fetch_timeout: must be positive"},
+		{"zero key wait", func(c *jwks.Config) { c.KeyWait = 0 }, "jwks: key_wait: must be positive"},
+		{"a bare Config", func(c *jwks.Config) { *c = jwks.Config{Issuers: c.Issuers} }, "must be positive"},
 	}
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := jwks.Config{Issuers: []jwks.IssuerConfig{ok()}}
+			cfg := withIssuers(ok())
 			tc.edit(&cfg)
 			_, err := jwks.New(cfg)
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !strings.HasPrefix(err.Error(), "jwks: ") {
@@ -67,7 +82,8 @@ func TestNewValidates(t *testing.T) {
 
 func TestNewRegistersMetricsOnce(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	cfg := jwks.Config{Issuers: []jwks.IssuerConfig{{Issuer: "https://idp.example", Audiences: []string{"a"}}}, Registerer: reg}
+	cfg := jwks.DefaultConfig()
+	cfg.Issuers, cfg.Registerer = []jwks.IssuerConfig{{Issuer: "https://idp.example", Audiences: []string{"a"}}}, reg
 	v, err := jwks.New(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -31,10 +31,9 @@ func MustIdP(tb testing.TB, clk *clock) *devidp.Provider {
 // load on first use (Start is not called).
 func MustVerifier(tb testing.TB, p *devidp.Provider, clk *clock, edit func(*jwks.Config)) *jwks.Verifier {
 	tb.Helper()
-	cfg := jwks.Config{
-		Issuers: []jwks.IssuerConfig{{Issuer: p.Issuer(), Audiences: []string{"idgate-dev"}}},
-		Now:     clk.Now,
-	}
+	cfg := jwks.DefaultConfig()
+	cfg.Issuers = []jwks.IssuerConfig{{Issuer: p.Issuer(), Audiences: []string{"idgate-dev"}}}
+	cfg.Now = clk.Now
 	if edit != nil {
 		edit(&cfg)
 	}

@@ -66,11 +66,22 @@ func newIssuer(v *Verifier, cfg IssuerConfig) *issuer {
 	}
 }
 
-// current returns the keys, or nil when none were fetched within MaxStale.
+// current returns the keys, or nil when there are none or they have been
+// stale (past their refresh, which failed) for more than MaxStale: with
+// MaxStale 0 a set is used until its refresh is due and never after.
+// Retained keys past MaxStale are dropped here (see keySet.prune).
 func (is *issuer) current(now time.Time) *keySet {
 	ks := is.keys.Load()
-	if ks == nil || now.Sub(ks.fetched) > is.v.cfg.MaxStale {
+	maxStale := is.v.cfg.MaxStale
+	if ks == nil || now.Sub(ks.fetched) > ks.refresh+maxStale {
 		return nil
+	}
+	if !ks.retainedUntil.IsZero() && now.After(ks.retainedUntil) {
+		pruned := ks.prune(now, maxStale)
+		if is.keys.CompareAndSwap(ks, pruned) { // else a fetch just stored a newer set
+			is.keysGauge.Set(float64(pruned.usable))
+		}
+		ks = pruned
 	}
 	return ks
 }
@@ -110,6 +121,7 @@ func (is *issuer) run(ctx context.Context, call *fetchCall, mode fetchMode) {
 	ks, refresh, err := is.load(ctx, mode, now)
 	is.v.m.fetches.WithLabelValues(is.cfg.Issuer, fetchResult(err)).Inc()
 	if err == nil {
+		ks.refresh = refresh
 		ks = retain(is.keys.Load(), ks, now, is.v.cfg.MaxStale)
 		is.keys.Store(ks)
 		is.keysGauge.Set(float64(ks.usable))

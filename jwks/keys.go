@@ -128,6 +128,12 @@ type keySet struct {
 	all     []*publicKey
 	usable  int
 	fetched time.Time
+	// refresh is when, after fetched, the set is due to be refetched; past
+	// it the set is stale (see issuer.current).
+	refresh time.Duration
+	// retainedUntil is when the first key kept from an earlier fetch (see
+	// retain) expires; zero when there is none.
+	retainedUntil time.Time
 }
 
 // has reports whether the set holds a key with kid.
@@ -221,6 +227,31 @@ func retain(prev, next *keySet, now time.Time, maxStale time.Duration) *keySet {
 		if k.kind != kindUnsupported {
 			next.usable++
 		}
+		if until := k.seen.Add(maxStale); next.retainedUntil.IsZero() || until.Before(next.retainedUntil) {
+			next.retainedUntil = until
+		}
 	}
 	return next
+}
+
+// prune returns a copy of ks without the retained keys last seen more than
+// maxStale before now, so a withdrawn key stops verifying maxStale after the
+// IdP last published it even while the set itself is fresh.
+func (ks *keySet) prune(now time.Time, maxStale time.Duration) *keySet {
+	out := &keySet{byKid: make(map[string][]*publicKey, len(ks.byKid)), fetched: ks.fetched, refresh: ks.refresh}
+	for _, k := range ks.all {
+		retained := k.seen.Before(ks.fetched)
+		if retained && now.Sub(k.seen) > maxStale {
+			continue
+		}
+		out.all = append(out.all, k)
+		out.byKid[k.kid] = append(out.byKid[k.kid], k)
+		if k.kind != kindUnsupported {
+			out.usable++
+		}
+		if until := k.seen.Add(maxStale); retained && (out.retainedUntil.IsZero() || until.Before(out.retainedUntil)) {
+			out.retainedUntil = until
+		}
+	}
+	return out
 }

@@ -51,10 +51,10 @@ func MustEnv(t testing.TB, o envOptions) *env {
 	}
 	t.Cleanup(func() { _ = idp.Close() })
 	e.idp = idp
-	v, err := jwks.New(jwks.Config{
-		Issuers: []jwks.IssuerConfig{{Issuer: idp.Issuer(), Audiences: []string{idp.ClientID()}}},
-		Now:     e.clk.Now,
-	})
+	jc := jwks.DefaultConfig()
+	jc.Issuers = []jwks.IssuerConfig{{Issuer: idp.Issuer(), Audiences: []string{idp.ClientID()}}}
+	jc.Now = e.clk.Now
+	v, err := jwks.New(jc)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -67,21 +67,17 @@ func (s *stack) build(opts Options) error {
 // buildVerifier creates the token verifier for the configured issuers.
 func (s *stack) buildVerifier(opts Options) (*jwks.Verifier, error) {
 	cfg := s.cfg
-	tokenCache := cfg.TokenCacheSize
-	if tokenCache == 0 { // config: 0 disables; jwks: negative does
-		tokenCache = -1
-	}
-	v, err := jwks.New(jwks.Config{
-		Issuers:            issuerConfigs(cfg.Issuers),
-		RefreshMinInterval: cfg.JWKSRefreshMinInterval,
-		ClockSkew:          cfg.ClockSkew,
-		MaxStale:           cfg.JWKSMaxStale,
-		KeyWait:            cfg.JWKSKeyWait,
-		TokenCacheSize:     tokenCache,
-		HTTPClient:         tracedClient(opts, "jwks.fetch"),
-		Now:                opts.Now,
-		Registerer:         s.reg,
-	})
+	jc := jwks.DefaultConfig() // FetchTimeout and MaxTokenBytes have no config key
+	jc.Issuers = issuerConfigs(cfg.Issuers)
+	jc.RefreshMinInterval = cfg.JWKSRefreshMinInterval
+	jc.ClockSkew = cfg.ClockSkew
+	jc.MaxStale = cfg.JWKSMaxStale
+	jc.KeyWait = cfg.JWKSKeyWait
+	jc.TokenCacheSize = cfg.TokenCacheSize
+	jc.HTTPClient = tracedClient(opts, "jwks.fetch")
+	jc.Now = opts.Now
+	jc.Registerer = s.reg
+	v, err := jwks.New(jc)
 	if err != nil {
 		return nil, err
 	}
