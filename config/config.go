@@ -3,6 +3,10 @@ package config
 import (
 	"log/slog"
 	"time"
+
+	"github.com/idgate/idgate/jwks"
+	"github.com/idgate/idgate/profilecache"
+	"github.com/idgate/idgate/userinfo"
 )
 
 // Config is idgate's whole configuration. Keys in YAML (and in the IDGATE_*
@@ -19,14 +23,17 @@ type Config struct {
 	// JWKSRefreshMinInterval is the least time between two key-set refetches
 	// of one issuer, triggered by an unknown kid. [5s]
 	JWKSRefreshMinInterval time.Duration `mapstructure:"jwks_refresh_min_interval"`
-	// JWKSMaxStale is how long a key set may still be used when refreshing it
-	// fails; 0 never uses a stale key set. [24h]
+	// JWKSMaxStale is how long a key set may still be used once its refresh
+	// (due per the JWKS Cache-Control, 1m to 1h) fails, and how long a key
+	// the IdP stops publishing is kept; 0 never uses a stale key set nor a
+	// withdrawn key. [24h]
 	JWKSMaxStale time.Duration `mapstructure:"jwks_max_stale"`
 	// JWKSKeyWait bounds how long a Check waits for a key fetch (an unknown
 	// kid, no keys yet) before the token is refused; Envoy's deadline,
 	// sent with each Check, ends the wait too. [1s]
 	JWKSKeyWait time.Duration `mapstructure:"jwks_key_wait"`
-	// ClockSkew is the leeway allowed on exp, nbf and iat; at most 5m. [30s]
+	// ClockSkew is the leeway allowed on exp, nbf and iat; at most 5m, 0 is
+	// none. [30s]
 	ClockSkew time.Duration `mapstructure:"clock_skew"`
 	// TokenCacheSize bounds the cache of verified tokens (entries); 0 disables
 	// it. [10000]
@@ -211,9 +218,11 @@ type Route struct {
 type Cache struct {
 	// LocalSize bounds the in-process cache (entries); 0 disables it. [10000]
 	LocalSize int `mapstructure:"local_size"`
-	// ProfileTTL is how long an enriched profile is cached. [10m]
+	// ProfileTTL is how long an enriched profile is cached, with or without
+	// Redis (and never past its token's expiry); 0 caches none. [10m]
 	ProfileTTL time.Duration `mapstructure:"profile_ttl"`
-	// NegativeTTL is how long a failed userinfo lookup is remembered. [30s]
+	// NegativeTTL is how long a failed userinfo lookup is remembered; 0
+	// remembers none. [30s]
 	NegativeTTL time.Duration `mapstructure:"negative_ttl"`
 	// Redis is the optional shared cache.
 	Redis Redis `mapstructure:"redis"`
@@ -272,7 +281,11 @@ type RedisTLS struct {
 
 // Default returns the embedded default configuration: no issuers, no routes,
 // in-process cache only. It is what an empty file and environment load to.
+// The defaults of the verifier, userinfo and the profile cache are those
+// components' own (their DefaultConfig), so each has one owner; the
+// components take what config passes as written.
 func Default() *Config {
+	jc, uc, pc := jwks.DefaultConfig(), userinfo.DefaultConfig(), profilecache.DefaultConfig()
 	return &Config{
 		Server: Server{
 			GRPCAddr:      ":9001",
@@ -281,11 +294,11 @@ func Default() *Config {
 			AuthzPath:     "/authz",
 		},
 		Log:                    Log{Level: "info", Format: "json"},
-		JWKSRefreshMinInterval: 5 * time.Second,
-		JWKSMaxStale:           24 * time.Hour,
-		JWKSKeyWait:            time.Second,
-		ClockSkew:              30 * time.Second,
-		TokenCacheSize:         10000,
+		JWKSRefreshMinInterval: jc.RefreshMinInterval,
+		JWKSMaxStale:           jc.MaxStale,
+		JWKSKeyWait:            jc.KeyWait,
+		ClockSkew:              jc.ClockSkew,
+		TokenCacheSize:         jc.TokenCacheSize,
 		Outputs: Outputs{
 			Kubeflow: KubeflowOutput{UserIDHeader: "kubeflow-userid", GroupsHeader: "kubeflow-groups"},
 			Flyte:    FlyteOutput{Header: "x-flyte-identity", Audience: "flyte", TTL: 5 * time.Minute},
@@ -299,16 +312,16 @@ func Default() *Config {
 			Cookie:       Cookie{Name: "idgate_session", Secure: true, SameSite: "lax"},
 			SessionTTL:   12 * time.Hour,
 		},
-		UserinfoTimeout: 150 * time.Millisecond,
+		UserinfoTimeout: uc.Timeout,
 		Cache: Cache{
-			LocalSize:   10000,
-			ProfileTTL:  10 * time.Minute,
-			NegativeTTL: 30 * time.Second,
+			LocalSize:   pc.LocalSize,
+			ProfileTTL:  uc.ProfileTTL,
+			NegativeTTL: uc.NegativeTTL,
 			Redis: Redis{
-				KeyPrefix:    "idgate:",
-				DialTimeout:  50 * time.Millisecond,
-				ReadTimeout:  50 * time.Millisecond,
-				WriteTimeout: 50 * time.Millisecond,
+				KeyPrefix:    pc.Redis.KeyPrefix,
+				DialTimeout:  pc.Redis.DialTimeout,
+				ReadTimeout:  pc.Redis.ReadTimeout,
+				WriteTimeout: pc.Redis.WriteTimeout,
 			},
 		},
 	}

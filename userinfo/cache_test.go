@@ -240,3 +240,40 @@ func TestForgedRedisProfileGrantsNothing(t *testing.T) {
 		t.Fatalf("userinfo calls = %d, want 2 (the forged entry is a miss)", got)
 	}
 }
+
+// TestZeroTTLCachesNothing: a TTL written as 0 (cache.profile_ttl: 0,
+// cache.negative_ttl: 0) reaches the resolver as 0: every Enrich asks
+// userinfo, and nothing is stored.
+func TestZeroTTLCachesNothing(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		respond http.HandlerFunc
+	}{
+		{"profile_ttl 0", jsonProfile(janeProfile)},
+		{"negative_ttl 0", func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "down", http.StatusServiceUnavailable) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newIDP(t, tc.respond)
+			cache := newMemCache()
+			cfg := userinfo.DefaultConfig()
+			cfg.ProfileTTL, cfg.NegativeTTL, cfg.Timeout = 0, 0, 2*time.Second
+			cfg.Endpoint = func(string) string { return p.URL + "/userinfo" }
+			res, err := userinfo.New(cfg, cache)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(res.Close)
+			for range 3 {
+				res.Enrich(context.Background(), tokenIdentity(time.Time{}), testToken)
+			}
+			if got := p.calls.Load(); got != 3 {
+				t.Fatalf("userinfo calls = %d, want 3 (nothing cached)", got)
+			}
+			cache.mu.Lock()
+			defer cache.mu.Unlock()
+			if len(cache.values) != 0 {
+				t.Fatalf("cache holds %d entries, want none", len(cache.values))
+			}
+		})
+	}
+}

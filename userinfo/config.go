@@ -8,7 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Defaults applied by New to zero Config fields.
+// Defaults of [DefaultConfig].
 const (
 	DefaultTimeout      = 150 * time.Millisecond
 	DefaultProfileTTL   = 10 * time.Minute
@@ -16,19 +16,24 @@ const (
 	DefaultMaxBodyBytes = 1 << 20
 )
 
-// Config configures a Resolver.
+// Config configures a Resolver. Start from [DefaultConfig]: New takes every
+// number as written, so a zero TTL caches nothing and a zero timeout or body
+// limit is refused.
 type Config struct {
 	// Timeout bounds one Enrich call, cache and HTTP together, and also the
 	// shared HTTP lookup. A cold lookup must fit in Envoy's ext_authz
-	// timeout (200ms by default). Default 150ms.
+	// timeout (200ms by default). Must be positive. Default 150ms.
 	Timeout time.Duration
-	// ProfileTTL is how long a profile is cached; it is further capped by
-	// the expiry of the token that fetched it. Default 10m.
+	// ProfileTTL is how long a profile is cached, with or without Redis; it
+	// is further capped by the expiry of the token that fetched it. 0 caches
+	// no profile. Default 10m.
 	ProfileTTL time.Duration
 	// NegativeTTL is how long a failed lookup is remembered, so that an IdP
-	// outage does not turn into one request per caller. Default 30s.
+	// outage does not turn into one request per caller. 0 remembers none.
+	// Default 30s.
 	NegativeTTL time.Duration
-	// MaxBodyBytes bounds the userinfo response read. Default 1 MiB.
+	// MaxBodyBytes bounds the userinfo response read. Must be positive.
+	// Default 1 MiB.
 	MaxBodyBytes int64
 	// Endpoint returns the userinfo endpoint URL for an issuer, or "" for an
 	// issuer that is not enriched. Required.
@@ -43,32 +48,34 @@ type Config struct {
 	Registerer prometheus.Registerer
 }
 
-// withDefaults validates cfg and fills its zero fields.
+// DefaultConfig returns the defaults of every numeric field; the caller adds
+// Endpoint (and may set the client, clock and registerer).
+func DefaultConfig() Config {
+	return Config{
+		Timeout:      DefaultTimeout,
+		ProfileTTL:   DefaultProfileTTL,
+		NegativeTTL:  DefaultNegativeTTL,
+		MaxBodyBytes: DefaultMaxBodyBytes,
+	}
+}
+
+// withDefaults validates cfg and fills what has no meaningful zero (client,
+// clock, registerer); numbers are taken as written.
 func (cfg Config) withDefaults() (Config, error) {
 	if cfg.Endpoint == nil {
 		return cfg, errors.New("userinfo: endpoint: required")
 	}
-	for _, d := range []struct {
-		name string
-		v    *time.Duration
-		def  time.Duration
-	}{
-		{"timeout", &cfg.Timeout, DefaultTimeout},
-		{"profile_ttl", &cfg.ProfileTTL, DefaultProfileTTL},
-		{"negative_ttl", &cfg.NegativeTTL, DefaultNegativeTTL},
-	} {
-		if *d.v < 0 {
-			return cfg, errors.New("userinfo: " + d.name + ": must not be negative")
-		}
-		if *d.v == 0 {
-			*d.v = d.def
-		}
+	if cfg.Timeout <= 0 {
+		return cfg, errors.New("userinfo: timeout: must be positive (start from userinfo.DefaultConfig)")
 	}
-	if cfg.MaxBodyBytes < 0 {
-		return cfg, errors.New("userinfo: max_body_bytes: must not be negative")
+	if cfg.ProfileTTL < 0 {
+		return cfg, errors.New("userinfo: profile_ttl: must not be negative")
 	}
-	if cfg.MaxBodyBytes == 0 {
-		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	if cfg.NegativeTTL < 0 {
+		return cfg, errors.New("userinfo: negative_ttl: must not be negative")
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		return cfg, errors.New("userinfo: max_body_bytes: must be positive")
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}

@@ -129,9 +129,19 @@ var janeProfile = map[string]any{
 }
 
 // MustNew builds a Resolver against p with a fresh registry and closes it
-// when the test ends.
+// when the test ends. Zero TTLs and body limit in cfg take
+// userinfo.DefaultConfig's (tests of a written zero call userinfo.New).
 func MustNew(tb testing.TB, cfg userinfo.Config, p *idp, cache userinfo.Cache) (*userinfo.Resolver, *prometheus.Registry) {
 	tb.Helper()
+	def := userinfo.DefaultConfig()
+	for _, f := range []struct{ v, d *time.Duration }{{&cfg.ProfileTTL, &def.ProfileTTL}, {&cfg.NegativeTTL, &def.NegativeTTL}} {
+		if *f.v == 0 {
+			*f.v = *f.d
+		}
+	}
+	if cfg.MaxBodyBytes == 0 {
+		cfg.MaxBodyBytes = def.MaxBodyBytes
+	}
 	reg := prometheus.NewRegistry()
 	cfg.Registerer = reg
 	if cfg.Endpoint == nil {

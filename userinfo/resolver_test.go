@@ -26,6 +26,13 @@ func TestNewValidates(t *testing.T) {
 		{"negative profile ttl", userinfo.Config{Endpoint: endpoint, ProfileTTL: -1}, newMemCache()},
 		{"negative negative ttl", userinfo.Config{Endpoint: endpoint, NegativeTTL: -1}, newMemCache()},
 		{"negative body limit", userinfo.Config{Endpoint: endpoint, MaxBodyBytes: -1}, newMemCache()},
+		{"zero timeout", func() userinfo.Config { c := userinfo.DefaultConfig(); c.Endpoint, c.Timeout = endpoint, 0; return c }(), newMemCache()},
+		{"zero body limit", func() userinfo.Config {
+			c := userinfo.DefaultConfig()
+			c.Endpoint, c.MaxBodyBytes = endpoint, 0
+			return c
+		}(), newMemCache()},
+		{"a bare Config", userinfo.Config{Endpoint: endpoint}, newMemCache()},
 	}
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {

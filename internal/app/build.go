@@ -190,15 +190,15 @@ func (s *stack) buildEnricher(opts Options, cache *profilecache.Cache) (*userinf
 		}
 		return md.UserinfoEndpoint
 	}
-	r, err := userinfo.New(userinfo.Config{
-		Timeout:     cfg.UserinfoTimeout,
-		ProfileTTL:  cfg.Cache.ProfileTTL,
-		NegativeTTL: cfg.Cache.NegativeTTL,
-		Endpoint:    endpoint,
-		HTTPClient:  tracedClient(opts, "userinfo.fetch"),
-		Now:         opts.Now,
-		Registerer:  s.reg,
-	}, cache)
+	uc := userinfo.DefaultConfig() // MaxBodyBytes has no config key
+	uc.Timeout = cfg.UserinfoTimeout
+	uc.ProfileTTL = cfg.Cache.ProfileTTL
+	uc.NegativeTTL = cfg.Cache.NegativeTTL
+	uc.Endpoint = endpoint
+	uc.HTTPClient = tracedClient(opts, "userinfo.fetch")
+	uc.Now = opts.Now
+	uc.Registerer = s.reg
+	r, err := userinfo.New(uc, cache)
 	if err != nil {
 		return nil, err
 	}
