@@ -24,10 +24,24 @@ func newClock() *fakeClock { return testclock.New(time.Unix(1_700_000_000, 0)) }
 // other key.
 var testKey = []byte("profilecache test key, 32 bytes!")
 
-// MustNew builds a Cache and closes it when the test ends. A cache with Redis
-// and no Keys seals with testKey.
+// MustNew builds a Cache and closes it when the test ends. Zero sizes, TTL
+// and timeouts in cfg take profilecache.DefaultConfig's (tests of a written
+// zero call profilecache.New); a cache with Redis and no Keys seals with
+// testKey.
 func MustNew(tb testing.TB, cfg profilecache.Config) *profilecache.Cache {
 	tb.Helper()
+	def := profilecache.DefaultConfig()
+	if cfg.LocalSize == 0 {
+		cfg.LocalSize = def.LocalSize
+	}
+	for _, f := range []struct{ v, d *time.Duration }{
+		{&cfg.LocalTTL, &def.LocalTTL}, {&cfg.Redis.DialTimeout, &def.Redis.DialTimeout},
+		{&cfg.Redis.ReadTimeout, &def.Redis.ReadTimeout}, {&cfg.Redis.WriteTimeout, &def.Redis.WriteTimeout},
+	} {
+		if *f.v == 0 {
+			*f.v = *f.d
+		}
+	}
 	if len(cfg.Redis.Addrs) > 0 && cfg.Keys == nil {
 		cfg.Keys = [][]byte{testKey}
 	}
@@ -81,6 +95,12 @@ func TestNewValidates(t *testing.T) {
 		{"redis without keys", profilecache.Config{Redis: redisConfig("127.0.0.1:1")}},
 		{"short key", profilecache.Config{Redis: redisConfig("127.0.0.1:1"), Keys: [][]byte{[]byte("too short")}}},
 		{"short previous key", profilecache.Config{Redis: redisConfig("127.0.0.1:1"), Keys: [][]byte{testKey, {}}}},
+		{"zero local size without redis", profilecache.Config{LocalSize: 0}},
+		{"zero redis timeout", func() profilecache.Config {
+			c := profilecache.DefaultConfig()
+			c.Redis.Addrs, c.Keys, c.Redis.ReadTimeout = []string{"a:1"}, keys, 0
+			return c
+		}()},
 	}
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {
@@ -93,7 +113,9 @@ func TestNewValidates(t *testing.T) {
 	t.Run("metrics registered twice", func(t *testing.T) {
 		reg := prometheus.NewRegistry()
 		MustNew(t, profilecache.Config{Registerer: reg})
-		if _, err := profilecache.New(profilecache.Config{Registerer: reg}); err == nil {
+		cfg := profilecache.DefaultConfig()
+		cfg.Registerer = reg
+		if _, err := profilecache.New(cfg); err == nil {
 			t.Fatal("second New on one registry succeeded")
 		}
 	})

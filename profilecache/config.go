@@ -11,7 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Defaults applied by New to zero Config fields.
+// Defaults of [DefaultConfig].
 const (
 	DefaultLocalSize    = 10000
 	DefaultLocalTTL     = time.Minute
@@ -49,30 +49,36 @@ type RedisConfig struct {
 	Username, Password string
 	// DB is the database number; cluster mode supports only 0.
 	DB int
-	// KeyPrefix is prepended to every key. Default "idgate:".
+	// KeyPrefix is prepended to every key. Empty means "idgate:", the
+	// session store's default too.
 	KeyPrefix string
-	// DialTimeout bounds opening a connection. Default 50ms.
+	// DialTimeout bounds opening a connection. Must be positive with Addrs.
+	// Default 50ms.
 	DialTimeout time.Duration
 	// ReadTimeout bounds waiting for a reply; a Get waits at most
-	// DialTimeout+ReadTimeout in all. Default 50ms.
+	// DialTimeout+ReadTimeout in all. Must be positive with Addrs. Default
+	// 50ms.
 	ReadTimeout time.Duration
 	// WriteTimeout bounds sending a command; a Set waits at most
-	// DialTimeout+WriteTimeout+ReadTimeout in all. Default 50ms.
+	// DialTimeout+WriteTimeout+ReadTimeout in all. Must be positive with
+	// Addrs. Default 50ms.
 	WriteTimeout time.Duration
 	// TLS, when not nil, is used for every Redis connection; nil is plain
 	// TCP.
 	TLS *tls.Config
 }
 
-// Config configures a Cache.
+// Config configures a Cache. Start from [DefaultConfig]: New takes every
+// number as written.
 type Config struct {
-	// LocalSize bounds the in-process LRU (entries). 0 means 10000; -1
-	// disables the in-process layer, which is only allowed with Redis.
+	// LocalSize bounds the in-process LRU (entries). 0 (or -1) disables the
+	// in-process layer, which is only allowed with Redis. Default 10000.
 	LocalSize int
 	// LocalTTL caps how long an entry lives in-process when Redis is
-	// configured, so that replicas converge on what Redis holds. Default 1m.
-	// Without Redis an entry lives in-process for the TTL it was stored
-	// with; with Redis it never outlives that TTL either.
+	// configured, so that replicas converge on what Redis holds; 0 keeps
+	// nothing in-process beside Redis. Without Redis an entry lives
+	// in-process for the TTL it was stored with; with Redis it never
+	// outlives that TTL either. Default 1m.
 	LocalTTL time.Duration
 	// Redis is the optional shared layer.
 	Redis RedisConfig
@@ -92,23 +98,20 @@ type Config struct {
 	Registerer prometheus.Registerer
 }
 
-// withDefaults validates cfg and fills its zero fields.
+// withDefaults validates cfg and fills what has no meaningful zero (clock,
+// registry, logger); numbers are taken as written.
 func (cfg Config) withDefaults() (Config, error) {
 	switch {
-	case cfg.LocalSize == 0:
-		cfg.LocalSize = DefaultLocalSize
-	case cfg.LocalSize == -1:
+	case cfg.LocalSize == 0 || cfg.LocalSize == -1:
 		if len(cfg.Redis.Addrs) == 0 {
-			return cfg, errors.New("profilecache: local_size: -1 disables the only layer (no redis.addrs)")
+			return cfg, fmt.Errorf("profilecache: local_size: %d disables the only layer (no redis.addrs)", cfg.LocalSize)
 		}
+		cfg.LocalSize = -1
 	case cfg.LocalSize < 0:
 		return cfg, fmt.Errorf("profilecache: local_size: %d: must be positive, 0 or -1", cfg.LocalSize)
 	}
 	if cfg.LocalTTL < 0 {
 		return cfg, errors.New("profilecache: local_ttl: must not be negative")
-	}
-	if cfg.LocalTTL == 0 {
-		cfg.LocalTTL = DefaultLocalTTL
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -154,11 +157,8 @@ func (r RedisConfig) withDefaults() (RedisConfig, error) {
 		{"read_timeout", &r.ReadTimeout},
 		{"write_timeout", &r.WriteTimeout},
 	} {
-		if *t.d < 0 {
-			return r, fmt.Errorf("profilecache: redis.%s: must not be negative", t.name)
-		}
-		if *t.d == 0 {
-			*t.d = DefaultRedisTimeout
+		if *t.d < 0 || (*t.d == 0 && len(r.Addrs) > 0) {
+			return r, fmt.Errorf("profilecache: redis.%s: must be positive", t.name)
 		}
 	}
 	return r, nil

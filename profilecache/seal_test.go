@@ -158,3 +158,33 @@ func TestLocalTTLWithoutRedis(t *testing.T) {
 	clock.Advance(time.Second)
 	MustGet(t, c, "profile", false)
 }
+
+// TestZeroTakenAsWritten: with Redis, local_size 0 and local_ttl 0 keep
+// nothing in-process (every Get reads Redis); they are not replaced by the
+// defaults.
+func TestZeroTakenAsWritten(t *testing.T) {
+	srv := redistest.Start(t)
+	for _, tc := range []struct {
+		name string
+		edit func(*profilecache.Config)
+	}{
+		{"local_size 0", func(c *profilecache.Config) { c.LocalSize = 0 }},
+		{"local_ttl 0", func(c *profilecache.Config) { c.LocalTTL = 0 }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := profilecache.DefaultConfig()
+			cfg.Redis.Addrs, cfg.Keys = []string{srv.Addr()}, [][]byte{testKey}
+			tc.edit(&cfg)
+			c, err := profilecache.New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = c.Close() })
+			MustSet(t, c, "zero", "v", time.Minute)
+			if _, err := redistest.Do(srv.Addr(), "DEL", "idgate:zero"); err != nil {
+				t.Fatal(err)
+			}
+			MustGet(t, c, "zero", false)
+		})
+	}
+}

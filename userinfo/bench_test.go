@@ -13,7 +13,7 @@ import (
 // profile is in the in-process layer of profilecache.
 func BenchmarkEnrichCacheHit(b *testing.B) {
 	p := newIDP(b, jsonProfile(janeProfile))
-	c, err := profilecache.New(profilecache.Config{})
+	c, err := profilecache.New(profilecache.DefaultConfig())
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -168,8 +168,9 @@ func TestResolversShareRedis(t *testing.T) {
 	srv := redistest.Start(t)
 	p := newIDP(t, jsonProfile(janeProfile))
 	replica := func() *userinfo.Resolver {
-		c, err := profilecache.New(profilecache.Config{Redis: profilecache.RedisConfig{Addrs: []string{srv.Addr()}},
-			Keys: [][]byte{replicaKey}})
+		pc := profilecache.DefaultConfig()
+		pc.Redis.Addrs, pc.Keys = []string{srv.Addr()}, [][]byte{replicaKey}
+		c, err := profilecache.New(pc)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -205,8 +206,9 @@ func TestForgedRedisProfileGrantsNothing(t *testing.T) {
 	srv := redistest.Start(t)
 	p := newIDP(t, jsonProfile(janeProfile))
 	replica := func() *userinfo.Resolver {
-		c, err := profilecache.New(profilecache.Config{Redis: profilecache.RedisConfig{Addrs: []string{srv.Addr()}},
-			Keys: [][]byte{replicaKey}})
+		pc := profilecache.DefaultConfig()
+		pc.Redis.Addrs, pc.Keys = []string{srv.Addr()}, [][]byte{replicaKey}
+		c, err := profilecache.New(pc)
 		if err != nil {
 			t.Fatal(err)
 		}

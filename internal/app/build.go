@@ -139,26 +139,22 @@ func (s *stack) buildCache(opts Options) (*profilecache.Cache, error) {
 			tlsCfg.RootCAs = pool
 		}
 	}
-	localSize := cfg.Cache.LocalSize
-	if localSize == 0 { // config: 0 disables; profilecache: -1 does
-		localSize = -1
-	}
 	keys, err := cfg.CacheKeys()
 	if err != nil {
 		return nil, err
 	}
-	cache, err := profilecache.New(profilecache.Config{
-		LocalSize: localSize,
-		Keys:      keys,
-		Logger:    opts.Logger,
-		Redis: profilecache.RedisConfig{
-			Addrs: rc.Addrs, MasterName: rc.MasterName, Username: rc.Username, Password: rc.Password,
-			DB: rc.DB, KeyPrefix: rc.KeyPrefix, DialTimeout: rc.DialTimeout, ReadTimeout: rc.ReadTimeout,
-			WriteTimeout: rc.WriteTimeout, TLS: tlsCfg,
-		},
-		Now:        opts.Now,
-		Registerer: s.reg,
-	})
+	pc := profilecache.DefaultConfig() // LocalTTL has no config key
+	pc.LocalSize = cfg.Cache.LocalSize
+	pc.Keys = keys
+	pc.Logger = opts.Logger
+	pc.Redis = profilecache.RedisConfig{
+		Addrs: rc.Addrs, MasterName: rc.MasterName, Username: rc.Username, Password: rc.Password,
+		DB: rc.DB, KeyPrefix: rc.KeyPrefix, DialTimeout: rc.DialTimeout, ReadTimeout: rc.ReadTimeout,
+		WriteTimeout: rc.WriteTimeout, TLS: tlsCfg,
+	}
+	pc.Now = opts.Now
+	pc.Registerer = s.reg
+	cache, err := profilecache.New(pc)
 	if err != nil {
 		return nil, err
 	}
