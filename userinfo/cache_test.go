@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -277,5 +278,44 @@ func TestZeroTTLCachesNothing(t *testing.T) {
 				t.Fatalf("cache holds %d entries, want none", len(cache.values))
 			}
 		})
+	}
+}
+
+// TestNegativeEntriesSealedInRedis: a remembered failure goes to Redis
+// sealed like a profile (no readable reason), and another replica with the
+// key reads it back as a failure without calling userinfo.
+func TestNegativeEntriesSealedInRedis(t *testing.T) {
+	srv := redistest.Start(t)
+	p := newIDP(t, func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "down", http.StatusServiceUnavailable) })
+	replica := func() *userinfo.Resolver {
+		pc := profilecache.DefaultConfig()
+		pc.Redis.Addrs, pc.Keys = []string{srv.Addr()}, [][]byte{replicaKey}
+		c, err := profilecache.New(pc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Close() })
+		res, _ := MustNew(t, userinfo.Config{}, p, c)
+		return res
+	}
+	a := replica()
+	reason := a.Enrich(context.Background(), tokenIdentity(time.Time{}), testToken)
+	if reason == "" {
+		t.Fatal("replica a: enrichment succeeded against a failing IdP")
+	}
+	a.Close() // waits for the store to Redis
+	keys, err := redistest.Do(srv.Addr(), "KEYS", "idgate:userinfo:*")
+	if err != nil || len(keys) != 1 {
+		t.Fatalf("KEYS = %q, %v; want the one negative entry", keys, err)
+	}
+	raw, err := redistest.Do(srv.Addr(), "GET", keys[0])
+	if err != nil || len(raw) != 1 || strings.Contains(raw[0], reason) || strings.Contains(raw[0], `"n"`) {
+		t.Fatalf("negative entry in Redis is not sealed: %q, %v", raw, err)
+	}
+	if got := replica().Enrich(context.Background(), tokenIdentity(time.Time{}), testToken); got != reason {
+		t.Fatalf("replica b: degraded %q, want the remembered %q", got, reason)
+	}
+	if got := p.calls.Load(); got != 1 {
+		t.Fatalf("userinfo calls = %d, want 1 (b reads the sealed negative entry)", got)
 	}
 }
