@@ -35,9 +35,7 @@ func Members(b []byte, fn func(name, value []byte) error) error {
 	if i >= len(b) || b[i] != '{' {
 		return ErrMalformed
 	}
-	var small [smallObject][]byte
-	seen := small[:0]
-	var many map[string]struct{}
+	var seen nameSet
 	i = skipSpace(b, i+1)
 	if b[i] == '}' {
 		return nil
@@ -48,7 +46,7 @@ func Members(b []byte, fn func(name, value []byte) error) error {
 		if err != nil {
 			return err
 		}
-		if dup(&seen, &many, name) {
+		if seen.add(name) {
 			return ErrDuplicate
 		}
 		i = skipSpace(b, end)
@@ -65,29 +63,38 @@ func Members(b []byte, fn func(name, value []byte) error) error {
 	}
 }
 
-// dup records name and reports whether it was seen before.
-func dup(seen *[][]byte, many *map[string]struct{}, name []byte) bool {
-	if *many != nil {
-		if _, ok := (*many)[string(name)]; ok {
+// nameSet is the names seen so far: pairwise comparison while few, a map
+// past smallObject.
+type nameSet struct {
+	small [smallObject][]byte
+	n     int
+	many  map[string]struct{}
+}
+
+// add records name and reports whether it was seen before.
+func (ns *nameSet) add(name []byte) (dup bool) {
+	if ns.many != nil {
+		if _, ok := ns.many[string(name)]; ok {
 			return true
 		}
-		(*many)[string(name)] = struct{}{}
+		ns.many[string(name)] = struct{}{}
 		return false
 	}
-	for _, s := range *seen {
+	for _, s := range ns.small[:ns.n] {
 		if bytes.Equal(s, name) {
 			return true
 		}
 	}
-	if len(*seen) < smallObject {
-		*seen = append(*seen, name)
+	if ns.n < smallObject {
+		ns.small[ns.n] = name
+		ns.n++
 		return false
 	}
-	*many = make(map[string]struct{}, 2*smallObject)
-	for _, s := range *seen {
-		(*many)[string(s)] = struct{}{}
+	ns.many = make(map[string]struct{}, 2*smallObject)
+	for _, s := range ns.small {
+		ns.many[string(s)] = struct{}{}
 	}
-	(*many)[string(name)] = struct{}{}
+	ns.many[string(name)] = struct{}{}
 	return false
 }
 
@@ -200,10 +207,11 @@ func Number(v []byte) (float64, error) {
 	return f, nil
 }
 
-// Has reports whether the JSON object v has a member named name; null has
-// none. A value that is not an object is ErrMalformed.
+// Has reports whether the JSON object v has a member named name; null and
+// an absent value (empty v) have none. A value that is not an object is
+// ErrMalformed.
 func Has(v []byte, name string) (bool, error) {
-	if IsNull(v) {
+	if len(v) == 0 || IsNull(v) {
 		return false, nil
 	}
 	found := false
