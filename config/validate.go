@@ -145,7 +145,7 @@ func (c *Config) validateIssuer(p *problems, i int) {
 		p.addf(k+".groups_claim", "required")
 	}
 	switch iss.EmailVerified {
-	case EmailVerifiedIfPresent, EmailVerifiedRequired, EmailVerifiedIgnore:
+	case "", EmailVerifiedIfPresent, EmailVerifiedRequired, EmailVerifiedIgnore: // "": a Config built in code; Load fills if_present
 	default:
 		p.addf(k+".email_verified", "must be %s, %s or %s, not %s",
 			EmailVerifiedIfPresent, EmailVerifiedRequired, EmailVerifiedIgnore, safeQuote(iss.EmailVerified))
