@@ -14,7 +14,7 @@ import (
 type header struct {
 	Alg  string
 	Kid  string
-	Crit []byte // raw; any crit is refused
+	Crit []byte // raw; a crit member, whatever its value, is refused
 }
 
 // parseHeader reads the JOSE header by exact member names.
@@ -28,9 +28,7 @@ func parseHeader(b []byte) (header, error) {
 		case "kid":
 			h.Kid, err = claimjson.String(v)
 		case "crit":
-			if !claimjson.IsNull(v) {
-				h.Crit = v
-			}
+			h.Crit = v // even null: no extension is understood
 		}
 		return err
 	})
