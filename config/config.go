@@ -119,6 +119,20 @@ type Issuer struct {
 	// AllowedHosts are extra hosts (besides the issuer's) that jwks_uri may
 	// point to. Stored lower-case. [none]
 	AllowedHosts []string `mapstructure:"allowed_hosts"`
+	// EmailVerified says when the email claim (token or userinfo)
+	// identifies a user: "if_present" refuses an email whose email_verified
+	// is false, "required" also one without email_verified true, "ignore"
+	// takes any. A refused email is no user id and passes no
+	// allow_email_domains rule. ["if_present"]
+	EmailVerified string `mapstructure:"email_verified"`
+	// EmailDomains are the email domains this issuer may assert; an email
+	// in another domain is refused as an unverified one is. Stored
+	// lower-case. [any]
+	EmailDomains []string `mapstructure:"email_domains"`
+	// UserIDPrefix replaces outputs.kubeflow.userid_prefix for this
+	// issuer's user ids, so two issuers asserting one email make two
+	// users; nil uses outputs.kubeflow.userid_prefix. [nil]
+	UserIDPrefix *string `mapstructure:"userid_prefix"`
 }
 
 // Outputs configures the identity headers idgate writes upstream.
@@ -338,6 +352,11 @@ func (c *Config) Redacted() *Config {
 	for _, iss := range c.Issuers {
 		iss.Audiences = clone(iss.Audiences)
 		iss.AllowedHosts = clone(iss.AllowedHosts)
+		iss.EmailDomains = clone(iss.EmailDomains)
+		if iss.UserIDPrefix != nil {
+			p := *iss.UserIDPrefix
+			iss.UserIDPrefix = &p
+		}
 		if iss.Userinfo != nil {
 			b := *iss.Userinfo
 			iss.Userinfo = &b

@@ -254,6 +254,10 @@ func (c *Config) normalize() {
 			iss.GroupsClaim = "groups"
 		}
 		mapAll(iss.AllowedHosts, strings.ToLower)
+		if iss.EmailVerified == "" {
+			iss.EmailVerified = EmailVerifiedIfPresent
+		}
+		mapAll(iss.EmailDomains, strings.ToLower)
 	}
 	o := &c.Outputs
 	o.Kubeflow.UserIDHeader = strings.ToLower(o.Kubeflow.UserIDHeader)

@@ -39,7 +39,8 @@ func TestLoadGood(t *testing.T) {
 		}},
 		{"issuer defaults applied", minimalIssuer, nil, func(t *testing.T, c *Config) {
 			iss := c.Issuers[0]
-			if iss.UserClaim != "email" || iss.GroupsClaim != "groups" || iss.Userinfo != nil {
+			if iss.UserClaim != "email" || iss.GroupsClaim != "groups" || iss.Userinfo != nil ||
+				iss.EmailVerified != "if_present" || iss.EmailDomains != nil || iss.UserIDPrefix != nil {
 				t.Errorf("issuer defaults: %+v", iss)
 			}
 			if c.Server.GRPCAddr != ":9001" || c.ClockSkew != 30*time.Second {
@@ -69,6 +70,22 @@ issuers:
 			}
 			if h := c.Issuers[2].AllowedHosts[0]; h != "keys.example.com" {
 				t.Errorf("allowed_hosts not lower-cased: %q", h)
+			}
+		}},
+		{"issuer email rules", `
+issuers:
+  - {issuer: "https://corp.example.com", audiences: [a], email_verified: required, email_domains: [Corp.COM]}
+  - {issuer: "https://social.example.com", audiences: [a], email_verified: ignore, userid_prefix: "social:"}
+  - {issuer: "https://plain.example.com", audiences: [a], userid_prefix: ""}
+`, nil, func(t *testing.T, c *Config) {
+			if is := c.Issuers[0]; is.EmailVerified != "required" || len(is.EmailDomains) != 1 || is.EmailDomains[0] != "corp.com" || is.UserIDPrefix != nil {
+				t.Errorf("issuers[0] = %+v", is)
+			}
+			if is := c.Issuers[1]; is.EmailVerified != "ignore" || is.UserIDPrefix == nil || *is.UserIDPrefix != "social:" {
+				t.Errorf("issuers[1] = %+v", is)
+			}
+			if p := c.Issuers[2].UserIDPrefix; p == nil || *p != "" {
+				t.Errorf("issuers[2].userid_prefix = %v, want an explicit empty prefix", p)
 			}
 		}},
 		{"durations in go syntax", "clock_skew: 1m30s\nuserinfo_timeout: 150ms\njwks_max_stale: 0\noutputs: {flyte: {ttl: 90s}}", nil,

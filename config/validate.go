@@ -145,7 +145,28 @@ func (c *Config) validateIssuer(p *problems, i int) {
 	if iss.GroupsClaim == "" {
 		p.addf(k+".groups_claim", "required")
 	}
+	switch iss.EmailVerified {
+	case "", EmailVerifiedIfPresent, EmailVerifiedRequired, EmailVerifiedIgnore: // "": a Config built in code; Load fills if_present
+	default:
+		p.addf(k+".email_verified", "must be %s, %s or %s, not %s",
+			EmailVerifiedIfPresent, EmailVerifiedRequired, EmailVerifiedIgnore, safeQuote(iss.EmailVerified))
+	}
+	for j, d := range iss.EmailDomains {
+		if !validHost(d) || strings.ContainsAny(d, "*:[]") {
+			p.addf(fmt.Sprintf("%s.email_domains[%d]", k, j), "invalid domain %s (exact domains only)", safeQuote(d))
+		}
+	}
+	if iss.UserIDPrefix != nil && !validHeaderValue(*iss.UserIDPrefix) {
+		p.addf(k+".userid_prefix", "contains control characters")
+	}
 }
+
+// Values of issuers[].email_verified.
+const (
+	EmailVerifiedIfPresent = "if_present"
+	EmailVerifiedRequired  = "required"
+	EmailVerifiedIgnore    = "ignore"
+)
 
 // checkURL accepts an absolute http(s) URL without credentials, query or
 // fragment; plain http only for a loopback host.

@@ -53,6 +53,12 @@ type Config struct {
 	ShadowCompare []string
 	// Browser runs the login for browsers; nil: browsers get 401 too.
 	Browser Browser
+	// EmailPolicies are the issuers' rules for when an email identifies a
+	// user, by exact `iss`; an issuer not named gets the zero policy
+	// (email_verified if_present, any domain). A refused email is no user
+	// id (a 403 when the user claim is the email) and matches no
+	// email-domain rule.
+	EmailPolicies map[string]identity.EmailPolicy
 }
 
 // Engine decides.
@@ -151,6 +157,10 @@ func (e *Engine) decide(ctx context.Context, req *Request, route *Route, res Res
 	if e.cfg.Enricher != nil && tok != "" {
 		id.Degraded = e.cfg.Enricher.Enrich(ctx, &id, tok)
 	}
+	policy := e.cfg.EmailPolicies[id.Issuer]
+	if id.EmailRefused = policy.Judge(&id); id.EmailRefused != "" && id.UserIsEmail() {
+		return e.deny(res, denyUnverifiedEmail, ""), nil
+	}
 	if route != nil && !route.allows(&id) {
 		return e.deny(res, denyForbidden, ""), nil
 	}
@@ -245,7 +255,10 @@ var (
 	denyInvalid   = denial{http.StatusUnauthorized, "", "invalid token", true}
 	denyForbidden = denial{http.StatusForbidden, "forbidden", "access to this route is not allowed for this user", false}
 	denyUnsafe    = denial{http.StatusForbidden, "unsafe_identity", "user identity cannot be represented in a header", false}
-	denyBadPath   = denial{http.StatusBadRequest, "bad_path", "malformed request path", false}
+	// denyUnverifiedEmail: the user id would be an email the IdP marks
+	// unverified, or in a domain the issuer may not assert.
+	denyUnverifiedEmail = denial{http.StatusForbidden, "unverified_email", "the identity provider has not verified this email address for this issuer", false}
+	denyBadPath         = denial{http.StatusBadRequest, "bad_path", "malformed request path", false}
 )
 
 func (e *Engine) deny(res Result, d denial, detail string) Result {

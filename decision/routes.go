@@ -51,7 +51,9 @@ func prefixMatch(prefix, path string) bool {
 	return len(path) == len(prefix) || strings.HasSuffix(prefix, "/") || path[len(prefix)] == '/'
 }
 
-// allows reports whether a verified user passes the route's rules.
+// allows reports whether a verified user passes the route's rules. An
+// email the issuer's policy refused (unverified, foreign domain) is in no
+// domain.
 func (r *Route) allows(id *identity.Identity) bool {
 	if len(r.AllowGroups) > 0 && !slices.ContainsFunc(r.AllowGroups, func(g string) bool {
 		_, found := slices.BinarySearch(id.Groups, g)
@@ -60,11 +62,12 @@ func (r *Route) allows(id *identity.Identity) bool {
 		return false
 	}
 	if len(r.AllowEmailDomains) > 0 {
-		at := strings.LastIndexByte(id.Email, '@')
+		email := id.TrustedEmail()
+		at := strings.LastIndexByte(email, '@')
 		if at < 0 {
 			return false
 		}
-		domain := id.Email[at+1:]
+		domain := email[at+1:]
 		if !slices.ContainsFunc(r.AllowEmailDomains, func(d string) bool { return strings.EqualFold(d, domain) }) {
 			return false
 		}

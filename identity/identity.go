@@ -2,7 +2,6 @@ package identity
 
 import (
 	"sort"
-	"strings"
 	"time"
 )
 
@@ -27,8 +26,11 @@ type Identity struct {
 	Audience []string
 	// Email, Name, GivenName, FamilyName and PreferredUsername are the
 	// standard OIDC profile claims (OIDC Core 5.1).
-	Email             string
-	EmailVerified     bool
+	Email string
+	// EmailVerified is the IdP's email_verified claim: true, false or
+	// absent. Absent and false are different: an IdP that lets users type
+	// any address says false, and that address identifies no one.
+	EmailVerified     Verified
 	Name              string
 	GivenName         string
 	FamilyName        string
@@ -54,6 +56,10 @@ type Identity struct {
 	// Degraded names why enrichment could not complete ("" when it did or was
 	// not attempted); the request still proceeds with the token's claims.
 	Degraded string
+	// EmailRefused is why Email identifies no one under the issuer's
+	// EmailPolicy ("" when it does, or was not judged): see EmailPolicy.Judge.
+	// A refused email is no user id and matches no email-domain rule.
+	EmailRefused string
 }
 
 // Claim returns the string value of a claim by its JWT name, looking at the
@@ -79,19 +85,35 @@ func (id *Identity) Claim(name string) string {
 }
 
 // UserID is the value of the configured user claim, or "" when the token
-// and its profile lack it.
+// and its profile lack it, or when it is a refused email.
 func (id *Identity) UserID() string {
-	if id.UserClaim == "" {
+	if id.UserIsEmail() {
+		if id.EmailRefused != "" {
+			return ""
+		}
 		return id.Email
 	}
 	return id.Claim(id.UserClaim)
+}
+
+// UserIsEmail reports whether the user id is the email claim.
+func (id *Identity) UserIsEmail() bool {
+	return id.UserClaim == "" || id.UserClaim == "email"
+}
+
+// TrustedEmail is Email when it may identify the user, else "".
+func (id *Identity) TrustedEmail() string {
+	if id.EmailRefused != "" {
+		return ""
+	}
+	return id.Email
 }
 
 // Profile is what userinfo (or a cache of it) knows about a subject.
 type Profile struct {
 	Subject           string   `json:"sub"`
 	Email             string   `json:"email,omitempty"`
-	EmailVerified     bool     `json:"email_verified,omitempty"`
+	EmailVerified     Verified `json:"email_verified,omitempty"`
 	Name              string   `json:"name,omitempty"`
 	GivenName         string   `json:"given_name,omitempty"`
 	FamilyName        string   `json:"family_name,omitempty"`
@@ -124,8 +146,9 @@ func (id *Identity) Merge(p *Profile) {
 }
 
 // ParseGroups turns a groups claim into a sorted, de-duplicated list. The
-// claim may be a JSON array of strings or one string separated by commas or
-// white space; anything else yields nil.
+// claim may be a JSON array of strings, or one string, which is one group:
+// splitting "not admins" on white space would make the group "admins" out
+// of nothing. Anything else yields nil.
 func ParseGroups(v any) []string {
 	switch g := v.(type) {
 	case []string:
@@ -139,14 +162,14 @@ func ParseGroups(v any) []string {
 		}
 		return NormalizeGroups(out)
 	case string:
-		return NormalizeGroups(strings.FieldsFunc(g, func(r rune) bool {
-			return r == ',' || r == ' ' || r == '\t' || r == '\n' || r == '\r'
-		}))
+		return NormalizeGroups([]string{g})
 	}
 	return nil
 }
 
-// NormalizeGroups trims, drops empties, de-duplicates and sorts groups. It
+// NormalizeGroups drops empty names, de-duplicates and sorts groups. It
+// never trims: " admins" is another group than "admins", and trimming would
+// let an IdP user who may name a group become a member of the other one. It
 // returns a new slice and leaves the argument untouched.
 func NormalizeGroups(groups []string) []string {
 	if len(groups) == 0 {
@@ -154,7 +177,7 @@ func NormalizeGroups(groups []string) []string {
 	}
 	out := make([]string, 0, len(groups))
 	for _, g := range groups {
-		if g = strings.TrimSpace(g); g != "" {
+		if g != "" {
 			out = append(out, g)
 		}
 	}

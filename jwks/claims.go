@@ -1,55 +1,145 @@
 package jwks
 
 import (
-	"bytes"
 	"encoding/json"
 	"math"
 	"time"
 
 	"github.com/idgate/idgate/identity"
+	"github.com/idgate/idgate/internal/claimjson"
 )
 
 // header is the part of the JOSE header Verify reads. Embedded keys and key
 // URLs (jwk, jku, x5u, x5c) are deliberately not even decoded.
 type header struct {
-	Alg  string          `json:"alg"`
-	Kid  string          `json:"kid"`
-	Crit json.RawMessage `json:"crit"`
+	Alg  string
+	Kid  string
+	Crit []byte // raw; a crit member, whatever its value, is refused
 }
 
-// claims is the payload, decoded once. Groups is kept raw because only the
-// issuer's mapping knows whether it is the groups claim.
+// parseHeader reads the JOSE header by exact member names.
+func parseHeader(b []byte) (header, error) {
+	var h header
+	err := claimjson.Members(b, func(name, v []byte) error {
+		var err error
+		switch string(name) {
+		case "alg":
+			h.Alg, err = claimjson.String(v)
+		case "kid":
+			h.Kid, err = claimjson.String(v)
+		case "crit":
+			h.Crit = v // even null: no extension is understood
+		}
+		return err
+	})
+	return h, err
+}
+
+// claims is the payload, decoded once by exact (case-sensitive) claim
+// names; a claim named twice makes the token malformed. Groups and
+// _claim_names are kept raw because only the issuer's mapping knows which
+// claim holds the groups. The raw slices alias the payload.
 type claims struct {
-	Iss               string                     `json:"iss"`
-	Sub               string                     `json:"sub"`
-	Aud               audience                   `json:"aud"`
-	Exp               *numericDate               `json:"exp"`
-	Nbf               *numericDate               `json:"nbf"`
-	Iat               *numericDate               `json:"iat"`
-	Email             string                     `json:"email"`
-	EmailVerified     flexBool                   `json:"email_verified"`
-	Name              string                     `json:"name"`
-	GivenName         string                     `json:"given_name"`
-	FamilyName        string                     `json:"family_name"`
-	PreferredUsername string                     `json:"preferred_username"`
-	Groups            json.RawMessage            `json:"groups"`
-	ClaimNames        map[string]json.RawMessage `json:"_claim_names"`
-	HasGroups         flexBool                   `json:"hasgroups"`
-	Nonce             string                     `json:"nonce"`
-	Azp               string                     `json:"azp"`
+	Iss               string
+	Sub               string
+	Aud               audience
+	Exp               *numericDate
+	Nbf               *numericDate
+	Iat               *numericDate
+	Email             string
+	EmailVerified     identity.Verified
+	Name              string
+	GivenName         string
+	FamilyName        string
+	PreferredUsername string
+	Groups            []byte
+	ClaimNames        []byte
+	HasGroups         bool
+	Nonce             string
+	Azp               string
+}
+
+// parseClaims reads the payload. A claim of the wrong type is an error, as
+// encoding/json's would be; email_verified and hasgroups never are.
+func parseClaims(b []byte, c *claims) error {
+	return claimjson.Members(b, func(name, v []byte) error {
+		switch string(name) {
+		case "iss":
+			return str(&c.Iss, v)
+		case "sub":
+			return str(&c.Sub, v)
+		case "aud":
+			return c.Aud.parse(v)
+		case "exp":
+			return date(&c.Exp, v)
+		case "nbf":
+			return date(&c.Nbf, v)
+		case "iat":
+			return date(&c.Iat, v)
+		case "email":
+			return str(&c.Email, v)
+		case "email_verified":
+			c.EmailVerified = identity.ParseVerified(v)
+		case "name":
+			return str(&c.Name, v)
+		case "given_name":
+			return str(&c.GivenName, v)
+		case "family_name":
+			return str(&c.FamilyName, v)
+		case "preferred_username":
+			return str(&c.PreferredUsername, v)
+		case "groups":
+			c.Groups = v
+		case "_claim_names":
+			if !claimjson.IsNull(v) && v[0] != '{' {
+				return claimjson.ErrMalformed
+			}
+			c.ClaimNames = v
+		case "hasgroups":
+			c.HasGroups = identity.ParseVerified(v) == identity.VerifiedTrue
+		case "nonce":
+			return str(&c.Nonce, v)
+		case "azp":
+			return str(&c.Azp, v)
+		}
+		return nil
+	})
+}
+
+func str(dst *string, v []byte) (err error) {
+	*dst, err = claimjson.String(v)
+	return err
+}
+
+// date reads a NumericDate; null leaves it absent.
+func date(dst **numericDate, v []byte) error {
+	if claimjson.IsNull(v) {
+		*dst = nil
+		return nil
+	}
+	f, err := claimjson.Number(v)
+	if err != nil {
+		return err
+	}
+	d := numericDate(f)
+	*dst = &d
+	return nil
 }
 
 // audience is `aud`: one string or an array of strings (RFC 7519 4.1.3).
 type audience []string
 
-func (a *audience) UnmarshalJSON(b []byte) error {
-	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*a = audience{s}
+func (a *audience) parse(b []byte) error {
+	switch {
+	case claimjson.IsNull(b):
+		*a = nil
 		return nil
+	case b[0] == '"':
+		s, err := claimjson.String(b)
+		*a = audience{s}
+		return err
+	case b[0] != '[':
+		return claimjson.ErrMalformed
 	}
 	var l []string
 	if err := json.Unmarshal(b, &l); err != nil {
@@ -71,16 +161,6 @@ func (d numericDate) time() time.Time {
 	return time.Unix(int64(sec), int64(frac*1e9))
 }
 
-// flexBool accepts true and the string "true" (some IdPs send
-// email_verified as a string); any other value is false, never an error.
-type flexBool bool
-
-func (f *flexBool) UnmarshalJSON(b []byte) error {
-	s := string(b)
-	*f = flexBool(s == "true" || s == `"true"`)
-	return nil
-}
-
 // standardClaims are the claims Identity has fields for.
 var standardClaims = map[string]bool{
 	"sub": true, "iss": true, "email": true, "name": true, "given_name": true,
@@ -95,7 +175,7 @@ func (c *claims) toIdentity(is *issuer, payload []byte, kid string) (identity.Id
 		Subject:           c.Sub,
 		Audience:          clip(c.Aud),
 		Email:             c.Email,
-		EmailVerified:     bool(c.EmailVerified),
+		EmailVerified:     c.EmailVerified,
 		Name:              c.Name,
 		GivenName:         c.GivenName,
 		FamilyName:        c.FamilyName,
@@ -104,29 +184,35 @@ func (c *claims) toIdentity(is *issuer, payload []byte, kid string) (identity.Id
 		ExpiresAt:         c.Exp.time(),
 		KeyID:             kid,
 		Source:            identity.SourceBearer,
-		GroupsOverage:     bool(c.HasGroups),
+		GroupsOverage:     c.HasGroups,
 	}
 	if c.Iat != nil {
 		id.IssuedAt = c.Iat.time()
 	}
-	if _, ok := c.ClaimNames[is.cfg.GroupsClaim]; ok {
+	if over, err := claimjson.Has(c.ClaimNames, is.cfg.GroupsClaim); err != nil {
+		return identity.Identity{}, ErrMalformed
+	} else if over {
 		id.GroupsOverage = true
 	}
 	groupsRaw := c.Groups
 	if is.cfg.GroupsClaim != "groups" || is.extraUserClaim {
-		var all map[string]json.RawMessage
-		if err := json.Unmarshal(payload, &all); err != nil {
+		groupsRaw = nil
+		err := claimjson.Members(payload, func(name, v []byte) error {
+			if string(name) == is.cfg.GroupsClaim {
+				groupsRaw = v
+			}
+			if is.extraUserClaim && string(name) == is.cfg.UserClaim && v[0] == '"' {
+				if s, err := claimjson.String(v); err == nil {
+					id.Extra = map[string]string{is.cfg.UserClaim: s}
+				}
+			}
+			return nil
+		})
+		if err != nil {
 			return identity.Identity{}, ErrMalformed
 		}
-		groupsRaw = all[is.cfg.GroupsClaim]
-		if raw := all[is.cfg.UserClaim]; is.extraUserClaim && len(raw) > 0 && raw[0] == '"' {
-			var s string
-			if json.Unmarshal(raw, &s) == nil {
-				id.Extra = map[string]string{is.cfg.UserClaim: s}
-			}
-		}
 	}
-	if len(groupsRaw) > 0 && !bytes.Equal(groupsRaw, []byte("null")) {
+	if len(groupsRaw) > 0 && !claimjson.IsNull(groupsRaw) {
 		var g any
 		if err := json.Unmarshal(groupsRaw, &g); err != nil {
 			return identity.Identity{}, ErrMalformed

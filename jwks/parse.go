@@ -2,7 +2,6 @@ package jwks
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"strings"
 )
 
@@ -22,7 +21,8 @@ type parsed struct {
 }
 
 // parse does every check that needs no key: three segments, base64url,
-// header JSON, an allowed alg, no crit, claims JSON. It never fetches.
+// header JSON, an allowed alg, no crit, claims JSON (names exact and
+// unique in both). It never fetches.
 func parse(token string) (*parsed, error) {
 	if !compactChars(token) {
 		return nil, ErrMalformed
@@ -43,8 +43,8 @@ func parse(token string) (*parsed, error) {
 	if err != nil {
 		return nil, ErrMalformed
 	}
-	var h header
-	if err := json.Unmarshal(hb, &h); err != nil {
+	h, err := parseHeader(hb)
+	if err != nil {
 		return nil, ErrMalformed
 	}
 	p := &parsed{alg: lookupAlg(h.Alg), kid: h.Kid, signingInput: token[:j]}
@@ -64,7 +64,7 @@ func parse(token string) (*parsed, error) {
 	if p.payload, err = b64.DecodeString(token[i+1 : j]); err != nil {
 		return nil, ErrMalformed
 	}
-	if err := json.Unmarshal(p.payload, &p.claims); err != nil {
+	if err := parseClaims(p.payload, &p.claims); err != nil {
 		return nil, ErrMalformed
 	}
 	if p.claims.Iss == "" || p.claims.Sub == "" || p.claims.Exp == nil {

@@ -240,7 +240,7 @@ func TestIdentityMapping(t *testing.T) {
 		{"defaults", nil, nil, func(id *identity.Identity) {}},
 		{"custom user and groups claims", func(ic *jwks.IssuerConfig) { ic.UserClaim, ic.GroupsClaim = "oid", "roles" }, nil,
 			func(id *identity.Identity) {
-				id.UserClaim, id.Groups, id.Extra = "oid", []string{"r1", "r2"}, map[string]string{"oid": "oid-1"}
+				id.UserClaim, id.Groups, id.Extra = "oid", []string{"r2, r1"}, map[string]string{"oid": "oid-1"} // a string is one group
 			}},
 		{"standard user claim stays out of Extra", func(ic *jwks.IssuerConfig) { ic.UserClaim = "preferred_username" }, nil,
 			func(id *identity.Identity) { id.UserClaim = "preferred_username" }},
@@ -269,8 +269,8 @@ func TestIdentityMapping(t *testing.T) {
 			}
 			want := identity.Identity{
 				Issuer: p.Issuer(), Subject: "u-1", Audience: []string{"idgate-dev"}, Email: "a@example.com",
-				EmailVerified: true, Name: "Alice A", GivenName: "Alice", FamilyName: "A",
-				PreferredUsername: "alice", Groups: []string{"a", "b"}, UserClaim: "email",
+				EmailVerified: identity.VerifiedTrue, Name: "Alice A", GivenName: "Alice", FamilyName: "A",
+				PreferredUsername: "alice", Groups: []string{" b ", "a", "b"}, UserClaim: "email", // never trimmed
 				IssuedAt: now.Add(-5 * time.Second), ExpiresAt: now.Add(10 * time.Minute),
 				KeyID: p.CurrentKeyID("ES256"), Source: identity.SourceBearer,
 			}

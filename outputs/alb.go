@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/idgate/idgate/identity"
 )
 
 // ALB header names, as an AWS Application Load Balancer's authenticate-oidc
@@ -41,25 +43,25 @@ type albHeader struct {
 
 // albClaims are the userinfo claims ALB forwards, plus exp and iss.
 type albClaims struct {
-	Subject           string   `json:"sub"`
-	Email             string   `json:"email,omitempty"`
-	EmailVerified     bool     `json:"email_verified,omitempty"`
-	Name              string   `json:"name,omitempty"`
-	GivenName         string   `json:"given_name,omitempty"`
-	FamilyName        string   `json:"family_name,omitempty"`
-	PreferredUsername string   `json:"preferred_username,omitempty"`
-	Groups            []string `json:"groups,omitempty"`
-	Expiry            int64    `json:"exp"`
-	Issuer            string   `json:"iss"`
+	Subject           string            `json:"sub"`
+	Email             string            `json:"email,omitempty"`
+	EmailVerified     identity.Verified `json:"email_verified,omitempty"`
+	Name              string            `json:"name,omitempty"`
+	GivenName         string            `json:"given_name,omitempty"`
+	FamilyName        string            `json:"family_name,omitempty"`
+	PreferredUsername string            `json:"preferred_username,omitempty"`
+	Groups            []string          `json:"groups,omitempty"`
+	Expiry            int64             `json:"exp"`
+	Issuer            string            `json:"iss"`
 }
 
-func (r *Renderer) albData(c *flyteClaims, verified bool, exp time.Time) (string, error) {
+func (r *Renderer) albData(c *flyteClaims, exp time.Time) (string, error) {
 	h, err := json.Marshal(albHeader{Type: "JWT", KeyID: r.signer.KeyID(), Alg: "ES256", Issuer: c.IdP,
 		Client: r.cfg.ALB.Client, Signer: r.cfg.ALB.Signer, Expiry: exp.Unix()})
 	if err != nil {
 		return "", fmt.Errorf("outputs: alb header: %w", err)
 	}
-	p, err := json.Marshal(albClaims{Subject: c.Subject, Email: c.Email, EmailVerified: verified, Name: c.Name,
+	p, err := json.Marshal(albClaims{Subject: c.Subject, Email: c.Email, EmailVerified: c.EmailVerified, Name: c.Name,
 		GivenName: c.GivenName, FamilyName: c.FamilyName, PreferredUsername: c.PreferredUsername,
 		Groups: c.Groups, Expiry: exp.Unix(), Issuer: c.IdP})
 	if err != nil {

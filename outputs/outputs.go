@@ -26,6 +26,10 @@ type Config struct {
 	UserIDHeader string
 	// UserIDPrefix is prepended to the user id ("" in Kubeflow's manifests).
 	UserIDPrefix string
+	// IssuerUserIDPrefix overrides UserIDPrefix for the issuers it names
+	// (by exact `iss`), so that two issuers asserting the same email give
+	// two user ids.
+	IssuerUserIDPrefix map[string]string
 	// GroupsHeader carries the groups joined by ","; absent when there are none.
 	GroupsHeader string
 	// FlyteHeader carries the signed claims JWT; empty disables it.
@@ -108,7 +112,7 @@ func (r *Renderer) Render(dst []identity.Header, id *identity.Identity, accessTo
 		if !ok {
 			return dst, ErrUnsafeUserID
 		}
-		dst = append(dst, identity.Header{Name: r.cfg.UserIDHeader, Value: r.cfg.UserIDPrefix + uid})
+		dst = append(dst, identity.Header{Name: r.cfg.UserIDHeader, Value: r.prefix(id.Issuer) + uid})
 	}
 	if r.cfg.GroupsHeader != "" && len(id.Groups) > 0 {
 		if g, _ := groupsValue(id.Groups); g != "" {
@@ -128,6 +132,14 @@ func (r *Renderer) Render(dst []identity.Header, id *identity.Identity, accessTo
 	return dst, nil
 }
 
+// prefix is the user id prefix of issuer.
+func (r *Renderer) prefix(issuer string) string {
+	if p, ok := r.cfg.IssuerUserIDPrefix[issuer]; ok {
+		return p
+	}
+	return r.cfg.UserIDPrefix
+}
+
 // renderALB writes the ALB set. x-amzn-oidc-identity is the subject; a
 // subject or token that cannot travel in a header is left out.
 func (r *Renderer) renderALB(dst []identity.Header, id *identity.Identity, accessToken string) ([]identity.Header, error) {
@@ -139,11 +151,11 @@ func (r *Renderer) renderALB(dst []identity.Header, id *identity.Identity, acces
 	}
 	now := r.cfg.Now()
 	c := r.claims(id)
-	if tok, ok := r.alb.get(&c, now, r.cfg.ReuseMargin); ok {
+	if tok, ok := r.alb.get(&c, now, id.ExpiresAt, r.cfg.ReuseMargin); ok {
 		return append(dst, identity.Header{Name: ALBData, Value: tok}), nil
 	}
 	exp := r.expiry(id, now)
-	tok, err := r.albData(&c, id.EmailVerified, exp)
+	tok, err := r.albData(&c, exp)
 	if err != nil {
 		return dst, err
 	}
@@ -151,11 +163,21 @@ func (r *Renderer) renderALB(dst []identity.Header, id *identity.Identity, acces
 	return append(dst, identity.Header{Name: ALBData, Value: tok}), nil
 }
 
-// claims is the identity part shared by the signed headers; the cache keys on it.
+// claims is the identity part shared by the signed headers; the cache keys
+// on it. A refused email (unverified, or a domain the issuer may not
+// assert) is left out and email_verified says false, so no consumer of the
+// signed headers takes it for an identity.
 func (r *Renderer) claims(id *identity.Identity) flyteClaims {
+	email, verified := id.Email, id.EmailVerified
+	switch {
+	case id.EmailRefused != "":
+		email, verified = "", identity.VerifiedFalse
+	case email == "":
+		verified = identity.VerifiedAbsent
+	}
 	return flyteClaims{
 		Issuer: r.cfg.Issuer, Audience: r.cfg.FlyteAudience, Subject: id.Subject,
-		Email: id.Email, GivenName: id.GivenName, FamilyName: id.FamilyName, Name: id.Name,
+		Email: email, EmailVerified: verified, GivenName: id.GivenName, FamilyName: id.FamilyName, Name: id.Name,
 		PreferredUsername: id.PreferredUsername, Groups: id.Groups, IdP: id.Issuer,
 	}
 }
@@ -172,7 +194,7 @@ func (r *Renderer) expiry(id *identity.Identity, now time.Time) time.Time {
 func (r *Renderer) flyteToken(id *identity.Identity) (string, error) {
 	now := r.cfg.Now()
 	c := r.claims(id)
-	if tok, ok := r.tokens.get(&c, now, r.cfg.ReuseMargin); ok {
+	if tok, ok := r.tokens.get(&c, now, id.ExpiresAt, r.cfg.ReuseMargin); ok {
 		return tok, nil
 	}
 	return r.signFlyte(&c, id, now)

@@ -17,7 +17,9 @@ func TestHeaderValue(t *testing.T) {
 		ok             bool
 	}{
 		{"ascii", "alice@example.com", "alice@example.com", true},
-		{"percent kept in ascii", "a%b", "a%b", true},
+		{"plain ascii unchanged", "alice+ml@example.com", "alice+ml@example.com", true},
+		{"percent encoded in ascii", "a%b", "a%25b", true},
+		{"literal encoding encoded again", "%C3%A9@corp.com", "%25C3%25A9@corp.com", true},
 		{"cr", "alice\r\nx-evil: 1", "", false},
 		{"lf", "alice\n", "", false},
 		{"nul", "alice\x00", "", false},
@@ -49,6 +51,8 @@ func TestGroupsValue(t *testing.T) {
 		{"crlf dropped", []string{"ok", "bad\r\nx: y"}, "ok", 1},
 		{"only bad", []string{"\x00"}, "", 1},
 		{"non-ascii", []string{"é"}, "%C3%A9", 0},
+		{"literal encoding encoded again", []string{"%C3%A9"}, "%25C3%25A9", 0},
+		{"space kept", []string{" admins"}, " admins", 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -4,21 +4,23 @@ import "strings"
 
 // headerValue makes s safe for an HTTP header value. It refuses (ok=false)
 // any control character, since a claim carrying CR, LF or NUL is an attack or
-// garbage and must never be passed on. Printable ASCII passes unchanged; a
-// value with any byte outside ASCII is percent-encoded whole (UTF-8 bytes,
-// and '%' itself, as in RFC 3986), so a consumer decodes it unambiguously.
+// garbage and must never be passed on. Printable ASCII without '%' passes
+// unchanged; any other value is percent-encoded whole (UTF-8 bytes, and '%'
+// itself, as in RFC 3986). The mapping is injective: an unchanged value has
+// no '%' and an encoded one always has, so "é" (%C3%A9) and the literal
+// "%C3%A9" (%25C3%25A9) never give the same header.
 func headerValue(s string) (v string, ok bool) {
-	ascii := true
+	plain := true
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c < 0x20 || c == 0x7f {
 			return "", false
 		}
-		if c >= 0x80 {
-			ascii = false
+		if c >= 0x80 || c == '%' {
+			plain = false
 		}
 	}
-	if ascii {
+	if plain {
 		return s, true
 	}
 	return percentEncode(s, ""), true
@@ -44,8 +46,9 @@ func percentEncode(s, extra string) string {
 }
 
 // groupsValue joins groups with ",". A group with a control character is
-// dropped; a group with a comma or non-ASCII byte is percent-encoded so the
-// list still splits on "," correctly. dropped counts the groups left out.
+// dropped; a group with a comma, '%' or a non-ASCII byte is percent-encoded
+// so the list still splits on "," and distinct groups stay distinct.
+// dropped counts the groups left out.
 func groupsValue(groups []string) (v string, dropped int) {
 	if len(groups) == 1 && plainGroup(groups[0]) {
 		return groups[0], 0

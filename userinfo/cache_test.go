@@ -129,7 +129,7 @@ func TestCacheFailuresAreSoft(t *testing.T) {
 		var key string
 		for k := range cache.values {
 			key = k
-			cache.values[k] = []byte("\x02{\"future\":true}")
+			cache.values[k] = []byte("\x03{\"future\":true}")
 		}
 		cache.mu.Unlock()
 
@@ -141,8 +141,8 @@ func TestCacheFailuresAreSoft(t *testing.T) {
 		cache.mu.Lock()
 		v := cache.values[key]
 		cache.mu.Unlock()
-		if len(v) == 0 || v[0] != 1 {
-			t.Fatalf("cache value %q not overwritten with a version 1 entry", v)
+		if len(v) == 0 || v[0] != 2 {
+			t.Fatalf("cache value %q not overwritten with a version 2 entry", v)
 		}
 		if got := metricValue(t, reg, "idgate_userinfo_cache_total", "invalid"); got != 2 {
 			t.Fatalf("cache_total{result=invalid} = %v, want 2 (caller and lookup)", got)

@@ -29,8 +29,10 @@ type Entry struct {
 }
 
 // entryVersion is the first byte of every encoded Entry. A value with
-// another first byte is a miss and gets overwritten.
-const entryVersion byte = 1
+// another first byte is a miss and gets overwritten. Version 2 keeps
+// email_verified's three states; version 1 left a false out, which would
+// now read as absent, so its entries are misses.
+const entryVersion byte = 2
 
 // wireEntry is the JSON after the version byte.
 type wireEntry struct {

@@ -15,8 +15,10 @@ func TestEntryCodec(t *testing.T) {
 		name string
 		e    Entry
 	}{
-		{"profile", Entry{Profile: identity.Profile{Subject: "s", Email: "a@example.com", EmailVerified: true,
+		{"profile", Entry{Profile: identity.Profile{Subject: "s", Email: "a@example.com", EmailVerified: identity.VerifiedTrue,
 			Name: "A", Groups: []string{"a", "b"}}, Expires: exp}},
+		{"profile with email_verified false", Entry{Profile: identity.Profile{Subject: "s", Email: "a@example.com",
+			EmailVerified: identity.VerifiedFalse}, Expires: exp}},
 		{"negative", Entry{Negative: true, Reason: ReasonStatus, Expires: exp}},
 	}
 	for _, tc := range good {
@@ -40,18 +42,19 @@ func TestEntryCodec(t *testing.T) {
 		v    string
 	}{
 		{"empty", ""},
-		{"unknown version", "\x02" + `{"p":{"sub":"s"},"e":1}`},
+		{"unknown version", "\x03" + `{"p":{"sub":"s"},"e":1}`},
+		{"version 1: a left-out false would read as absent", "\x01" + `{"p":{"sub":"s","email":"a@b"},"e":1}`},
 		{"no version byte", `{"p":{"sub":"s"},"e":1}`},
-		{"not JSON", "\x01not json"},
-		{"unknown field", "\x01" + `{"p":{"sub":"s"},"e":1,"admin":true}`},
-		{"trailing data", "\x01" + `{"p":{"sub":"s"},"e":1}{}`},
-		{"no expiry", "\x01" + `{"p":{"sub":"s"}}`},
-		{"profile without subject", "\x01" + `{"p":{"email":"a@b"},"e":1}`},
-		{"negative with a profile", "\x01" + `{"p":{"sub":"s"},"n":true,"r":"userinfo_status","e":1}`},
-		{"negative without reason", "\x01" + `{"n":true,"e":1}`},
-		{"negative with odd reason", "\x01" + `{"n":true,"r":"Bad Reason\r\n","e":1}`},
-		{"CR LF in a value", "\x01" + `{"p":{"sub":"s","name":"a\r\nX-Evil: 1"},"e":1}`},
-		{"NUL in a group", "\x01" + `{"p":{"sub":"s","groups":["a\u0000b"]},"e":1}`},
+		{"not JSON", "\x02not json"},
+		{"unknown field", "\x02" + `{"p":{"sub":"s"},"e":1,"admin":true}`},
+		{"trailing data", "\x02" + `{"p":{"sub":"s"},"e":1}{}`},
+		{"no expiry", "\x02" + `{"p":{"sub":"s"}}`},
+		{"profile without subject", "\x02" + `{"p":{"email":"a@b"},"e":1}`},
+		{"negative with a profile", "\x02" + `{"p":{"sub":"s"},"n":true,"r":"userinfo_status","e":1}`},
+		{"negative without reason", "\x02" + `{"n":true,"e":1}`},
+		{"negative with odd reason", "\x02" + `{"n":true,"r":"Bad Reason\r\n","e":1}`},
+		{"CR LF in a value", "\x02" + `{"p":{"sub":"s","name":"a\r\nX-Evil: 1"},"e":1}`},
+		{"NUL in a group", "\x02" + `{"p":{"sub":"s","groups":["a\u0000b"]},"e":1}`},
 	}
 	for _, tc := range bad {
 		t.Run("reject "+tc.name, func(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/idgate/idgate/identity"
+	"github.com/idgate/idgate/internal/claimjson"
 )
 
 // Outcomes of one HTTP lookup: the requests_total{result} label values.
@@ -108,59 +110,81 @@ func transportResult(ctx context.Context, err error) string {
 	return resultError
 }
 
-// wireProfile is the userinfo response as IdPs send it.
-type wireProfile struct {
-	Sub               string `json:"sub"`
-	Email             string `json:"email"`
-	EmailVerified     any    `json:"email_verified"` // bool, or "true" (Cognito)
-	Name              string `json:"name"`
-	GivenName         string `json:"given_name"`
-	FamilyName        string `json:"family_name"`
-	PreferredUsername string `json:"preferred_username"`
-	Groups            any    `json:"groups"`
-}
-
-// parseProfile decodes a userinfo JSON object. String values containing CR,
-// LF or NUL are dropped (left empty) and counted; they never reach a header.
+// parseProfile decodes a userinfo JSON object by exact member names (JSON
+// names are case-sensitive: "EMAIL" is not email; a name given twice is
+// malformed). String values containing CR, LF or NUL are dropped (left
+// empty) and counted; they never reach a header. email_verified keeps its
+// three states: true, false (any value but true and "true"), absent.
 func (r *Resolver) parseProfile(body []byte) (identity.Profile, error) {
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 || body[0] != '{' {
 		return identity.Profile{}, errors.New("userinfo: response is not a JSON object")
 	}
-	var w wireProfile
-	if err := json.Unmarshal(body, &w); err != nil {
-		return identity.Profile{}, err
-	}
-	p := identity.Profile{
-		Subject:       w.Sub,
-		EmailVerified: w.EmailVerified == true || w.EmailVerified == "true",
-	}
-	for _, f := range []struct {
-		name string
-		dst  *string
-		v    string
-	}{
-		{"email", &p.Email, w.Email},
-		{"name", &p.Name, w.Name},
-		{"given_name", &p.GivenName, w.GivenName},
-		{"family_name", &p.FamilyName, w.FamilyName},
-		{"preferred_username", &p.PreferredUsername, w.PreferredUsername},
-	} {
-		if strings.ContainsAny(f.v, unsafeChars) {
-			r.metrics.dropped.WithLabelValues(f.name).Inc()
-			continue
+	var p wireProfile
+	var groups []byte
+	err := claimjson.Members(body, func(name, v []byte) error {
+		switch n := string(name); n {
+		case "sub":
+			s, err := claimjson.String(v)
+			p.Subject = s
+			return err
+		case "email_verified":
+			p.EmailVerified = identity.ParseVerified(v)
+		case "groups":
+			groups = v
+		default:
+			dst := p.stringClaim(n)
+			if dst == nil {
+				return nil
+			}
+			s, err := claimjson.String(v)
+			if err != nil {
+				return err
+			}
+			if strings.ContainsAny(s, unsafeChars) {
+				r.metrics.dropped.WithLabelValues(n).Inc()
+				return nil
+			}
+			*dst = s
 		}
-		*f.dst = f.v
+		return nil
+	})
+	if err != nil {
+		return identity.Profile{}, fmt.Errorf("userinfo: response: %w", err)
 	}
 	if p.Email == "" {
-		p.EmailVerified = false
+		p.EmailVerified = identity.VerifiedAbsent
 	}
-	for _, g := range identity.ParseGroups(w.Groups) {
+	var g any
+	if len(groups) > 0 && json.Unmarshal(groups, &g) != nil {
+		return identity.Profile{}, errors.New("userinfo: response: malformed groups")
+	}
+	for _, g := range identity.ParseGroups(g) {
 		if strings.ContainsAny(g, unsafeChars) {
 			r.metrics.dropped.WithLabelValues("groups").Inc()
 			continue
 		}
 		p.Groups = append(p.Groups, g)
 	}
-	return p, nil
+	return p.Profile, nil
+}
+
+// wireProfile is a Profile being read from a userinfo response.
+type wireProfile struct{ identity.Profile }
+
+// stringClaim is the field of the string claim name, or nil.
+func (p *wireProfile) stringClaim(name string) *string {
+	switch name {
+	case "email":
+		return &p.Email
+	case "name":
+		return &p.Name
+	case "given_name":
+		return &p.GivenName
+	case "family_name":
+		return &p.FamilyName
+	case "preferred_username":
+		return &p.PreferredUsername
+	}
+	return nil
 }

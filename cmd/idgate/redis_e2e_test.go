@@ -54,7 +54,7 @@ func mustAllowUser(t *testing.T, in *instance, tok, wantUser string) {
 func TestProfilesSharedThroughRedis(t *testing.T) {
 	rds := redistest.Start(t)
 	idp := mustIdP(t)
-	idp.SetUserinfo("u-42", map[string]any{"email": "carol@example.com", "name": "Carol", "groups": "ml, admins"})
+	idp.SetUserinfo("u-42", map[string]any{"email": "carol@example.com", "name": "Carol", "groups": []string{"ml", "admins"}})
 	first := mustStart(t, redisConfig(t, idp.Issuer(), rds.Addr()))
 	second := mustStart(t, redisConfig(t, idp.Issuer(), rds.Addr()))
 	first.waitReady(t)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/idgate/idgate/config"
 	"github.com/idgate/idgate/decision"
+	"github.com/idgate/idgate/identity"
 	"github.com/idgate/idgate/jwks"
 	"github.com/idgate/idgate/outputs"
 	"github.com/idgate/idgate/profilecache"
@@ -56,6 +57,7 @@ func (s *stack) build(opts Options) error {
 		Shadow:            cfg.Mode == config.ModeShadow,
 		ShadowCompare:     []string{cfg.Outputs.Kubeflow.UserIDHeader, cfg.Outputs.Kubeflow.GroupsHeader},
 		Browser:           browser,
+		EmailPolicies:     emailPolicies(cfg.Issuers),
 	}
 	if enricher != nil { // a nil *Resolver must not become a non-nil interface
 		dc.Enricher = enricher
@@ -97,13 +99,14 @@ func (s *stack) buildRenderer(opts Options) (*outputs.Renderer, error) {
 		}
 	}
 	return outputs.New(outputs.Config{
-		UserIDHeader:  cfg.Outputs.Kubeflow.UserIDHeader,
-		UserIDPrefix:  cfg.Outputs.Kubeflow.UserIDPrefix,
-		GroupsHeader:  cfg.Outputs.Kubeflow.GroupsHeader,
-		FlyteHeader:   cfg.Outputs.Flyte.Header,
-		FlyteAudience: cfg.Outputs.Flyte.Audience,
-		FlyteTTL:      cfg.Outputs.Flyte.TTL,
-		Issuer:        cfg.Signing.Issuer,
+		UserIDHeader:       cfg.Outputs.Kubeflow.UserIDHeader,
+		UserIDPrefix:       cfg.Outputs.Kubeflow.UserIDPrefix,
+		IssuerUserIDPrefix: issuerPrefixes(cfg.Issuers),
+		GroupsHeader:       cfg.Outputs.Kubeflow.GroupsHeader,
+		FlyteHeader:        cfg.Outputs.Flyte.Header,
+		FlyteAudience:      cfg.Outputs.Flyte.Audience,
+		FlyteTTL:           cfg.Outputs.Flyte.TTL,
+		Issuer:             cfg.Signing.Issuer,
 		ALB: outputs.ALBConfig{Enabled: cfg.Outputs.ALB.Enabled, Padding: cfg.Outputs.ALB.Padding,
 			Client: cfg.Outputs.ALB.Client, Signer: cfg.Signing.Issuer},
 		Now: opts.Now,
@@ -208,6 +211,26 @@ func issuerConfigs(in []config.Issuer) []jwks.IssuerConfig {
 		out[i] = jwks.IssuerConfig{
 			Issuer: is.Issuer, Audiences: is.Audiences, JWKSURI: is.JWKSURI,
 			UserClaim: is.UserClaim, GroupsClaim: is.GroupsClaim, AllowedHosts: is.AllowedHosts,
+		}
+	}
+	return out
+}
+
+// emailPolicies maps each issuer to its email rule.
+func emailPolicies(in []config.Issuer) map[string]identity.EmailPolicy {
+	out := make(map[string]identity.EmailPolicy, len(in))
+	for _, is := range in {
+		out[is.Issuer] = identity.EmailPolicy{Verified: is.EmailVerified, Domains: is.EmailDomains}
+	}
+	return out
+}
+
+// issuerPrefixes maps the issuers that set userid_prefix to it.
+func issuerPrefixes(in []config.Issuer) map[string]string {
+	out := map[string]string{}
+	for _, is := range in {
+		if is.UserIDPrefix != nil {
+			out[is.Issuer] = *is.UserIDPrefix
 		}
 	}
 	return out

@@ -179,6 +179,11 @@ func (k *signingKey) publicKeyPEM() []byte {
 // compact builds a compact JWS from a header and claims, signing it with
 // sign (nil for an empty signature).
 func compact(header, claims map[string]any, sign func([]byte) ([]byte, error)) (string, error) {
+	return compactEdit(header, claims, sign, nil)
+}
+
+// compactEdit is compact with the encoded claims passed through edit.
+func compactEdit(header, claims map[string]any, sign func([]byte) ([]byte, error), edit func([]byte) []byte) (string, error) {
 	hb, err := json.Marshal(header)
 	if err != nil {
 		return "", fmt.Errorf("devidp: encode header: %w", err)
@@ -186,6 +191,9 @@ func compact(header, claims map[string]any, sign func([]byte) ([]byte, error)) (
 	cb, err := json.Marshal(claims)
 	if err != nil {
 		return "", fmt.Errorf("devidp: encode claims: %w", err)
+	}
+	if edit != nil {
+		cb = edit(cb)
 	}
 	input := b64.EncodeToString(hb) + "." + b64.EncodeToString(cb)
 	if sign == nil {
