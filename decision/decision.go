@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/idgate/idgate/identity"
@@ -69,6 +70,10 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.VerifyReason == nil {
 		cfg.VerifyReason = func(error) string { return "invalid_token" }
 	}
+	cfg.Routes = slices.Clone(cfg.Routes)
+	for i := range cfg.Routes {
+		cfg.Routes[i].prepare()
+	}
 	return &Engine{cfg: cfg, strip: newStripList(cfg.Renderer.Names(), cfg.StripHeaders)}, nil
 }
 
@@ -109,11 +114,14 @@ type Result struct {
 // idgate (signing failed); every client mistake is a denied Result.
 func (e *Engine) Decide(ctx context.Context, req *Request) (Result, error) {
 	res := Result{Spoofed: e.strip.spoofed(req.Headers)}
-	p, ok := cleanPath(req.Path)
+	host, ok := normalHost(req.Host)
+	if !ok {
+		return e.deny(res, denyBadHost, ""), nil
+	}
+	route, ok := e.route(req.Method, host, req.Path)
 	if !ok {
 		return e.deny(res, denyBadPath, ""), nil
 	}
-	route := e.route(req.Method, hostOnly(req.Host), p)
 	res.Route = route.name()
 	res, err := e.decide(ctx, req, route, res)
 	if err != nil || !e.shadowOn(route) {
@@ -221,9 +229,31 @@ func (e *Engine) allow(res Result, id *identity.Identity, accessToken string, he
 	return res, nil
 }
 
-func (e *Engine) route(method, host, path string) *Route {
+// route returns the first route matching the request (nil: none). ok is
+// false when the path is refused (pathReadings), when its readings select
+// different routes, or when it holds an encoded slash its route does not
+// allow.
+func (e *Engine) route(method, host, target string) (*Route, bool) {
+	var buf [1]pathForm
+	forms, encodedSlash, ok := pathReadings(target, buf[:0])
+	if !ok {
+		return nil, false
+	}
+	route := e.first(method, host, forms[0])
+	for _, f := range forms[1:] {
+		if e.first(method, host, f) != route {
+			return nil, false
+		}
+	}
+	if encodedSlash && (route == nil || !route.AllowEncodedSlashes) {
+		return nil, false
+	}
+	return route, true
+}
+
+func (e *Engine) first(method, host string, f pathForm) *Route {
 	for i := range e.cfg.Routes {
-		if e.cfg.Routes[i].matches(method, host, path) {
+		if e.cfg.Routes[i].matches(method, host, f) {
 			return &e.cfg.Routes[i]
 		}
 	}
@@ -246,6 +276,7 @@ var (
 	denyForbidden = denial{http.StatusForbidden, "forbidden", "access to this route is not allowed for this user", false}
 	denyUnsafe    = denial{http.StatusForbidden, "unsafe_identity", "user identity cannot be represented in a header", false}
 	denyBadPath   = denial{http.StatusBadRequest, "bad_path", "malformed request path", false}
+	denyBadHost   = denial{http.StatusBadRequest, "bad_host", "malformed request host", false}
 )
 
 func (e *Engine) deny(res Result, d denial, detail string) Result {
