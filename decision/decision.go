@@ -149,6 +149,12 @@ func (e *Engine) decide(ctx context.Context, req *Request, route *Route, res Res
 		res.Allowed, res.Status, res.Reason = true, http.StatusOK, "public"
 		res.Set, res.Remove = e.withCookie(nil, nil, cookie, dropCookie)
 		res.Remove = append(res.Remove, e.strip.removals(nil, req.Headers)...)
+		// No token is needed here, but one that does not verify must not
+		// reach an upstream that decodes it unverified.
+		res.Remove = strayCredentials(res.Remove, req.Headers, func(tok string) bool {
+			_, err := e.cfg.Verifier.Verify(ctx, tok)
+			return err == nil
+		})
 		return res, nil
 	}
 	id, tok, res, ok := e.authenticate(ctx, req, res)
@@ -156,6 +162,10 @@ func (e *Engine) decide(ctx context.Context, req *Request, route *Route, res Res
 		return res, nil
 	}
 	res.Identity = &id
+	verified := tok // the bearer token that authenticated; "" for a session
+	if id.Source == identity.SourceSession {
+		verified = ""
+	}
 	if e.cfg.Enricher != nil && tok != "" {
 		id.Degraded = e.cfg.Enricher.Enrich(ctx, &id, tok)
 	}
@@ -170,6 +180,7 @@ func (e *Engine) decide(ctx context.Context, req *Request, route *Route, res Res
 		return res, err
 	}
 	res.Set, res.Remove = e.withCookie(res.Set, res.Remove, cookie, dropCookie)
+	res.Remove = strayCredentials(res.Remove, req.Headers, func(t string) bool { return verified != "" && t == verified })
 	return res, nil
 }
 

@@ -106,6 +106,9 @@ func containsForm(forms []pathForm, f pathForm) bool {
 
 // hasDotSegment reports a "." or ".." segment.
 func hasDotSegment(p string) bool {
+	if !strings.Contains(p, "/.") {
+		return false // every segment follows a "/"
+	}
 	for p != "" {
 		i := strings.IndexByte(p, '/')
 		seg := p

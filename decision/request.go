@@ -42,22 +42,68 @@ func bearerToken(h map[string]string) (string, error) {
 		if !ok {
 			continue
 		}
-		v = strings.TrimSpace(v)
-		if len(v) < 7 || !strings.EqualFold(v[:7], "bearer ") {
-			if strings.EqualFold(v, "bearer") {
-				return "", errMalformedToken
-			}
+		tok, err := parseBearer(v)
+		if errors.Is(err, errNoToken) {
 			continue // another scheme (Basic): look at the next header
 		}
-		tok := strings.TrimLeft(v[7:], " ")
-		// IndexByte is vectorised; ContainsAny over a 1 KB token was a fifth
-		// of a warm Check.
-		if tok == "" || strings.IndexByte(tok, ' ') >= 0 || strings.IndexByte(tok, ',') >= 0 || strings.IndexByte(tok, '\t') >= 0 {
-			return "", errMalformedToken
-		}
-		return tok, nil
+		return tok, err
 	}
 	return "", errNoToken
+}
+
+// parseBearer reads one token header; errNoToken for another scheme.
+func parseBearer(v string) (string, error) {
+	v = strings.TrimSpace(v)
+	if len(v) < 7 || !strings.EqualFold(v[:7], "bearer ") {
+		if strings.EqualFold(v, "bearer") {
+			return "", errMalformedToken
+		}
+		return "", errNoToken
+	}
+	tok := strings.TrimLeft(v[7:], " ")
+	// IndexByte is vectorised; ContainsAny over a 1 KB token was a fifth
+	// of a warm Check.
+	if tok == "" || strings.IndexByte(tok, ' ') >= 0 || strings.IndexByte(tok, ',') >= 0 || strings.IndexByte(tok, '\t') >= 0 {
+		return "", errMalformedToken
+	}
+	return tok, nil
+}
+
+// hasBearer reports a Bearer credential anywhere in a token header's
+// value, also in a later copy ("Basic x,Bearer y").
+func hasBearer(v string) bool {
+	for v != "" {
+		el := v
+		if i := strings.IndexByte(v, ','); i >= 0 {
+			el, v = v[:i], v[i+1:]
+		} else {
+			v = ""
+		}
+		el = strings.TrimLeft(el, " \t")
+		if len(el) >= 6 && strings.EqualFold(el[:6], "bearer") && (len(el) == 6 || el[6] == ' ' || el[6] == '\t') {
+			return true
+		}
+	}
+	return false
+}
+
+// strayCredentials appends to remove every token header holding a Bearer
+// credential that keep does not accept: a token that failed verification,
+// or one beside the credential that authenticated the request, never
+// reaches the upstream (the Flyte runs service decodes Authorization
+// without verifying it when x-flyte-identity is absent).
+func strayCredentials(remove []string, h map[string]string, keep func(tok string) bool) []string {
+	for _, name := range tokenHeaders {
+		v, ok := h[name]
+		if !ok || !hasBearer(v) {
+			continue
+		}
+		if tok, err := parseBearer(v); err == nil && keep(tok) {
+			continue
+		}
+		remove = append(remove, name)
+	}
+	return remove
 }
 
 // normalHost returns the request host for route matching: lower case,

@@ -3,6 +3,7 @@ package decision
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/idgate/idgate/identity"
@@ -17,7 +18,10 @@ func slowRemovals(s *stripList, set []string, headers map[string]string) []strin
 		}
 	}
 	for n := range headers {
-		if len(n) > len(stripPrefix) && n[:len(stripPrefix)] == stripPrefix && !slices.Contains(out, n) && !slices.Contains(set, n) {
+		norm := strings.ReplaceAll(strings.ToLower(n), "_", "-")
+		family := slices.ContainsFunc(stripPrefixes[:], func(p string) bool { return strings.HasPrefix(norm, p) })
+		spelled := norm != n && (slices.Contains(s.all, norm) || norm == "flyte-authorization")
+		if (family || spelled) && !slices.Contains(out, n) && !slices.Contains(set, n) {
 			out = append(out, n)
 		}
 	}
@@ -35,6 +39,11 @@ func TestRemovals(t *testing.T) {
 		{"identity set", []string{"kubeflow-userid", "kubeflow-groups", "x-flyte-identity"}, map[string]string{":path": "/"}},
 		{"set name outside the list", []string{"x-other", "x-user"}, nil},
 		{"x-auth-request family sent", []string{"kubeflow-userid"}, map[string]string{"x-auth-request-role": "admin", "x-auth-request-user": "a"}},
+		{"underscore spellings", []string{"kubeflow-userid"}, map[string]string{"kubeflow_userid": "root", "kubeflow_groups": "admins",
+			"x_flyte_identity": "x", "x_amzn_oidc_data": "x", "Kubeflow_Userid": "root", "x_extra": "1", "flyte_authorization": "Bearer junk",
+			"x_request_id": "1", "user-agent": "u"}},
+		{"other proxies' families", nil, map[string]string{"x-goog-authenticated-user-email": "a", "x-pomerium-jwt-assertion": "j",
+			"x_pomerium_claim_email": "a", "cf-access-jwt-assertion": "j", "cf_access_authenticated_user_email": "a", "x-pomeriumx": "no"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -87,6 +96,11 @@ func TestSpoofed(t *testing.T) {
 		{"clean", map[string]string{"accept": "*/*", "authorization": "Bearer x"}, nil},
 		{"in strip-list order", map[string]string{"x-forwarded-user": "a", "kubeflow-userid": "b"}, []string{"kubeflow-userid", "x-forwarded-user"}},
 		{"family beyond the list is one label", map[string]string{"x-auth-request-a": "1", "x-auth-request-b": "2"}, []string{"x-auth-request-*"}},
+		{"underscore spelling reported by its normal name", map[string]string{"kubeflow_groups": "admins", "x_amzn_oidc_data": "x"},
+			[]string{"kubeflow-groups", "x-amzn-oidc-data"}},
+		{"other proxies", map[string]string{"remote_user": "a", "x-webauth-user": "b", "x-pomerium-jwt-assertion": "j",
+			"x_pomerium_claim_email": "e", "cf-access-jwt-assertion": "j", "x-goog-authenticated-user-id": "i"},
+			[]string{"remote-user", "x-webauth-user", "x-goog-authenticated-user-*", "x-pomerium-*", "cf-access-*"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
