@@ -116,11 +116,11 @@ func (e *Engine) Decide(ctx context.Context, req *Request) (Result, error) {
 	res := Result{Spoofed: e.strip.spoofed(req.Headers)}
 	host, ok := normalHost(req.Host)
 	if !ok {
-		return e.deny(res, denyBadHost, ""), nil
+		return e.refuse(res, denyBadHost, req.Headers), nil
 	}
 	route, ok := e.route(req.Method, host, req.Path)
 	if !ok {
-		return e.deny(res, denyBadPath, ""), nil
+		return e.refuse(res, denyBadPath, req.Headers), nil
 	}
 	res.Route = route.name()
 	res, err := e.decide(ctx, req, route, res)
@@ -128,6 +128,16 @@ func (e *Engine) Decide(ctx context.Context, req *Request) (Result, error) {
 		return res, err
 	}
 	return e.shadow(res, req.Headers), nil
+}
+
+// refuse denies a request no route can be chosen for; in shadow mode (the
+// engine's default, as there is no route) it is only reported.
+func (e *Engine) refuse(res Result, d denial, headers map[string]string) Result {
+	res = e.deny(res, d, "")
+	if e.cfg.Shadow {
+		return e.shadow(res, headers)
+	}
+	return res
 }
 
 func (e *Engine) shadowOn(r *Route) bool {

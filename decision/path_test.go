@@ -114,3 +114,25 @@ func FuzzRouteReadings(f *testing.F) {
 		}
 	})
 }
+
+// TestRefusedPathInShadowMode: shadow mode never denies, also a request
+// whose path or host no route can be chosen for; it reports what enforce
+// mode would do.
+func TestRefusedPathInShadowMode(t *testing.T) {
+	e := mustEngine(t, matchRoutes)
+	e.cfg.Shadow = true
+	for _, tc := range []struct{ name, host, path, reason string }{
+		{"path", "h", "/admin/x%2F..%2F..%2Fpublic", "bad_path"},
+		{"host", "a:1:2", "/api", "bad_host"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := e.Decide(context.Background(), &Request{Method: "GET", Host: tc.host, Path: tc.path, Headers: map[string]string{}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !res.Allowed || !res.Shadow || res.WouldAllow || res.Reason != tc.reason || len(res.Remove)+len(res.Set) != 0 {
+				t.Fatalf("got allowed=%v shadow=%v would=%v reason=%s", res.Allowed, res.Shadow, res.WouldAllow, res.Reason)
+			}
+		})
+	}
+}
