@@ -23,13 +23,13 @@ type pathForm struct {
 
 // pathReadings returns the readings of a request target for route matching,
 // the raw path first, and whether it holds an encoded "/" or "\" (%2F,
-// %5C). ok is false for a target idgate refuses whatever the route:
+// %5C, or %252F for a server that decodes twice). ok is false for a target idgate refuses whatever the route:
 //   - not origin-form (absolute-form "http://h/x", "*", empty), a fragment;
 //   - control bytes, space, a raw backslash, %00, an invalid escape;
-//   - a dot segment ("." or "..", raw or encoded, also "..;x" and after
-//     decoding %2F): Envoy and browsers resolve them, so only an attack
-//     sends one, and a server that resolves them after its own decoding
-//     would serve another route.
+//   - a dot segment ("." or "..", raw or encoded, also "..;x", after
+//     decoding %2F, and after decoding twice as in %252e): Envoy and
+//     browsers resolve them, so only an attack sends one, and a server that
+//     resolves them after its own decoding would serve another route.
 //
 // A plain path (no "%", ";" or "//") has one reading.
 //
@@ -73,7 +73,20 @@ func pathReadings(target string, buf []pathForm) (forms []pathForm, encodedSlash
 	forms = buf
 	decoded := []pathForm{{path: p, encoded: true}}
 	if pct {
-		decoded = append(decoded, pathForm{path: unescape(p, false)}, pathForm{path: unescape(p, true)})
+		all := unescape(p, true)
+		decoded = append(decoded, pathForm{path: unescape(p, false)}, pathForm{path: all})
+		if strings.IndexByte(all, '%') >= 0 {
+			// %252F: a server (or a proxy and its upstream) that decodes
+			// twice meets an encoded slash, dot or NUL there.
+			twice := unescape(all, true)
+			if strings.IndexByte(twice, 0) >= 0 {
+				return nil, false, false
+			}
+			if l := strings.ToLower(all); strings.Contains(l, "%2f") || strings.Contains(l, "%5c") {
+				encodedSlash = true
+			}
+			decoded = append(decoded, pathForm{path: twice})
+		}
 	}
 	for _, d := range decoded {
 		variants := []string{d.path}
@@ -125,13 +138,13 @@ func hasDotSegment(p string) bool {
 }
 
 // unescape percent-decodes p; all also decodes %2F and %5C, both into "/"
-// (the reading of a server that decodes before it routes). p's escapes are
-// valid (pathReadings checked them).
+// (the reading of a server that decodes before it routes). A "%" that does
+// not start a valid escape is kept (only possible on a second decoding).
 func unescape(p string, all bool) string {
 	var b strings.Builder
 	b.Grow(len(p))
 	for i := 0; i < len(p); i++ {
-		if p[i] != '%' {
+		if p[i] != '%' || i+2 >= len(p) || !isHex(p[i+1]) || !isHex(p[i+2]) {
 			b.WriteByte(p[i])
 			continue
 		}
