@@ -23,7 +23,8 @@ type pathForm struct {
 
 // pathReadings returns the readings of a request target for route matching,
 // the raw path first, and whether it holds an encoded "/" or "\" (%2F,
-// %5C, or %252F for a server that decodes twice). ok is false for a target idgate refuses whatever the route:
+// %5C, or %252F for a server that decodes twice). ok is false for a target
+// idgate refuses whatever the route:
 //   - not origin-form (absolute-form "http://h/x", "*", empty), a fragment;
 //   - control bytes, space, a raw backslash, %00, an invalid escape;
 //   - a dot segment ("." or "..", raw or encoded, also "..;x", after
