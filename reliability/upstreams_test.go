@@ -36,6 +36,7 @@ type served struct {
 	level  int
 	users  []string // every value the upstream could read as the user id
 	groups []string // every value it could read as the groups
+	tokens []string // every bearer credential it could decode (Flyte does, unverified)
 }
 
 // readingUpstream routes by route(r) and reads identity headers by names(r).
@@ -47,7 +48,8 @@ type readingUpstream struct {
 }
 
 func (u *readingUpstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s := &served{level: u.route(r), users: u.names(r.Header, "kubeflow-userid"), groups: u.names(r.Header, "kubeflow-groups")}
+	s := &served{level: u.route(r), users: u.names(r.Header, "kubeflow-userid"), groups: u.names(r.Header, "kubeflow-groups"),
+		tokens: append(u.names(r.Header, "authorization"), u.names(r.Header, "flyte-authorization")...)}
 	u.mu.Lock()
 	u.last = s
 	u.mu.Unlock()
@@ -205,6 +207,8 @@ func TestUpstreamsNeverServeStrongerThanJudged(t *testing.T) {
 		{"forged identity on a public route", "runs", "/public/x", anon, forged},
 		{"forged identity, user without groups", "runs", "/api/runs", user, forged},
 		{"forged identity on admin as a user", "runs", "/admin", user, forged},
+		{"junk bearer on a public route", "runs", "/public/x", anon, [][2]string{{"Authorization", "Bearer junk"}, {"Flyte-Authorization", "Bearer junk"}}},
+		{"junk flyte bearer beside a valid one", "runs", "/api/runs", user, [][2]string{{"Flyte-Authorization", "Bearer junk"}, {"flyte_authorization", "Bearer junk"}}},
 	}
 	for name, up := range upstreams() {
 		srv := httptest.NewServer(up)
@@ -239,6 +243,11 @@ func TestUpstreamsNeverServeStrongerThanJudged(t *testing.T) {
 					for _, v := range s.users {
 						if v != a.who.user {
 							t.Errorf("%s read user id %q, want only %q", name, v, a.who.user)
+						}
+					}
+					for _, v := range s.tokens {
+						if v != a.who.auth {
+							t.Errorf("%s could decode an unverified credential %.20q", name, v)
 						}
 					}
 					for _, v := range s.groups {
