@@ -99,13 +99,19 @@ const maxCachedLists = 64
 
 func newStripList(emitted, extra []string) stripList {
 	s := stripList{index: map[string]int{}, lists: &removalLists{}}
+	add := func(n string) {
+		if _, dup := s.index[n]; n != "" && !dup {
+			s.index[n] = len(s.all)
+			s.all = append(s.all, n)
+		}
+	}
 	for _, group := range [][]string{identityHeaders, emitted, extra} {
 		for _, n := range group {
 			n = strings.ToLower(strings.TrimSpace(n))
-			if _, dup := s.index[n]; n != "" && !dup {
-				s.index[n] = len(s.all)
-				s.all = append(s.all, n)
-			}
+			add(n)
+			// A configured "_" name (x_user) is read by WSGI as x-user
+			// too: strip the "-" spelling, and so every spelling.
+			add(strings.ReplaceAll(n, "_", "-"))
 		}
 	}
 	return s

@@ -86,6 +86,18 @@ func TestRemovalsManyNames(t *testing.T) {
 	}
 }
 
+// TestConfiguredUnderscoreNameStripsEverySpelling: outputs.strip_headers
+// holding x_custom strips x-custom and X_Custom too, which WSGI reads alike.
+func TestConfiguredUnderscoreNameStripsEverySpelling(t *testing.T) {
+	s := newStripList([]string{"kubeflow-userid"}, []string{"X_Custom"})
+	got := s.removals(nil, map[string]string{"x_custom": "a", "x-custom": "b", "x_cUSTOM": "c"})
+	for _, n := range []string{"x_custom", "x-custom", "x_cUSTOM"} {
+		if !slices.Contains(got, n) {
+			t.Errorf("%s not removed: %v", n, got)
+		}
+	}
+}
+
 func TestSpoofed(t *testing.T) {
 	s := newStripList([]string{"kubeflow-userid"}, nil)
 	tests := []struct {
