@@ -108,12 +108,15 @@ type Result struct {
 	// Mismatches names the identity headers whose incoming value differs
 	// from idgate's (shadow mode only).
 	Mismatches []string
+
+	unusualHeaders bool // the strip scan's verdict, reused by removals
 }
 
 // Decide makes the decision for req. The error is reserved for faults inside
 // idgate (signing failed); every client mistake is a denied Result.
 func (e *Engine) Decide(ctx context.Context, req *Request) (Result, error) {
-	res := Result{Spoofed: e.strip.spoofed(req.Headers)}
+	res := Result{}
+	res.Spoofed, res.unusualHeaders = e.strip.scan(req.Headers)
 	host, ok := normalHost(req.Host)
 	if !ok {
 		return e.refuse(res, denyBadHost, req.Headers), nil
@@ -158,7 +161,7 @@ func (e *Engine) decide(ctx context.Context, req *Request, route *Route, res Res
 	if route != nil && route.Public {
 		res.Allowed, res.Status, res.Reason = true, http.StatusOK, "public"
 		res.Set, res.Remove = e.withCookie(nil, nil, cookie, dropCookie)
-		res.Remove = append(res.Remove, e.strip.removals(nil, req.Headers)...)
+		res.Remove = append(res.Remove, e.strip.removalsScanned(nil, req.Headers, res.unusualHeaders)...)
 		// No token is needed here, but one that does not verify must not
 		// reach an upstream that decodes it unverified.
 		res.Remove = strayCredentials(res.Remove, req.Headers, func(tok string) bool {
@@ -246,7 +249,7 @@ func (e *Engine) allow(res Result, id *identity.Identity, accessToken string, he
 	}
 	res.Allowed, res.Status, res.Reason = true, http.StatusOK, "ok"
 	res.Set = set
-	res.Remove = e.strip.removals(set, headers)
+	res.Remove = e.strip.removalsScanned(set, headers, res.unusualHeaders)
 	return res, nil
 }
 

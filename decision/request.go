@@ -95,11 +95,14 @@ func hasBearer(v string) bool {
 func strayCredentials(remove []string, h map[string]string, keep func(tok string) bool) []string {
 	for _, name := range tokenHeaders {
 		v, ok := h[name]
-		if !ok || !hasBearer(v) {
+		if !ok {
 			continue
 		}
-		if tok, err := parseBearer(v); err == nil && keep(tok) {
+		switch tok, err := parseBearer(v); {
+		case err == nil && keep(tok):
 			continue
+		case errors.Is(err, errNoToken) && !hasBearer(v):
+			continue // another scheme only (Basic)
 		}
 		remove = append(remove, name)
 	}

@@ -125,7 +125,13 @@ func newStripList(emitted, extra []string) stripList {
 // result may be shared: it is never to be written to, and its capacity
 // equals its length so an append copies it.
 func (s *stripList) removals(set []identity.Header, headers map[string]string) []string {
-	if len(s.all) <= 64 && !hasUnusual(headers) {
+	return s.removalsScanned(set, headers, hasUnusual(headers))
+}
+
+// removalsScanned is removals when the caller has scanned the headers
+// already (scan's unusual), saving a second pass over them.
+func (s *stripList) removalsScanned(set []identity.Header, headers map[string]string, unusual bool) []string {
+	if len(s.all) <= 64 && !unusual {
 		var mask uint64
 		for _, h := range set {
 			if i, ok := s.index[h.Name]; ok {
@@ -216,17 +222,26 @@ func hasUnusual(headers map[string]string) bool {
 	return false
 }
 
-// spoofed names the identity headers the client itself sent, in strip-list
-// order, by their normal name ("kubeflow_groups" is reported as
-// "kubeflow-groups"). Family members outside the fixed list are reported as
-// their family ("x-pomerium-*") so a client cannot grow the metric's label
-// set. A clean request allocates nothing.
+// spoofed names the identity headers the client itself sent (see scan).
 func (s *stripList) spoofed(headers map[string]string) []string {
+	out, _ := s.scan(headers)
+	return out
+}
+
+// scan reads the request's header names once. spoofed names the identity
+// headers the client itself sent, in strip-list order, by their normal
+// name ("kubeflow_groups" is reported as "kubeflow-groups"); family members
+// outside the fixed list are reported as their family ("x-pomerium-*") so a
+// client cannot grow the metric's label set. unusual says removals needs
+// its slow path (a "_" spelling or a family member beyond the list). A
+// clean request allocates nothing.
+func (s *stripList) scan(headers map[string]string) (spoofed []string, unusual bool) {
 	var found uint64
 	var overflow []string // normal names past the 64 the mask holds
 	var families uint8
 	for n := range headers {
-		norm, _ := normalName(n)
+		norm, underscored := normalName(n)
+		unusual = unusual || underscored
 		i, ok := s.index[norm]
 		switch {
 		case ok && i < 64:
@@ -235,6 +250,7 @@ func (s *stripList) spoofed(headers map[string]string) []string {
 			overflow = append(overflow, norm)
 		default:
 			if f := family(norm); f != "" {
+				unusual = true
 				for j, p := range stripPrefixes {
 					if p == f {
 						families |= 1 << uint(j)
@@ -244,7 +260,7 @@ func (s *stripList) spoofed(headers map[string]string) []string {
 		}
 	}
 	if found == 0 && len(overflow) == 0 && families == 0 {
-		return nil
+		return nil, unusual
 	}
 	var out []string
 	for i, n := range s.all {
@@ -261,7 +277,7 @@ func (s *stripList) spoofed(headers map[string]string) []string {
 			out = append(out, p+"*")
 		}
 	}
-	return out
+	return out, unusual
 }
 
 func contains(list []string, s string) bool {
