@@ -226,6 +226,11 @@ type Route struct {
 	// ALBAccessToken sends x-amzn-oidc-accesstoken on this route when
 	// outputs.alb is enabled; false keeps the token from this upstream. [true]
 	ALBAccessToken *bool `mapstructure:"alb_access_token"`
+	// AllowEncodedSlashes lets this route's paths hold %2F and %5C, matched
+	// as ordinary characters, never as separators; a path whose route a
+	// decoding upstream would see differently, or that decodes to a dot
+	// segment, is still refused. false refuses them with 400. [false]
+	AllowEncodedSlashes bool `mapstructure:"allow_encoded_slashes"`
 }
 
 // Cache configures the profile cache.

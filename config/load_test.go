@@ -101,7 +101,7 @@ outputs:
   strip_headers: [X-Forwarded-User, X-Auth-Request-Email]
 routes:
   - {path_prefix: /healthz, public: true, methods: [get, Head], hosts: [API.example.com]}
-  - {path_prefix: /admin, allow_groups: [admins], allow_email_domains: [Example.COM], mode: shadow}
+  - {path_prefix: /admin, allow_groups: [admins], allow_email_domains: [Example.COM], mode: shadow, allow_encoded_slashes: true}
 `, nil, func(t *testing.T, c *Config) {
 			o := c.Outputs
 			if o.Kubeflow.UserIDHeader != "x-user" || o.Kubeflow.GroupsHeader != "x-groups" ||
@@ -110,7 +110,7 @@ routes:
 			}
 			r := c.Routes
 			if strings.Join(r[0].Methods, ",") != "GET,HEAD" || r[0].Hosts[0] != "api.example.com" ||
-				r[1].AllowEmailDomains[0] != "example.com" || r[1].Mode != ModeShadow {
+				r[1].AllowEmailDomains[0] != "example.com" || r[1].Mode != ModeShadow || r[0].AllowEncodedSlashes || !r[1].AllowEncodedSlashes {
 				t.Errorf("routes = %+v", r)
 			}
 		}},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/idgate/idgate/identity"
@@ -75,6 +76,10 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.VerifyReason == nil {
 		cfg.VerifyReason = func(error) string { return "invalid_token" }
 	}
+	cfg.Routes = slices.Clone(cfg.Routes)
+	for i := range cfg.Routes {
+		cfg.Routes[i].prepare()
+	}
 	return &Engine{cfg: cfg, strip: newStripList(cfg.Renderer.Names(), cfg.StripHeaders)}, nil
 }
 
@@ -109,23 +114,39 @@ type Result struct {
 	// Mismatches names the identity headers whose incoming value differs
 	// from idgate's (shadow mode only).
 	Mismatches []string
+
+	unusualHeaders bool // the strip scan's verdict, reused by removals
 }
 
 // Decide makes the decision for req. The error is reserved for faults inside
 // idgate (signing failed); every client mistake is a denied Result.
 func (e *Engine) Decide(ctx context.Context, req *Request) (Result, error) {
-	res := Result{Spoofed: e.strip.spoofed(req.Headers)}
-	p, ok := cleanPath(req.Path)
+	res := Result{}
+	res.Spoofed, res.unusualHeaders = e.strip.scan(req.Headers)
+	host, ok := normalHost(req.Host)
 	if !ok {
-		return e.deny(res, denyBadPath, ""), nil
+		return e.refuse(res, denyBadHost, req.Headers), nil
 	}
-	route := e.route(req.Method, hostOnly(req.Host), p)
+	route, ok := e.route(req.Method, host, req.Path)
+	if !ok {
+		return e.refuse(res, denyBadPath, req.Headers), nil
+	}
 	res.Route = route.name()
 	res, err := e.decide(ctx, req, route, res)
 	if err != nil || !e.shadowOn(route) {
 		return res, err
 	}
 	return e.shadow(res, req.Headers), nil
+}
+
+// refuse denies a request no route can be chosen for; in shadow mode (the
+// engine's default, as there is no route) it is only reported.
+func (e *Engine) refuse(res Result, d denial, headers map[string]string) Result {
+	res = e.deny(res, d, "")
+	if e.cfg.Shadow {
+		return e.shadow(res, headers)
+	}
+	return res
 }
 
 func (e *Engine) shadowOn(r *Route) bool {
@@ -146,7 +167,13 @@ func (e *Engine) decide(ctx context.Context, req *Request, route *Route, res Res
 	if route != nil && route.Public {
 		res.Allowed, res.Status, res.Reason = true, http.StatusOK, "public"
 		res.Set, res.Remove = e.withCookie(nil, nil, cookie, dropCookie)
-		res.Remove = append(res.Remove, e.strip.removals(nil, req.Headers)...)
+		res.Remove = append(res.Remove, e.strip.removalsScanned(nil, req.Headers, res.unusualHeaders)...)
+		// No token is needed here, but one that does not verify must not
+		// reach an upstream that decodes it unverified.
+		res.Remove = strayCredentials(res.Remove, req.Headers, func(tok string) bool {
+			_, err := e.cfg.Verifier.Verify(ctx, tok)
+			return err == nil
+		})
 		return res, nil
 	}
 	id, tok, res, ok := e.authenticate(ctx, req, res)
@@ -154,6 +181,10 @@ func (e *Engine) decide(ctx context.Context, req *Request, route *Route, res Res
 		return res, nil
 	}
 	res.Identity = &id
+	verified := tok // the bearer token that authenticated; "" for a session
+	if id.Source == identity.SourceSession {
+		verified = ""
+	}
 	if e.cfg.Enricher != nil && tok != "" {
 		id.Degraded = e.cfg.Enricher.Enrich(ctx, &id, tok)
 	}
@@ -172,6 +203,7 @@ func (e *Engine) decide(ctx context.Context, req *Request, route *Route, res Res
 		return res, err
 	}
 	res.Set, res.Remove = e.withCookie(res.Set, res.Remove, cookie, dropCookie)
+	res.Remove = strayCredentials(res.Remove, req.Headers, func(t string) bool { return verified != "" && t == verified })
 	return res, nil
 }
 
@@ -227,13 +259,35 @@ func (e *Engine) allow(res Result, id *identity.Identity, accessToken string, he
 	}
 	res.Allowed, res.Status, res.Reason = true, http.StatusOK, "ok"
 	res.Set = set
-	res.Remove = e.strip.removals(set, headers)
+	res.Remove = e.strip.removalsScanned(set, headers, res.unusualHeaders)
 	return res, nil
 }
 
-func (e *Engine) route(method, host, path string) *Route {
+// route returns the first route matching the request (nil: none). ok is
+// false when the path is refused (pathReadings), when its readings select
+// different routes, or when it holds an encoded slash its route does not
+// allow.
+func (e *Engine) route(method, host, target string) (*Route, bool) {
+	var buf [1]pathForm
+	forms, encodedSlash, ok := pathReadings(target, buf[:0])
+	if !ok {
+		return nil, false
+	}
+	route := e.first(method, host, forms[0])
+	for _, f := range forms[1:] {
+		if e.first(method, host, f) != route {
+			return nil, false
+		}
+	}
+	if encodedSlash && (route == nil || !route.AllowEncodedSlashes) {
+		return nil, false
+	}
+	return route, true
+}
+
+func (e *Engine) first(method, host string, f pathForm) *Route {
 	for i := range e.cfg.Routes {
-		if e.cfg.Routes[i].matches(method, host, path) {
+		if e.cfg.Routes[i].matches(method, host, f) {
 			return &e.cfg.Routes[i]
 		}
 	}
@@ -259,6 +313,7 @@ var (
 	// unverified, or in a domain the issuer may not assert.
 	denyUnverifiedEmail = denial{http.StatusForbidden, "unverified_email", "the identity provider has not verified this email address for this issuer", false}
 	denyBadPath         = denial{http.StatusBadRequest, "bad_path", "malformed request path", false}
+	denyBadHost         = denial{http.StatusBadRequest, "bad_host", "malformed request host", false}
 )
 
 func (e *Engine) deny(res Result, d denial, detail string) Result {

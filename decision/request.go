@@ -2,8 +2,7 @@ package decision
 
 import (
 	"errors"
-	"net/url"
-	"path"
+	"net/netip"
 	"strings"
 )
 
@@ -12,6 +11,8 @@ type Request struct {
 	// ID identifies the request in logs (x-request-id when present).
 	ID string
 	// Method, Host and Path are the request line; Path may hold a query.
+	// Path must be origin-form and Host a host[:port] (see pathReadings,
+	// normalHost): anything else is refused with 400.
 	Method, Host, Path string
 	// Scheme is "http" or "https" as the proxy saw it (for the login's
 	// redirect URI).
@@ -41,51 +42,138 @@ func bearerToken(h map[string]string) (string, error) {
 		if !ok {
 			continue
 		}
-		v = strings.TrimSpace(v)
-		if len(v) < 7 || !strings.EqualFold(v[:7], "bearer ") {
-			if strings.EqualFold(v, "bearer") {
-				return "", errMalformedToken
-			}
+		tok, err := parseBearer(v)
+		if errors.Is(err, errNoToken) {
 			continue // another scheme (Basic): look at the next header
 		}
-		tok := strings.TrimLeft(v[7:], " ")
-		// IndexByte is vectorised; ContainsAny over a 1 KB token was a fifth
-		// of a warm Check.
-		if tok == "" || strings.IndexByte(tok, ' ') >= 0 || strings.IndexByte(tok, ',') >= 0 || strings.IndexByte(tok, '\t') >= 0 {
-			return "", errMalformedToken
-		}
-		return tok, nil
+		return tok, err
 	}
 	return "", errNoToken
 }
 
-// cleanPath returns the path without query or fragment, percent-decoded and
-// with dot segments resolved, so route matching sees what a server would
-// serve: /public/../admin matches /admin. ok is false for undecodable paths.
-func cleanPath(p string) (string, bool) {
-	if i := strings.IndexAny(p, "?#"); i >= 0 {
-		p = p[:i]
-	}
-	if strings.IndexByte(p, '%') >= 0 {
-		d, err := url.PathUnescape(p)
-		if err != nil {
-			return "", false
+// parseBearer reads one token header; errNoToken for another scheme.
+func parseBearer(v string) (string, error) {
+	v = strings.TrimSpace(v)
+	if len(v) < 7 || !strings.EqualFold(v[:7], "bearer ") {
+		if strings.EqualFold(v, "bearer") {
+			return "", errMalformedToken
 		}
-		p = d
+		return "", errNoToken
 	}
-	if p == "" || p[0] != '/' {
-		p = "/" + p
+	tok := strings.TrimLeft(v[7:], " ")
+	// IndexByte is vectorised; ContainsAny over a 1 KB token was a fifth
+	// of a warm Check.
+	if tok == "" || strings.IndexByte(tok, ' ') >= 0 || strings.IndexByte(tok, ',') >= 0 || strings.IndexByte(tok, '\t') >= 0 {
+		return "", errMalformedToken
 	}
-	if strings.Contains(p, "//") || strings.Contains(p, "/.") || strings.IndexByte(p, '\\') >= 0 {
-		p = path.Clean(strings.ReplaceAll(p, "\\", "/"))
-	}
-	return p, true
+	return tok, nil
 }
 
-// hostOnly strips a port and lower-cases the host.
-func hostOnly(h string) string {
-	if i := strings.LastIndexByte(h, ':'); i >= 0 && !strings.Contains(h[i:], "]") {
-		h = h[:i]
+// hasBearer reports a Bearer credential anywhere in a token header's
+// value, also in a later copy ("Basic x,Bearer y").
+func hasBearer(v string) bool {
+	for v != "" {
+		el := v
+		if i := strings.IndexByte(v, ','); i >= 0 {
+			el, v = v[:i], v[i+1:]
+		} else {
+			v = ""
+		}
+		el = strings.TrimLeft(el, " \t")
+		if len(el) >= 6 && strings.EqualFold(el[:6], "bearer") && (len(el) == 6 || el[6] == ' ' || el[6] == '\t') {
+			return true
+		}
 	}
-	return strings.ToLower(h)
+	return false
+}
+
+// strayCredentials appends to remove every token header holding a Bearer
+// credential that keep does not accept: a token that failed verification,
+// or one beside the credential that authenticated the request, never
+// reaches the upstream (the Flyte runs service decodes Authorization
+// without verifying it when x-flyte-identity is absent).
+func strayCredentials(remove []string, h map[string]string, keep func(tok string) bool) []string {
+	for _, name := range tokenHeaders {
+		v, ok := h[name]
+		if !ok {
+			continue
+		}
+		switch tok, err := parseBearer(v); {
+		case err == nil && keep(tok):
+			continue
+		case errors.Is(err, errNoToken) && !hasBearer(v):
+			continue // another scheme only (Basic)
+		}
+		remove = append(remove, name)
+	}
+	return remove
+}
+
+// normalHost returns the request host for route matching: lower case,
+// without port and without one trailing dot, so admin.example.com.,
+// ADMIN.example.com and admin.example.com:443 all meet a route for
+// admin.example.com. ok is false for a form no server would route by name
+// (two ports, brackets around a name, an empty label, a bad port, other
+// bytes): it is refused rather than let skip a host-restricted route. An
+// empty host stays empty. A lower-case host without port or dot is
+// returned as is.
+func normalHost(h string) (string, bool) {
+	if h == "" {
+		return "", true
+	}
+	name, port := h, ""
+	if h[0] == '[' {
+		end := strings.IndexByte(h, ']')
+		if end < 0 {
+			return "", false
+		}
+		ip, err := netip.ParseAddr(h[1:end])
+		if err != nil || !ip.Is6() || ip.Zone() != "" {
+			return "", false
+		}
+		name, port = strings.ToLower(h[:end+1]), h[end+1:]
+		if port != "" && (port[0] != ':' || !validPort(port[1:])) {
+			return "", false
+		}
+		return name, true
+	}
+	if i := strings.IndexByte(h, ':'); i >= 0 {
+		name, port = h[:i], h[i+1:]
+		if !validPort(port) {
+			return "", false
+		}
+	}
+	name = strings.TrimSuffix(name, ".")
+	if name == "" || name[0] == '.' || name[len(name)-1] == '.' || strings.Contains(name, "..") {
+		return "", false
+	}
+	lower := true
+	for i := 0; i < len(name); i++ {
+		switch c := name[i]; {
+		case c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_':
+		case c >= 'A' && c <= 'Z':
+			lower = false
+		default:
+			return "", false
+		}
+	}
+	if !lower {
+		name = strings.ToLower(name)
+	}
+	return name, true
+}
+
+// validPort: 1 to 5 digits, at most 65535.
+func validPort(p string) bool {
+	if p == "" || len(p) > 5 {
+		return false
+	}
+	n := 0
+	for i := 0; i < len(p); i++ {
+		if p[i] < '0' || p[i] > '9' {
+			return false
+		}
+		n = n*10 + int(p[i]-'0')
+	}
+	return n <= 65535
 }

@@ -11,11 +11,14 @@ import (
 // request that matches none needs an authenticated user.
 type Route struct {
 	// PathPrefix matches whole path segments: /admin matches /admin and
-	// /admin/x but not /administrator.
+	// /admin/x but not /administrator. A public route matches it exactly;
+	// any other route ignores letter case (/ADMIN is /admin), because
+	// Express and others route case-insensitively.
 	PathPrefix string
 	// Methods, when set, restrict the route to these methods.
 	Methods []string
-	// Hosts, when set, restrict the route to these hosts (port ignored).
+	// Hosts, when set, restrict the route to these hosts (port ignored,
+	// letter case and one trailing dot too).
 	Hosts []string
 	// Public routes need no token; identity headers are still stripped.
 	Public bool
@@ -29,23 +32,52 @@ type Route struct {
 	// OmitAccessToken keeps the caller's access token from this route's
 	// upstream (x-amzn-oidc-accesstoken).
 	OmitAccessToken bool
+	// AllowEncodedSlashes lets a path of this route hold %2F or %5C. They
+	// are matched as ordinary characters of a segment, never as
+	// separators, and the request is still refused when an upstream that
+	// decodes them would route it elsewhere or meet a dot segment. Without
+	// it such a path is refused (400 bad_path).
+	AllowEncodedSlashes bool
+
+	encodedPrefix string // PathPrefix as a raw request path spells it
 }
 
-func (r *Route) matches(method, host, path string) bool {
-	if !prefixMatch(r.PathPrefix, path) {
+// prepare normalises a route for matching (New calls it on its own copy).
+func (r *Route) prepare() {
+	r.encodedPrefix = encodedPrefix(r.PathPrefix)
+	hosts := make([]string, len(r.Hosts))
+	for i, h := range r.Hosts {
+		hosts[i] = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(h)), ".")
+	}
+	r.Hosts = hosts
+}
+
+// matches reports whether the route applies to one reading of the path;
+// host is normalised (normalHost).
+func (r *Route) matches(method, host string, f pathForm) bool {
+	prefix := r.PathPrefix
+	if f.encoded && r.encodedPrefix != "" {
+		prefix = r.encodedPrefix
+	}
+	if !prefixMatch(prefix, f.path, !r.Public) {
 		return false
 	}
 	if len(r.Methods) > 0 && !slices.ContainsFunc(r.Methods, func(m string) bool { return strings.EqualFold(m, method) }) {
 		return false
 	}
-	if len(r.Hosts) > 0 && !slices.ContainsFunc(r.Hosts, func(h string) bool { return strings.EqualFold(h, host) }) {
+	if len(r.Hosts) > 0 && !slices.Contains(r.Hosts, host) {
 		return false
 	}
 	return true
 }
 
-func prefixMatch(prefix, path string) bool {
-	if !strings.HasPrefix(path, prefix) {
+// prefixMatch matches whole segments; fold ignores letter case.
+func prefixMatch(prefix, path string, fold bool) bool {
+	if len(path) < len(prefix) {
+		return false
+	}
+	head := path[:len(prefix)]
+	if fold && !strings.EqualFold(head, prefix) || !fold && head != prefix {
 		return false
 	}
 	return len(path) == len(prefix) || strings.HasSuffix(prefix, "/") || path[len(prefix)] == '/'

@@ -4,8 +4,10 @@ import (
 	"strings"
 	"testing"
 
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	extauthzv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_authz/v3"
+	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 )
 
 // extAuthzDisabled reports whether a route turns the ext_authz check off.
@@ -99,13 +101,33 @@ func TestEnvoyRunsServiceRoutes(t *testing.T) {
 }
 
 // TestEnvoyNormalizesPathsBeforeAuthz checks path canonicalisation is on, so
-// a dot-segment path cannot match a health route and skip the check.
+// a dot-segment path cannot match a health route and skip the check, and
+// an encoded slash never reaches idgate or the upstream.
 func TestEnvoyNormalizesPathsBeforeAuthz(t *testing.T) {
 	for _, path := range envoyFiles(t) {
 		t.Run(path, func(t *testing.T) {
 			for _, hcm := range httpConnectionManagers(t, MustBootstrap(t, path)) {
 				if !hcm.GetNormalizePath().GetValue() || !hcm.GetMergeSlashes() {
 					t.Errorf("HCM %q: normalize_path and merge_slashes must be on", hcm.GetStatPrefix())
+				}
+				switch a := hcm.GetPathWithEscapedSlashesAction(); a {
+				case hcmv3.HttpConnectionManager_UNESCAPE_AND_REDIRECT, hcmv3.HttpConnectionManager_REJECT_REQUEST:
+				default:
+					t.Errorf("HCM %q: path_with_escaped_slashes_action = %v, want UNESCAPE_AND_REDIRECT or REJECT_REQUEST", hcm.GetStatPrefix(), a)
+				}
+			}
+		})
+	}
+}
+
+// TestEnvoyRejectsUnderscoreHeaders: WSGI and CGI upstreams read
+// kubeflow_userid as kubeflow-userid, so Envoy refuses such names.
+func TestEnvoyRejectsUnderscoreHeaders(t *testing.T) {
+	for _, path := range envoyFiles(t) {
+		t.Run(path, func(t *testing.T) {
+			for _, hcm := range httpConnectionManagers(t, MustBootstrap(t, path)) {
+				if got := hcm.GetCommonHttpProtocolOptions().GetHeadersWithUnderscoresAction(); got != corev3.HttpProtocolOptions_REJECT_REQUEST {
+					t.Errorf("HCM %q: headers_with_underscores_action = %v, want REJECT_REQUEST", hcm.GetStatPrefix(), got)
 				}
 			}
 		})

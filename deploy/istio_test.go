@@ -4,8 +4,13 @@ import (
 	"slices"
 	"testing"
 
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
+	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
 	meshv1alpha1 "istio.io/api/mesh/v1alpha1"
+	networkingv1alpha3 "istio.io/api/networking/v1alpha3"
 	securityv1beta1 "istio.io/api/security/v1beta1"
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
@@ -167,5 +172,58 @@ func TestUserIDOnlyFromGateway(t *testing.T) {
 	}
 	if !ok {
 		t.Errorf("no rule denies %s from every source but %s", userIDHeader, gatewayPrincipal)
+	}
+}
+
+// TestMeshPathNormalization: the gateway decodes and merges slashes before
+// authorization and routing, so idgate decides on the backend's path.
+func TestMeshPathNormalization(t *testing.T) {
+	for name, mc := range map[string]*meshv1alpha1.MeshConfig{"mesh-config.yaml": MustMeshConfig(t), "values-istiod.yaml": MustHelmMeshConfig(t)} {
+		if got := mc.GetPathNormalization().GetNormalization(); got != meshv1alpha1.MeshConfig_ProxyPathNormalization_DECODE_AND_MERGE_SLASHES {
+			t.Errorf("%s: pathNormalization = %v, want DECODE_AND_MERGE_SLASHES", name, got)
+		}
+	}
+}
+
+// TestIstioRejectsUnderscoreHeaders: an EnvoyFilter of the kustomization, in
+// the root namespace and without a workload selector (every proxy), merges
+// headers_with_underscores_action: REJECT_REQUEST into every HTTP
+// connection manager; its patch decodes strictly into Envoy's own type.
+func TestIstioRejectsUnderscoreHeaders(t *testing.T) {
+	var found bool
+	for _, o := range MustBuild(t, "istio") {
+		ef, ok := o.Istio.(*networkingv1alpha3.EnvoyFilter)
+		if !ok {
+			continue
+		}
+		if o.Meta.Namespace != "istio-system" || ef.GetWorkloadSelector() != nil || len(ef.GetTargetRefs()) > 0 {
+			t.Errorf("EnvoyFilter %s: want mesh-wide (istio-system, no selector)", o.Meta.Name)
+		}
+		for _, cp := range ef.GetConfigPatches() {
+			if cp.GetApplyTo() != networkingv1alpha3.EnvoyFilter_NETWORK_FILTER || cp.GetPatch().GetOperation() != networkingv1alpha3.EnvoyFilter_Patch_MERGE ||
+				cp.GetMatch().GetListener().GetFilterChain().GetFilter().GetName() != hcmFilter {
+				continue
+			}
+			if cp.GetMatch().GetContext() != networkingv1alpha3.EnvoyFilter_ANY {
+				t.Errorf("EnvoyFilter %s: context %v, want every proxy", o.Meta.Name, cp.GetMatch().GetContext())
+			}
+			tc := cp.GetPatch().GetValue().GetFields()["typed_config"]
+			raw, err := protojson.Marshal(tc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var a anypb.Any
+			if err := protojson.Unmarshal(raw, &a); err != nil {
+				t.Fatalf("EnvoyFilter %s: typed_config: %v", o.Meta.Name, err)
+			}
+			var hcm hcmv3.HttpConnectionManager
+			MustUnpack(t, &a, &hcm)
+			if hcm.GetCommonHttpProtocolOptions().GetHeadersWithUnderscoresAction() == corev3.HttpProtocolOptions_REJECT_REQUEST {
+				found = true
+			}
+		}
+	}
+	if !found {
+		t.Fatal("no EnvoyFilter sets headers_with_underscores_action: REJECT_REQUEST on the HTTP connection manager")
 	}
 }

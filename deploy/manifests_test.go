@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"google.golang.org/protobuf/proto"
+	networkingv1alpha3 "istio.io/api/networking/v1alpha3"
 	securityv1beta1 "istio.io/api/security/v1beta1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -44,6 +45,7 @@ var k8sKinds = map[string]func() any{
 var istioKinds = map[string]func() proto.Message{
 	"security.istio.io/v1/AuthorizationPolicy": func() proto.Message { return &securityv1beta1.AuthorizationPolicy{} },
 	"security.istio.io/v1/PeerAuthentication":  func() proto.Message { return &securityv1beta1.PeerAuthentication{} },
+	"networking.istio.io/v1alpha3/EnvoyFilter": func() proto.Message { return &networkingv1alpha3.EnvoyFilter{} },
 }
 
 // istioEnvelope is a custom resource with a spec decoded separately.

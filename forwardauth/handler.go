@@ -26,6 +26,14 @@ type Observer interface {
 // on it; the nginx and Traefik examples clear them by name instead.
 const RemoveHeader = "x-idgate-remove"
 
+// UpstreamCookieHeader carries, on an allowed response to a request with
+// cookies, the cookie header the upstream must get: the client's, without
+// idgate's own cookies (empty when none is left). nginx cannot tell an
+// absent response header from an empty one, so it is sent whenever the
+// request had cookies, and nginx sends it in place of the client's
+// (proxy_set_header Cookie). It goes to the proxy only, never to a client.
+const UpstreamCookieHeader = "x-idgate-cookie"
+
 // Handler answers forward-auth subrequests.
 type Handler struct {
 	Decider  Decider
@@ -79,16 +87,36 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for _, hd := range res.Set {
 		out.Set(hd.Name, hd.Value)
 	}
+	if c, ok := req.Headers["cookie"]; ok {
+		out.Set(UpstreamCookieHeader, upstreamCookie(c, &res))
+	}
 	if len(res.Remove) > 0 {
 		out.Set(RemoveHeader, strings.Join(res.Remove, ","))
 	}
 	w.WriteHeader(http.StatusOK)
 }
 
+// upstreamCookie is the cookie header the upstream gets after res's
+// mutations ("" for none).
+func upstreamCookie(client string, res *decision.Result) string {
+	for _, hd := range res.Set {
+		if hd.Name == "cookie" {
+			return hd.Value
+		}
+	}
+	for _, n := range res.Remove {
+		if n == "cookie" {
+			return ""
+		}
+	}
+	return client
+}
+
 // Translate builds the decision request: method, host and URI come from
 // X-Forwarded-Method, X-Forwarded-Host and X-Forwarded-Uri (X-Original-Uri
 // and X-Original-Method for nginx); without them the subrequest's own are
-// used. Header names are lower-cased and copies joined by ",".
+// used. Header names are lower-cased and copies joined by "," (cookie
+// copies by "; ", so each cookie stays one pair).
 //
 // A proxy sets one family and passes the client's other headers through, so
 // a client could add the other family to make /admin look like /healthz.
@@ -97,7 +125,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func Translate(r *http.Request) (req *decision.Request, ok bool) {
 	headers := make(map[string]string, len(r.Header))
 	for name, vs := range r.Header {
-		headers[strings.ToLower(name)] = strings.Join(vs, ",")
+		n, sep := strings.ToLower(name), ","
+		if n == "cookie" {
+			sep = "; " // cookie copies join as one cookie-string (RFC 9113 8.2.3)
+		}
+		headers[n] = strings.Join(vs, sep)
 	}
 	ok = true
 	pick := func(a, b string) string {

@@ -1,6 +1,7 @@
 package forwardauth_test
 
 import (
+	"bufio"
 	"context"
 	"io"
 	"net"
@@ -21,15 +22,18 @@ import (
 	"github.com/idgate/idgate/internal/devidp"
 )
 
-// upstream records the headers of the last request it served.
+// upstream records the headers and request target of the last request it
+// served.
 type upstream struct {
 	mu   sync.Mutex
 	last http.Header
+	uri  string
 }
 
 func (u *upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	u.mu.Lock()
 	u.last = r.Header.Clone()
+	u.uri = r.RequestURI
 	u.mu.Unlock()
 	_, _ = io.WriteString(w, "upstream ok")
 }
@@ -116,6 +120,10 @@ func startIdgate(t *testing.T, issuer string) *app.App {
 	cfg.Server.GRPCAddr, cfg.Server.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.Issuers = []config.Issuer{{Issuer: issuer, Audiences: []string{"kubeflow"}, UserClaim: "email", GroupsClaim: "groups"}}
 	cfg.Routes = []config.Route{{PathPrefix: "/healthz", Public: true}, {PathPrefix: "/admin", AllowGroups: []string{"admins"}}}
+	// Browser login on, so idgate strips its own cookies: API clients (no
+	// text/html) still get 401.
+	cfg.Login.Issuer, cfg.Login.ClientID, cfg.Login.ClientSecret = issuer, "idgate-web", "test-secret"
+	cfg.Login.SessionKey = "0123456789abcdef0123456789abcdef-test-only"
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -221,6 +229,128 @@ func TestNginxForwardAuth(t *testing.T) {
 			if f := got.Get("X-Flyte-Identity"); strings.Count(f, ".") != 2 {
 				t.Fatalf("x-flyte-identity = %q", f)
 			}
+		})
+	}
+}
+
+// rawGet sends target exactly as written (no client-side cleaning) with
+// headers in the given spelling, and returns the status.
+func rawGet(t *testing.T, addr, target string, headers [][2]string) int {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var b strings.Builder
+	b.WriteString("GET " + target + " HTTP/1.1\r\nHost: runs.example.com\r\nConnection: close\r\n")
+	for _, h := range headers {
+		b.WriteString(h[0] + ": " + h[1] + "\r\n")
+	}
+	b.WriteString("\r\n")
+	if _, err := io.WriteString(c, b.String()); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestNginxUpstreamSeesWhatIdgateJudged: through the deployed nginx files,
+// the application gets the request target idgate decided on, never
+// idgate's own cookies, never a bearer token that did not verify, and no
+// "_" spelling of an identity header.
+func TestNginxUpstreamSeesWhatIdgateJudged(t *testing.T) {
+	idp, err := devidp.Start(devidp.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idp.Close()
+	idg := startIdgate(t, idp.Issuer())
+	up := &upstream{}
+	appSrv := httptest.NewServer(up)
+	defer appSrv.Close()
+	front := startNginx(t, idg.HTTPAddr(), strings.TrimPrefix(appSrv.URL, "http://"))
+	alice, _ := idp.Mint(map[string]any{"sub": "alice", "aud": "kubeflow", "email": "alice@example.com"}, devidp.MintOptions{})
+	bearer := "Bearer " + alice
+
+	tests := []struct {
+		name       string
+		target     string
+		headers    [][2]string
+		wantStatus int
+		check      func(t *testing.T, h http.Header, uri string)
+	}{
+		{"idgate cookie stripped, others kept", "/api/v1/runs", [][2]string{{"Authorization", bearer}, {"Cookie", "idgate_session=abc; theme=dark"}}, 200,
+			func(t *testing.T, h http.Header, _ string) {
+				if got := h.Values("Cookie"); !slices.Equal(got, []string{"theme=dark"}) {
+					t.Errorf("cookie = %q, want theme=dark", got)
+				}
+			}},
+		{"only idgate cookies: no cookie header", "/healthz", [][2]string{{"Cookie", "idgate_session=abc"}}, 200,
+			func(t *testing.T, h http.Header, _ string) {
+				if got := h.Values("Cookie"); len(got) != 0 {
+					t.Errorf("cookie = %q, want none", got)
+				}
+			}},
+		{"other cookies untouched", "/healthz", [][2]string{{"Cookie", "theme=dark; lang=en"}}, 200,
+			func(t *testing.T, h http.Header, _ string) {
+				if got := h.Values("Cookie"); !slices.Equal(got, []string{"theme=dark; lang=en"}) {
+					t.Errorf("cookie = %q", got)
+				}
+			}},
+		{"junk bearer on a public route", "/healthz", [][2]string{{"Authorization", "Bearer junk"}, {"Flyte-Authorization", "Bearer junk"}}, 200,
+			func(t *testing.T, h http.Header, _ string) {
+				if h.Get("Authorization") != "" || h.Get("Flyte-Authorization") != "" {
+					t.Errorf("unverified token reached the application: %q %q", h.Get("Authorization"), h.Get("Flyte-Authorization"))
+				}
+			}},
+		{"junk beside the verified token", "/api/v1/runs", [][2]string{{"Authorization", bearer}, {"Flyte-Authorization", "Bearer junk"}}, 200,
+			func(t *testing.T, h http.Header, _ string) {
+				if h.Get("Authorization") != bearer || h.Get("Flyte-Authorization") != "" {
+					t.Errorf("authorization kept = %v, flyte-authorization = %q", h.Get("Authorization") == bearer, h.Get("Flyte-Authorization"))
+				}
+			}},
+		{"underscore spellings dropped", "/healthz", [][2]string{{"kubeflow_groups", "admins"}, {"Kubeflow_Userid", "root"}, {"x_flyte_identity", "x"}}, 200,
+			func(t *testing.T, h http.Header, _ string) {
+				for n := range h {
+					if strings.Contains(n, "_") {
+						t.Errorf("%s reached the application", n)
+					}
+				}
+			}},
+		{"raw target passes unchanged", "/api//v1;p=1/%7Euser/a%20b?q=/../x", [][2]string{{"Authorization", bearer}}, 200,
+			func(t *testing.T, _ http.Header, uri string) {
+				if uri != "/api//v1;p=1/%7Euser/a%20b?q=/../x" {
+					t.Errorf("application got %q", uri)
+				}
+			}},
+		{"encoded slash dot-dot refused", "/admin/x%2F..%2F..%2Fhealthz", nil, 500, nil},
+		{"encoded backslash refused", "/admin/x%5C..%5C..%5Chealthz", [][2]string{{"Authorization", bearer}}, 500, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			up.mu.Lock()
+			up.last, up.uri = nil, ""
+			up.mu.Unlock()
+			status := rawGet(t, front, tc.target, tc.headers)
+			if status != tc.wantStatus {
+				t.Fatalf("status %d, want %d", status, tc.wantStatus)
+			}
+			up.mu.Lock()
+			h, uri := up.last, up.uri
+			up.mu.Unlock()
+			if tc.check == nil {
+				if h != nil {
+					t.Fatal("a refused request reached the application")
+				}
+				return
+			}
+			tc.check(t, h, uri)
 		})
 	}
 }

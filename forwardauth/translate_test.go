@@ -36,3 +36,22 @@ func TestTranslate(t *testing.T) {
 		})
 	}
 }
+
+// TestTranslateJoinsCookiesAsOneCookieString: two Cookie headers must not
+// hide idgate's session cookie inside another cookie's value ("a=1,
+// idgate_session=x" would read as one cookie named a).
+func TestTranslateJoinsCookiesAsOneCookieString(t *testing.T) {
+	r := httptest.NewRequest("GET", "http://authz.local/authz", nil)
+	r.Header["Cookie"] = []string{"a=1", "idgate_session=x"}
+	r.Header["X-Multi"] = []string{"1", "2"}
+	req, ok := Translate(r)
+	if !ok {
+		t.Fatal("refused")
+	}
+	if got := req.Headers["cookie"]; got != "a=1; idgate_session=x" {
+		t.Errorf("cookie = %q", got)
+	}
+	if got := req.Headers["x-multi"]; got != "1,2" {
+		t.Errorf("x-multi = %q", got)
+	}
+}

@@ -242,8 +242,9 @@ func routes(in []config.Route) []decision.Route {
 		out[i] = decision.Route{
 			PathPrefix: r.PathPrefix, Methods: r.Methods, Hosts: r.Hosts, Public: r.Public,
 			AllowGroups: r.AllowGroups, AllowEmailDomains: r.AllowEmailDomains,
-			OmitAccessToken: r.ALBAccessToken != nil && !*r.ALBAccessToken,
-			Mode:            r.Mode,
+			OmitAccessToken:     r.ALBAccessToken != nil && !*r.ALBAccessToken,
+			Mode:                r.Mode,
+			AllowEncodedSlashes: r.AllowEncodedSlashes,
 		}
 	}
 	return out
