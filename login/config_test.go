@@ -28,7 +28,7 @@ func TestConfigDefaults(t *testing.T) {
 	c := f.cfg
 	if c.CallbackPath != "/oauth2/callback" || c.LogoutPath != "/oauth2/logout" || c.Cookie.Name != "idgate_session" ||
 		c.Cookie.SameSite != "lax" || strings.Join(c.Scopes, " ") != "openid email profile offline_access" ||
-		c.RefreshMargin.Minutes() != 1 || c.Timeout.Seconds() != 5 || c.HTTPClient == nil || c.Now == nil {
+		c.RefreshMargin.Minutes() != 1 || c.Timeout.Seconds() != 2 || c.HTTPClient == nil || c.Now == nil {
 		t.Fatalf("defaults = %+v", c)
 	}
 }
