@@ -151,4 +151,3 @@ func TestRefreshRenewsIdentity(t *testing.T) {
 		})
 	}
 }
-
