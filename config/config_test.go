@@ -71,8 +71,8 @@ func TestRepoConfigDocumentsEveryKey(t *testing.T) {
 		}
 		prev = trimmed
 	}
-	if keys != 75 {
-		t.Errorf("config.yaml has %d keys, want 75 (63 settings and 12 sections)", keys)
+	if keys != 76 {
+		t.Errorf("config.yaml has %d keys, want 76 (64 settings and 12 sections)", keys)
 	}
 }
 
@@ -123,8 +123,8 @@ func TestEnvKeys(t *testing.T) {
 		}
 		seen[k.key] = true
 	}
-	if len(keys) != 63 {
-		t.Errorf("len(envKeys()) = %d, want 63 (one per leaf key)", len(keys))
+	if len(keys) != 64 {
+		t.Errorf("len(envKeys()) = %d, want 64 (one per leaf key)", len(keys))
 	}
 }
 

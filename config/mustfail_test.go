@@ -128,6 +128,8 @@ func TestLoadMustFail(t *testing.T) {
 			env: []string{"IDGATE_LOGIN_CLIENT_SECRET=" + secret}, want: []string{"login.cookie.same_site: none requires"}},
 		{name: "login same paths", yaml: minimalIssuer + "login: {issuer: 'https://idp.example.com', client_id: c, logout_path: /oauth2/callback}",
 			env: []string{"IDGATE_LOGIN_CLIENT_SECRET=" + secret}, want: []string{"login.logout_path: same as login.callback_path"}},
+		{name: "login token timeout zero", yaml: minimalIssuer + "login: {issuer: 'https://idp.example.com', client_id: c, token_timeout: 0s}",
+			env: []string{"IDGATE_LOGIN_CLIENT_SECRET=" + secret}, want: []string{"login.token_timeout"}},
 		{name: "login scopes without openid", yaml: minimalIssuer + "login: {issuer: 'https://idp.example.com', client_id: c, scopes: [email]}",
 			env: []string{"IDGATE_LOGIN_CLIENT_SECRET=" + secret}, want: []string{"login.scopes: must include openid"}},
 		{name: "bad mode", yaml: "mode: audit", want: []string{"mode: \"audit\" is not one of enforce, shadow"}},
