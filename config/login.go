@@ -131,6 +131,8 @@ func (c *Config) validateLogin(p *problems) {
 	}
 	if !validToken(l.Cookie.Name) {
 		p.addf("login.cookie.name", "invalid cookie name %q", l.Cookie.Name)
+	} else if strings.HasPrefix(l.Cookie.Name, "__Host-") && (!l.Cookie.Secure || l.Cookie.Domain != "") {
+		p.addf("login.cookie.name", "a __Host- name needs login.cookie.secure and no login.cookie.domain")
 	}
 	switch l.Cookie.SameSite {
 	case "lax", "strict":

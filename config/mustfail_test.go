@@ -128,6 +128,8 @@ func TestLoadMustFail(t *testing.T) {
 			env: []string{"IDGATE_LOGIN_CLIENT_SECRET=" + secret}, want: []string{"login.cookie.same_site: none requires"}},
 		{name: "login same paths", yaml: minimalIssuer + "login: {issuer: 'https://idp.example.com', client_id: c, logout_path: /oauth2/callback}",
 			env: []string{"IDGATE_LOGIN_CLIENT_SECRET=" + secret}, want: []string{"login.logout_path: same as login.callback_path"}},
+		{name: "login __Host- cookie with a domain", yaml: minimalIssuer + "login: {issuer: 'https://idp.example.com', client_id: c, cookie: {name: __Host-s, domain: example.com}}",
+			env: []string{"IDGATE_LOGIN_CLIENT_SECRET=" + secret}, want: []string{"login.cookie.name: a __Host- name needs"}},
 		{name: "login token timeout zero", yaml: minimalIssuer + "login: {issuer: 'https://idp.example.com', client_id: c, token_timeout: 0s}",
 			env: []string{"IDGATE_LOGIN_CLIENT_SECRET=" + secret}, want: []string{"login.token_timeout"}},
 		{name: "login scopes without openid", yaml: minimalIssuer + "login: {issuer: 'https://idp.example.com', client_id: c, scopes: [email]}",

@@ -13,8 +13,9 @@ import (
 	"github.com/idgate/idgate/session"
 )
 
-// CookieConfig configures the session cookie; the login-state cookie is
-// Name + "_state" with the same Domain and Secure.
+// CookieConfig configures the session cookie. With Secure and no Domain it
+// is set as "__Host-" + Name; each pending login has its own host-only state
+// cookie, Name + "_state_" + the start of its state, "__Host-" when Secure.
 type CookieConfig struct {
 	// Name of the session cookie. Default "idgate_session".
 	Name string
@@ -181,6 +182,9 @@ func (cfg *Config) validate() error {
 func (c *CookieConfig) validate() error {
 	if !validCookieName(c.Name) {
 		return fmt.Errorf("login: cookie.name: %q is not a cookie name", c.Name)
+	}
+	if strings.HasPrefix(c.Name, hostPrefix) && (!c.Secure || c.Domain != "") {
+		return fmt.Errorf("login: cookie.name: %q needs cookie.secure and no cookie.domain", c.Name)
 	}
 	if c.Domain != "" && (strings.ContainsAny(c.Domain, "/;, \"\\") || !printableASCII(c.Domain)) {
 		return fmt.Errorf("login: cookie.domain: %q is not a domain", c.Domain)
