@@ -196,3 +196,26 @@ func TestFlowStripCookies(t *testing.T) {
 		}
 	}
 }
+
+// A long original URL keeps the state cookie small: its query is dropped
+// past maxReturnInState, then its path.
+func TestLongReturnPath(t *testing.T) {
+	e := MustEnv(t, envOptions{})
+	for _, tc := range []struct{ path, want string }{
+		{"/notebooks?q=" + strings.Repeat("x", 1500), "/notebooks"},
+		{"/" + strings.Repeat("p", 600), "/"},
+		{"/runs?x=" + strings.Repeat("y", 400), "/runs?x=" + strings.Repeat("y", 400)},
+	} {
+		t.Run(tc.want[:min(len(tc.want), 12)], func(t *testing.T) {
+			b := newBrowser()
+			start := e.flow.Start(t.Context(), b.get(tc.path))
+			if c := setCookies(start); len(c) != 1 || len(c[0]) > session.MaxSealedState+128 {
+				t.Fatalf("state cookie of %d bytes", len(c[0]))
+			}
+			b.apply(t, start.Headers)
+			if r := callback(t, e, b.get(MustAuthorize(t, start))); header(r, "location") != tc.want {
+				t.Fatalf("returned to %.40q, want %.40q", header(r, "location"), tc.want)
+			}
+		})
+	}
+}
