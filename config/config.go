@@ -330,6 +330,7 @@ func Default() *Config {
 			LogoutPath:   "/oauth2/logout",
 			Cookie:       Cookie{Name: "idgate_session", Secure: true, SameSite: "lax"},
 			SessionTTL:   12 * time.Hour,
+			TokenTimeout: 2 * time.Second,
 		},
 		UserinfoTimeout: uc.Timeout,
 		Cache: Cache{

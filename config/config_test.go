@@ -71,8 +71,8 @@ func TestRepoConfigDocumentsEveryKey(t *testing.T) {
 		}
 		prev = trimmed
 	}
-	if keys != 77 {
-		t.Errorf("config.yaml has %d keys, want 77 (65 settings and 12 sections)", keys)
+	if keys != 78 {
+		t.Errorf("config.yaml has %d keys, want 78 (66 settings and 12 sections)", keys)
 	}
 }
 
@@ -123,8 +123,8 @@ func TestEnvKeys(t *testing.T) {
 		}
 		seen[k.key] = true
 	}
-	if len(keys) != 65 {
-		t.Errorf("len(envKeys()) = %d, want 65 (one per leaf key)", len(keys))
+	if len(keys) != 66 {
+		t.Errorf("len(envKeys()) = %d, want 66 (one per leaf key)", len(keys))
 	}
 }
 

@@ -38,6 +38,11 @@ type Login struct {
 	SessionTTL time.Duration `mapstructure:"session_ttl"`
 	// IdleTTL ends a session unused this long; 0 never. [0]
 	IdleTTL time.Duration `mapstructure:"idle_ttl"`
+	// TokenTimeout bounds each call to the token endpoint (the callback's
+	// code exchange, a refresh). The callback's Check takes up to this plus
+	// jwks_key_wait plus a session write, which the proxy's ext_authz
+	// timeout must exceed (the shipped 3.5s does). [2s]
+	TokenTimeout time.Duration `mapstructure:"token_timeout"`
 	// SessionKey is the key (≥32 bytes, raw or base64) that encrypts tokens
 	// at rest and signs cookies. Secret; usually from IDGATE_LOGIN_SESSION_KEY.
 	// Empty with SessionKeyFile empty generates one at start-up: sessions
@@ -54,8 +59,11 @@ type Login struct {
 
 // Cookie configures the session cookie.
 type Cookie struct {
-	// Name of the session cookie; the login-state cookie is Name + "_state".
-	// ["idgate_session"]
+	// Name of the session cookie. With secure and no domain it is set as
+	// "__Host-" + Name (a sibling subdomain cannot plant it), and Name is
+	// still read for sessions older idgates made. Each pending login has a
+	// host-only cookie "__Host-" + Name + "_state_<tag>" ("__Host-" only
+	// when secure). ["idgate_session"]
 	Name string `mapstructure:"name"`
 	// Domain of the cookie; empty is the request host only. [""]
 	Domain string `mapstructure:"domain"`
@@ -123,6 +131,8 @@ func (c *Config) validateLogin(p *problems) {
 	}
 	if !validToken(l.Cookie.Name) {
 		p.addf("login.cookie.name", "invalid cookie name %q", l.Cookie.Name)
+	} else if strings.HasPrefix(l.Cookie.Name, "__Host-") && (!l.Cookie.Secure || l.Cookie.Domain != "") {
+		p.addf("login.cookie.name", "a __Host- name needs login.cookie.secure and no login.cookie.domain")
 	}
 	switch l.Cookie.SameSite {
 	case "lax", "strict":
@@ -135,6 +145,7 @@ func (c *Config) validateLogin(p *problems) {
 	}
 	positive(p, "login.session_ttl", l.SessionTTL)
 	nonNegative(p, "login.idle_ttl", l.IdleTTL)
+	positive(p, "login.token_timeout", l.TokenTimeout)
 	for i, k := range l.SessionKeys() {
 		if len(k) < 32 {
 			key := "login.session_key"

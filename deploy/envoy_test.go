@@ -24,9 +24,12 @@ import (
 const (
 	extAuthzFilter = "envoy.filters.http.ext_authz"
 	hcmFilter      = "envoy.filters.network.http_connection_manager"
-	// extAuthzTimeout is idgate's userinfo_timeout (150ms) plus Redis (50ms)
-	// plus slack; Envoy's 200ms default would cut a cold lookup off.
-	extAuthzTimeout = 250 * time.Millisecond
+	// extAuthzTimeout covers idgate's slowest Check, a login callback:
+	// login.token_timeout (2s) + jwks_key_wait (1s) + a session write
+	// (100ms) + slack. Envoy's 200ms default would cut it off, and the
+	// callback of a 1s token endpoint with it (cmd/idgate's
+	// TestLoginCallbackWithinShippedTimeout runs that against this file).
+	extAuthzTimeout = 3500 * time.Millisecond
 )
 
 // envoyFiles are every Envoy bootstrap in deploy/, relative to deploy/.

@@ -18,6 +18,23 @@ var ErrNonce = errors.New("jwks: nonce mismatch")
 // clientID when present (and present when there are several audiences), and
 // `nonce` must equal nonce. ID tokens are never cached.
 func (v *Verifier) VerifyIDToken(ctx context.Context, raw, clientID, nonce string) (identity.Identity, error) {
+	return v.verifyIDToken(ctx, raw, clientID, func(got string) bool {
+		return nonce != "" && subtle.ConstantTimeCompare([]byte(got), []byte(nonce)) == 1
+	})
+}
+
+// VerifyRefreshedIDToken checks an ID token from a refresh (OIDC Core 12.2)
+// exactly as VerifyIDToken, except for the nonce: it SHOULD be absent, and
+// when present must be the login's (loginNonce; "" when the caller no
+// longer knows it, which accepts any). The caller compares iss and sub with
+// the session's.
+func (v *Verifier) VerifyRefreshedIDToken(ctx context.Context, raw, clientID, loginNonce string) (identity.Identity, error) {
+	return v.verifyIDToken(ctx, raw, clientID, func(got string) bool {
+		return got == "" || loginNonce == "" || subtle.ConstantTimeCompare([]byte(got), []byte(loginNonce)) == 1
+	})
+}
+
+func (v *Verifier) verifyIDToken(ctx context.Context, raw, clientID string, nonceOK func(string) bool) (identity.Identity, error) {
 	if raw == "" {
 		return identity.Identity{}, ErrMalformed
 	}
@@ -36,7 +53,7 @@ func (v *Verifier) VerifyIDToken(ctx context.Context, raw, clientID, nonce strin
 	if !audienceOK(c.Aud, []string{clientID}) || (c.Azp != "" && c.Azp != clientID) || (len(c.Aud) > 1 && c.Azp == "") {
 		return identity.Identity{}, ErrAudience
 	}
-	if nonce == "" || subtle.ConstantTimeCompare([]byte(c.Nonce), []byte(nonce)) != 1 {
+	if !nonceOK(c.Nonce) {
 		return identity.Identity{}, ErrNonce
 	}
 	now := v.cfg.Now()

@@ -3,7 +3,6 @@ package login
 import (
 	"context"
 	"crypto/subtle"
-	"errors"
 	"net/http"
 	"net/url"
 
@@ -11,38 +10,36 @@ import (
 	"github.com/idgate/idgate/session"
 )
 
-// callback finishes a login: it checks the state and the browser's binding,
-// redeems the code with the PKCE verifier, verifies the ID token and its
-// nonce, stores the session and sends the browser back where it started.
-// Every failure is a page, never a redirect into another login.
+// callback finishes a login: it opens the state cookie of the returned
+// state, redeems the code with the PKCE verifier, verifies the ID token and
+// its nonce, stores the session and sends the browser back where it started.
+// Only success clears the state cookie, so a callback cut short (a slow
+// token endpoint, Envoy's deadline) can be retried. Every failure is a page,
+// never a redirect into another login.
 func (f *Flow) callback(ctx context.Context, req *Request, rawQuery string) *Response {
 	q, err := url.ParseQuery(rawQuery)
 	if err != nil {
-		return page(http.StatusBadRequest, ReasonBadRequest, "Sign-in failed", "The sign-in response is malformed.", "/", f.clearStateCookie())
+		return page(http.StatusBadRequest, ReasonBadRequest, "Sign-in failed", "The sign-in response is malformed.", "/")
 	}
 	stateID := q.Get("state")
 	if code := q.Get("error"); code != "" {
-		back := "/"
-		if st, err := f.cfg.Sessions.TakeState(ctx, stateID); err == nil {
-			back = safeReturnPath(st.ReturnTo)
+		back, cookies := "/", []identity.Header(nil)
+		if st, reason := f.pendingState(req, stateID); reason == "" { // the login is over
+			back, cookies = safeReturnPath(st.ReturnTo), []identity.Header{f.clearStateCookie(f.stateCookieName(st.ID))}
 		}
-		return page(http.StatusForbidden, ReasonIdPError, "Sign-in refused", idpErrorText(code), back, f.clearStateCookie())
+		return page(http.StatusForbidden, ReasonIdPError, "Sign-in refused", idpErrorText(code), back, cookies...)
 	}
 	if stateID == "" {
 		return f.refuse(ReasonStateMissing, "The sign-in response has no state.", "/")
 	}
-	st, err := f.cfg.Sessions.TakeState(ctx, stateID)
-	switch {
-	case errors.Is(err, session.ErrNoState):
-		return f.refuse(ReasonStateInvalid, "This sign-in link has expired or was already used.", "/")
-	case err != nil:
-		return page(http.StatusServiceUnavailable, ReasonSessionStore, "Sign-in unavailable",
-			"Sign-in is temporarily unavailable. Please try again in a moment.", "/", f.clearStateCookie())
+	st, reason := f.pendingState(req, stateID)
+	switch reason {
+	case ReasonStateCookie:
+		return f.refuse(reason, "This sign-in was not started in this browser, has already finished, or cookies are blocked.", "/")
+	case ReasonStateInvalid:
+		return f.refuse(reason, "This sign-in link has expired.", "/")
 	}
 	back := safeReturnPath(st.ReturnTo)
-	if resp := f.checkBinding(req, st, back); resp != nil {
-		return resp
-	}
 	code := q.Get("code")
 	if code == "" {
 		return f.refuse(ReasonCodeMissing, "The sign-in response has no authorization code.", back)
@@ -53,37 +50,47 @@ func (f *Flow) callback(ctx context.Context, req *Request, rawQuery string) *Res
 			return f.refuse(reason, "The identity provider's answer could not be verified.", back)
 		}
 		return page(http.StatusBadGateway, reason, "Sign-in failed",
-			"The identity provider could not complete the sign-in. Please try again.", back, f.clearStateCookie())
+			"The identity provider could not complete the sign-in. Please try again.", back)
 	}
 	cookie, err := f.cfg.Sessions.Create(ctx, sess)
 	if err != nil {
 		return page(http.StatusServiceUnavailable, ReasonSessionStore, "Sign-in unavailable",
-			"Sign-in is temporarily unavailable. Please try again in a moment.", back, f.clearStateCookie())
+			"Sign-in is temporarily unavailable. Please try again in a moment.", back)
 	}
+	cookies := append([]identity.Header{f.sessionCookie(cookie), f.clearStateCookie(f.stateCookieName(st.ID))},
+		f.clearSessionCookies(req)[1:]...) // and a legacy session cookie
 	if f.cfg.Cookie.SameSite == "strict" {
-		return movingOn(back, ReasonLoginOK, f.sessionCookie(cookie), f.clearStateCookie())
+		return movingOn(back, ReasonLoginOK, cookies...)
 	}
-	return redirect(back, ReasonLoginOK, f.sessionCookie(cookie), f.clearStateCookie())
+	return redirect(back, ReasonLoginOK, cookies...)
 }
 
-// checkBinding requires the state cookie this browser got at Start.
-func (f *Flow) checkBinding(req *Request, st session.State, back string) *Response {
-	values := cookieValues(req.Headers["cookie"], f.stateCookieName(), maxCookieTries)
+// pendingState opens the state cookie of the login with state id. The
+// reason is ReasonStateCookie when this browser holds no cookie for it (it
+// never started it, or the login finished), ReasonStateInvalid when none of
+// its cookies opens to this state (expired, forged, another key).
+func (f *Flow) pendingState(req *Request, id string) (session.State, string) {
+	if !wellFormedRandom(id) {
+		return session.State{}, ReasonStateInvalid
+	}
+	values := cookieValues(req.Headers["cookie"], f.stateCookieName(id), maxCookieTries)
 	if len(values) == 0 {
-		return f.refuse(ReasonStateCookie, "This sign-in was not started in this browser, or cookies are blocked.", back)
+		return session.State{}, ReasonStateCookie
 	}
 	for _, v := range values {
-		if st.Binding != "" && subtle.ConstantTimeCompare([]byte(v), []byte(st.Binding)) == 1 {
-			return nil
+		st, err := f.cfg.Sessions.OpenState(v)
+		if err == nil && subtle.ConstantTimeCompare([]byte(st.ID), []byte(id)) == 1 {
+			return st, ""
 		}
 	}
-	return f.refuse(ReasonStateBinding, "This sign-in was not started in this browser.", back)
+	return session.State{}, ReasonStateInvalid
 }
 
-// refuse is the 403 page of a login that cannot go on; it clears the state
-// cookie and offers a link the user may follow to start over.
+// refuse is the 403 page of a login that cannot go on, with a link the user
+// may follow to start over. It leaves the state cookies alone: they expire,
+// and Start prunes them.
 func (f *Flow) refuse(reason, message, back string) *Response {
-	return page(http.StatusForbidden, reason, "Sign-in failed", message, back, f.clearStateCookie())
+	return page(http.StatusForbidden, reason, "Sign-in failed", message, back)
 }
 
 // redeem exchanges the code and verifies the ID token. On failure it
@@ -124,5 +131,7 @@ func (f *Flow) redeem(ctx context.Context, req *Request, code string, st session
 		RefreshToken: tr.RefreshToken,
 		IDToken:      tr.IDToken,
 		AccessExpiry: expiry,
+		Nonce:        st.Nonce,
+		CookieName:   f.sessionCookieName(),
 	}, ""
 }

@@ -38,24 +38,42 @@ func TestCallbackRefusals(t *testing.T) {
 		status int
 		reason string
 	}{
-		{"replayed state", func(t *testing.T, e *env) *Response {
+		{"replayed callback", func(t *testing.T, e *env) *Response {
 			b, cb := startLogin(t, e, "/a")
+			r := callback(t, e, b.get(cb))
+			if r.Status != http.StatusFound {
+				t.Fatalf("first callback = %d %s", r.Status, r.Reason)
+			}
+			b.apply(t, r.Headers) // success cleared the state cookie
+			return callback(t, e, b.get(cb))
+		}, http.StatusForbidden, ReasonStateCookie},
+		{"replayed with a copy of the state cookie", func(t *testing.T, e *env) *Response {
+			b, cb := startLogin(t, e, "/a")
+			stolen := b.header()
 			if r := callback(t, e, b.get(cb)); r.Status != http.StatusFound {
 				t.Fatalf("first callback = %d %s", r.Status, r.Reason)
 			}
-			b2 := newBrowser() // the attacker replays it with the victim's state cookie
-			b2.cookies["idgate_session_state"], b2.order = b.lastState, []string{"idgate_session_state"}
-			return callback(t, e, b2.get(cb))
-		}, http.StatusForbidden, ReasonStateInvalid},
+			req := newBrowser().get(cb)
+			req.Headers["cookie"] = stolen
+			return callback(t, e, req) // the code is single use at the IdP
+		}, http.StatusBadGateway, ReasonTokenExchange},
 		{"missing state cookie", func(t *testing.T, e *env) *Response {
 			_, cb := startLogin(t, e, "/a")
 			return callback(t, e, newBrowser().get(cb))
 		}, http.StatusForbidden, ReasonStateCookie},
-		{"wrong binding", func(t *testing.T, e *env) *Response {
+		{"another login's state cookie", func(t *testing.T, e *env) *Response {
 			_, cb := startLogin(t, e, "/a")
 			other, _ := startLogin(t, e, "/a") // the attacker's own browser
 			return callback(t, e, other.get(cb))
-		}, http.StatusForbidden, ReasonStateBinding},
+		}, http.StatusForbidden, ReasonStateCookie},
+		{"another login's state under this state's name", func(t *testing.T, e *env) *Response {
+			_, cb := startLogin(t, e, "/a")
+			other, _ := startLogin(t, e, "/a")
+			u, _ := url.Parse(cb)
+			req := newBrowser().get(cb)
+			req.Headers["cookie"] = statePrefix + u.Query().Get("state")[:stateTagLen] + "=" + other.lastState
+			return callback(t, e, req)
+		}, http.StatusForbidden, ReasonStateInvalid},
 		{"expired state", func(t *testing.T, e *env) *Response {
 			b, cb := startLogin(t, e, "/a")
 			e.clk.Advance(10 * time.Minute)
@@ -69,6 +87,10 @@ func TestCallbackRefusals(t *testing.T) {
 		{"forged state", func(t *testing.T, e *env) *Response {
 			b, _ := startLogin(t, e, "/a")
 			return callback(t, e, b.get("/oauth2/callback?code=x&state="+randomString()))
+		}, http.StatusForbidden, ReasonStateCookie},
+		{"malformed state", func(t *testing.T, e *env) *Response {
+			b, _ := startLogin(t, e, "/a")
+			return callback(t, e, b.get("/oauth2/callback?code=x&state=abc"))
 		}, http.StatusForbidden, ReasonStateInvalid},
 		{"no code", func(t *testing.T, e *env) *Response {
 			b, cb := startLogin(t, e, "/a")
@@ -127,7 +149,7 @@ func TestCallbackRefusals(t *testing.T) {
 				t.Fatalf("a refusal must be a page, not a redirect: %+v", r.Headers)
 			}
 			for _, c := range setCookies(r) {
-				if strings.HasPrefix(c, "idgate_session=") {
+				if strings.HasPrefix(c, sessionName+"=") {
 					t.Fatalf("refusal set a session cookie %q", c)
 				}
 			}

@@ -13,8 +13,9 @@ import (
 	"github.com/idgate/idgate/session"
 )
 
-// CookieConfig configures the session cookie; the login-state cookie is
-// Name + "_state" with the same Domain and Secure.
+// CookieConfig configures the session cookie. With Secure and no Domain it
+// is set as "__Host-" + Name; each pending login has its own host-only state
+// cookie, Name + "_state_" + the start of its state, "__Host-" when Secure.
 type CookieConfig struct {
 	// Name of the session cookie. Default "idgate_session".
 	Name string
@@ -46,6 +47,17 @@ type Endpoints struct {
 // implements it.
 type IDTokenVerifier interface {
 	VerifyIDToken(ctx context.Context, raw, clientID, nonce string) (identity.Identity, error)
+	// VerifyRefreshedIDToken checks a refresh's ID token the same way,
+	// except that its nonce may be absent (OIDC Core 12.2), and when
+	// present must be loginNonce.
+	VerifyRefreshedIDToken(ctx context.Context, raw, clientID, loginNonce string) (identity.Identity, error)
+}
+
+// ProfileFetcher asks the issuer's userinfo endpoint about a subject with an
+// access token, uncached. *userinfo.Resolver implements it.
+type ProfileFetcher interface {
+	// FetchProfile returns nil and no error when the issuer has no userinfo.
+	FetchProfile(ctx context.Context, issuer, subject, accessToken string) (*identity.Profile, error)
 }
 
 // Config configures a Flow.
@@ -72,8 +84,11 @@ type Config struct {
 	Endpoints func() (Endpoints, bool)
 	// IDTokens verifies the ID token of a login. Required.
 	IDTokens IDTokenVerifier
-	// Sessions stores sessions and login states. Required.
+	// Sessions stores sessions and seals login states. Required.
 	Sessions *session.Store
+	// Userinfo renews a session's profile when a refresh brings no ID
+	// token. Nil keeps the profile of the last ID token.
+	Userinfo ProfileFetcher
 	// RefreshMargin: the access token is refreshed this long before it
 	// expires. Default 1m.
 	RefreshMargin time.Duration
@@ -82,7 +97,9 @@ type Config struct {
 	HTTPClient *http.Client
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
-	// Timeout bounds each token endpoint call. Default 5s.
+	// Timeout bounds each token endpoint call. Default 2s. A callback takes
+	// up to Timeout plus the ID token's key wait plus a store write, which
+	// must fit in the proxy's ext_authz timeout.
 	Timeout time.Duration
 }
 
@@ -115,7 +132,7 @@ func (cfg *Config) setDefaults() {
 		cfg.Now = time.Now
 	}
 	if cfg.Timeout == 0 {
-		cfg.Timeout = 5 * time.Second
+		cfg.Timeout = 2 * time.Second
 	}
 }
 
@@ -165,6 +182,9 @@ func (cfg *Config) validate() error {
 func (c *CookieConfig) validate() error {
 	if !validCookieName(c.Name) {
 		return fmt.Errorf("login: cookie.name: %q is not a cookie name", c.Name)
+	}
+	if strings.HasPrefix(c.Name, hostPrefix) && (!c.Secure || c.Domain != "") {
+		return fmt.Errorf("login: cookie.name: %q needs cookie.secure and no cookie.domain", c.Name)
 	}
 	if c.Domain != "" && (strings.ContainsAny(c.Domain, "/;, \"\\") || !printableASCII(c.Domain)) {
 		return fmt.Errorf("login: cookie.domain: %q is not a domain", c.Domain)

@@ -28,7 +28,7 @@ func TestConfigDefaults(t *testing.T) {
 	c := f.cfg
 	if c.CallbackPath != "/oauth2/callback" || c.LogoutPath != "/oauth2/logout" || c.Cookie.Name != "idgate_session" ||
 		c.Cookie.SameSite != "lax" || strings.Join(c.Scopes, " ") != "openid email profile offline_access" ||
-		c.RefreshMargin.Minutes() != 1 || c.Timeout.Seconds() != 5 || c.HTTPClient == nil || c.Now == nil {
+		c.RefreshMargin.Minutes() != 1 || c.Timeout.Seconds() != 2 || c.HTTPClient == nil || c.Now == nil {
 		t.Fatalf("defaults = %+v", c)
 	}
 }
@@ -52,6 +52,8 @@ func TestConfigMustFail(t *testing.T) {
 		{"same paths", func(c *Config) { c.LogoutPath = "/oauth2/callback" }, "logout_path"},
 		{"bad cookie name", func(c *Config) { c.Cookie.Name = "a;b" }, "cookie.name"},
 		{"bad domain", func(c *Config) { c.Cookie.Domain = "a.example; x" }, "cookie.domain"},
+		{"__Host- name without secure", func(c *Config) { c.Cookie.Name, c.Cookie.Secure = "__Host-s", false }, "cookie.name"},
+		{"__Host- name with a domain", func(c *Config) { c.Cookie.Name, c.Cookie.Domain = "__Host-s", "example.com" }, "cookie.name"},
 		{"none without secure", func(c *Config) { c.Cookie.SameSite, c.Cookie.Secure = "none", false }, "cookie.same_site"},
 		{"unknown same site", func(c *Config) { c.Cookie.SameSite = "sometimes" }, "cookie.same_site"},
 		{"post logout with CRLF", func(c *Config) { c.PostLogoutRedirectURL = "https://a.example/\r\nx: y" }, "post_logout_redirect_url"},

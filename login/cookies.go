@@ -2,6 +2,7 @@ package login
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,6 +17,11 @@ const maxCookieTries = 3
 // keeping the others as they were. It returns "" when nothing is left, which
 // means the header should be removed.
 func StripCookies(cookieHeader string, names ...string) string {
+	return stripCookies(cookieHeader, func(name string) bool { return slices.Contains(names, name) })
+}
+
+// stripCookies returns cookieHeader without the cookies drop names.
+func stripCookies(cookieHeader string, drop func(name string) bool) string {
 	if cookieHeader == "" {
 		return ""
 	}
@@ -26,15 +32,7 @@ func StripCookies(cookieHeader string, names ...string) string {
 			continue
 		}
 		name, _, _ := strings.Cut(p, "=")
-		name = strings.TrimSpace(name)
-		drop := false
-		for _, n := range names {
-			if name == n {
-				drop = true
-				break
-			}
-		}
-		if drop {
+		if drop(strings.TrimSpace(name)) {
 			continue
 		}
 		if b.Len() > 0 {
@@ -45,6 +43,33 @@ func StripCookies(cookieHeader string, names ...string) string {
 	return b.String()
 }
 
+// namedCookie is one cookie of a request.
+type namedCookie struct{ name, value string }
+
+// cookiesWithPrefix returns the cookies whose name starts with prefix, at
+// most max.
+func cookiesWithPrefix(cookieHeader, prefix string, max int) []namedCookie {
+	var out []namedCookie
+	for part := range strings.SplitSeq(cookieHeader, ";") {
+		n, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if n = strings.TrimSpace(n); !ok || !strings.HasPrefix(n, prefix) {
+			continue
+		}
+		out = append(out, namedCookie{n, unquote(strings.TrimSpace(v))})
+		if len(out) == max {
+			break
+		}
+	}
+	return out
+}
+
+func unquote(v string) string {
+	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+		return v[1 : len(v)-1]
+	}
+	return v
+}
+
 // cookieValues returns the values of the cookies called name, at most max.
 func cookieValues(cookieHeader, name string, max int) []string {
 	var out []string
@@ -53,11 +78,7 @@ func cookieValues(cookieHeader, name string, max int) []string {
 		if !ok || strings.TrimSpace(n) != name {
 			continue
 		}
-		v = strings.TrimSpace(v)
-		if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
-			v = v[1 : len(v)-1]
-		}
-		out = append(out, v)
+		out = append(out, unquote(strings.TrimSpace(v)))
 		if len(out) == max {
 			break
 		}
@@ -65,15 +86,91 @@ func cookieValues(cookieHeader, name string, max int) []string {
 	return out
 }
 
-func (f *Flow) stateCookieName() string { return f.cfg.Cookie.Name + "_state" }
+// hostPrefix makes a cookie that only this host can set (Secure, Path=/, no
+// Domain): a sibling subdomain cannot toss one into the browser.
+const hostPrefix = "__Host-"
 
-// cookie renders a Set-Cookie header; maxAge < 0 expires the cookie.
-func (f *Flow) cookie(name, value string, maxAge time.Duration, sameSite http.SameSite) identity.Header {
+// Pending logins: each rides in its own state cookie, named by the start of
+// its state, so two tabs can log in at once; Start keeps at most
+// maxPendingLogins of them and clears the oldest.
+const (
+	maxPendingLogins = 3
+	stateTagLen      = 16
+	// maxStateCookies bounds the state cookies a request is searched for.
+	maxStateCookies = 2 * maxPendingLogins
+)
+
+// baseName is the configured cookie name without a prefix.
+func (f *Flow) baseName() string {
+	n := strings.TrimPrefix(f.cfg.Cookie.Name, hostPrefix)
+	return strings.TrimPrefix(n, "__Secure-")
+}
+
+// sessionHostOnly reports whether the session cookie is a __Host- cookie:
+// Secure and without a Domain (a shared Domain cannot take the prefix).
+func (f *Flow) sessionHostOnly() bool { return f.cfg.Cookie.Secure && f.cfg.Cookie.Domain == "" }
+
+// sessionCookieName is the name the session cookie is set under.
+func (f *Flow) sessionCookieName() string {
+	if f.sessionHostOnly() {
+		return hostPrefix + f.baseName()
+	}
+	return f.cfg.Cookie.Name
+}
+
+// legacySessionCookieName is the name older idgates set the session cookie
+// under when it differs from today's ("" otherwise). It is read, for
+// sessions those versions made only, until they end.
+func (f *Flow) legacySessionCookieName() string {
+	if n := f.cfg.Cookie.Name; n != f.sessionCookieName() {
+		return n
+	}
+	return ""
+}
+
+// statePrefix starts every state cookie's name. State cookies are always
+// host-only, and __Host- when Secure: a planted state cookie is a login CSRF.
+func (f *Flow) statePrefix() string {
+	if f.cfg.Cookie.Secure {
+		return hostPrefix + f.baseName() + "_state_"
+	}
+	return f.baseName() + "_state_"
+}
+
+// stateCookieName is the cookie of the login with this state.
+func (f *Flow) stateCookieName(state string) string {
+	return f.statePrefix() + state[:min(stateTagLen, len(state))]
+}
+
+// isOwnCookie reports the names of idgate's cookies, in every form any
+// version set them: they never reach the upstream.
+func (f *Flow) isOwnCookie(name string) bool {
+	base := f.baseName()
+	switch name {
+	case f.cfg.Cookie.Name, hostPrefix + base, base, base + "_state", f.cfg.Cookie.Name + "_state":
+		return true
+	}
+	return strings.HasPrefix(name, base+"_state_") || strings.HasPrefix(name, hostPrefix+base+"_state_")
+}
+
+// StripCookies returns cookieHeader without idgate's cookies (the session
+// cookie under its current and legacy names, every state cookie), and ""
+// when nothing is left.
+func (f *Flow) StripCookies(cookieHeader string) string {
+	return stripCookies(cookieHeader, f.isOwnCookie)
+}
+
+// cookie renders a Set-Cookie header; maxAge < 0 expires the cookie. A
+// cookie whose name starts with __Host- never carries a Domain.
+func (f *Flow) cookie(name, value string, maxAge time.Duration, sameSite http.SameSite, domain string) identity.Header {
+	if strings.HasPrefix(name, hostPrefix) {
+		domain = ""
+	}
 	c := http.Cookie{
 		Name:     name,
 		Value:    value,
 		Path:     "/",
-		Domain:   f.cfg.Cookie.Domain,
+		Domain:   domain,
 		Secure:   f.cfg.Cookie.Secure,
 		HttpOnly: true,
 		SameSite: sameSite,
@@ -109,17 +206,27 @@ func (f *Flow) stateSameSite() http.SameSite {
 }
 
 func (f *Flow) sessionCookie(value string) identity.Header {
-	return f.cookie(f.cfg.Cookie.Name, value, f.cfg.Sessions.TTL(), f.sessionSameSite())
+	return f.cookie(f.sessionCookieName(), value, f.cfg.Sessions.TTL(), f.sessionSameSite(), f.cfg.Cookie.Domain)
 }
 
-func (f *Flow) clearSessionCookie() identity.Header {
-	return f.cookie(f.cfg.Cookie.Name, "", -1, f.sessionSameSite())
+// clearSessionCookies expires the session cookie, and the legacy one when
+// the request carries it.
+func (f *Flow) clearSessionCookies(req *Request) []identity.Header {
+	h := []identity.Header{f.clearSessionCookie(f.sessionCookieName())}
+	if old := f.legacySessionCookieName(); old != "" && len(cookieValues(req.Headers["cookie"], old, 1)) > 0 {
+		h = append(h, f.clearSessionCookie(old))
+	}
+	return h
 }
 
-func (f *Flow) stateCookie(value string) identity.Header {
-	return f.cookie(f.stateCookieName(), value, f.cfg.Sessions.StateTTL(), f.stateSameSite())
+func (f *Flow) clearSessionCookie(name string) identity.Header {
+	return f.cookie(name, "", -1, f.sessionSameSite(), f.cfg.Cookie.Domain)
 }
 
-func (f *Flow) clearStateCookie() identity.Header {
-	return f.cookie(f.stateCookieName(), "", -1, f.stateSameSite())
+func (f *Flow) clearStateCookie(name string) identity.Header {
+	return f.cookie(name, "", -1, f.stateSameSite(), "")
+}
+
+func (f *Flow) stateCookie(state, sealed string) identity.Header {
+	return f.cookie(f.stateCookieName(state), sealed, f.cfg.Sessions.StateTTL(), f.stateSameSite(), "")
 }

@@ -18,7 +18,6 @@ const (
 	ReasonStateMissing     = "state_missing"
 	ReasonStateInvalid     = "state_invalid"
 	ReasonStateCookie      = "state_cookie_missing"
-	ReasonStateBinding     = "state_binding_mismatch"
 	ReasonCodeMissing      = "code_missing"
 	ReasonTokenExchange    = "token_exchange_failed"
 	ReasonIDTokenInvalid   = "id_token_invalid"
@@ -104,7 +103,7 @@ func IsBrowser(req *Request) bool {
 
 // strippedCookies is the request's cookie header without idgate's cookies.
 func (f *Flow) strippedCookies(req *Request) string {
-	return StripCookies(req.Headers["cookie"], f.cfg.Cookie.Name, f.stateCookieName())
+	return f.StripCookies(req.Headers["cookie"])
 }
 
 func redirect(location, reason string, cookies ...identity.Header) *Response {

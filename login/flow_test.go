@@ -26,7 +26,7 @@ func TestRoundTrip(t *testing.T) {
 
 			start := e.flow.Start(ctx, req)
 			assertAuthorizeURL(t, e, header(start, "location"))
-			if c := setCookies(start); len(c) != 1 || !strings.HasPrefix(c[0], "idgate_session_state=") {
+			if c := setCookies(start); len(c) != 1 || !strings.HasPrefix(c[0], statePrefix) {
 				t.Fatalf("Start cookies = %q, want the state cookie", c)
 			}
 			b.apply(t, start.Headers)
@@ -36,7 +36,7 @@ func TestRoundTrip(t *testing.T) {
 			}
 			assertLoginCookies(t, setCookies(resp))
 			b.apply(t, resp.Headers)
-			sessionCookie := b.cookies["idgate_session"]
+			sessionCookie := b.cookies[sessionName]
 
 			res, ok := e.flow.Session(ctx, b.get("/notebooks/x"))
 			if !ok || res.Identity.Subject != "dev-user" || res.Identity.Email != "dev@example.com" ||
@@ -66,10 +66,10 @@ func TestRoundTrip(t *testing.T) {
 			}
 			assertEndSession(t, e, header(out, "location"))
 			b.apply(t, out.Headers)
-			if _, ok := b.cookies["idgate_session"]; ok {
+			if _, ok := b.cookies[sessionName]; ok {
 				t.Fatal("logout left the session cookie")
 			}
-			b.cookies["idgate_session"] = sessionCookie // a stolen copy
+			b.cookies[sessionName] = sessionCookie // a stolen copy
 			if res, ok := e.flow.Session(ctx, b.get("/")); ok || len(res.SetCookie) != 1 {
 				t.Fatalf("Session after logout = %v, SetCookie %q", ok, res.SetCookie)
 			}
@@ -113,8 +113,8 @@ func assertLoginCookies(t *testing.T, cookies []string) {
 			t.Errorf("session cookie %q lacks %s", cookies[0], attr)
 		}
 	}
-	if !strings.HasPrefix(cookies[0], "idgate_session=") || !strings.HasPrefix(cookies[1], "idgate_session_state=;") ||
-		!strings.Contains(cookies[1], "Max-Age=0") {
+	if !strings.HasPrefix(cookies[0], sessionName+"=") || !strings.HasPrefix(cookies[1], statePrefix) ||
+		!strings.Contains(cookies[1], "=; ") || !strings.Contains(cookies[1], "Max-Age=0") {
 		t.Errorf("cookies = %q, want the session set and the state cleared", cookies)
 	}
 }

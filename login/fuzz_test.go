@@ -51,3 +51,23 @@ func FuzzStripCookies(f *testing.F) {
 		}
 	})
 }
+
+// FuzzFlowStripCookies: none of the flow's cookies (session under either
+// name, any state cookie) survives, and stripping is idempotent.
+func FuzzFlowStripCookies(f *testing.F) {
+	e := MustEnv(f, envOptions{})
+	f.Add("a=1; __Host-idgate_session=x; idgate_session=y; b=2")
+	f.Add("__Host-idgate_session_state_abcdefghijklmnop=s; idgate_session_state=t")
+	f.Fuzz(func(t *testing.T, in string) {
+		out := e.flow.StripCookies(in)
+		for part := range strings.SplitSeq(out, ";") {
+			name, _, _ := strings.Cut(strings.TrimSpace(part), "=")
+			if e.flow.isOwnCookie(strings.TrimSpace(name)) {
+				t.Fatalf("StripCookies(%q) = %q keeps %q", in, out, name)
+			}
+		}
+		if again := e.flow.StripCookies(out); again != out {
+			t.Fatalf("not idempotent: %q then %q", out, again)
+		}
+	})
+}

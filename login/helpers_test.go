@@ -20,6 +20,12 @@ import (
 
 const appHost = "app.example"
 
+// The cookie names with MustEnv's Secure cookie and no domain.
+const (
+	sessionName = "__Host-idgate_session"
+	statePrefix = "__Host-idgate_session_state_"
+)
+
 // clock is a settable test clock shared by the IdP, verifier, store and flow.
 type clock = testclock.Clock
 
@@ -33,6 +39,8 @@ type env struct {
 	redis   *redistest.Server
 	eps     Endpoints
 	epsKnow bool
+	// lastNonce is the nonce of the last MustLogin.
+	lastNonce string
 }
 
 type envOptions struct {
@@ -132,7 +140,7 @@ func (b *browser) apply(tb testing.TB, hs []identity.Header) {
 		if err != nil {
 			tb.Fatalf("Set-Cookie %q: %v", h.Value, err)
 		}
-		if c.Name == "idgate_session_state" && c.Value != "" {
+		if strings.HasPrefix(c.Name, statePrefix) && c.Value != "" {
 			b.lastState = c.Value
 		}
 		if c.MaxAge < 0 {
@@ -217,6 +225,9 @@ func (e *env) MustLogin(b *browser, path string) *Response {
 	e.t.Helper()
 	start := e.flow.Start(e.t.Context(), b.get(path))
 	b.apply(e.t, start.Headers)
+	if u, err := url.Parse(header(start, "location")); err == nil {
+		e.lastNonce = u.Query().Get("nonce")
+	}
 	cb := MustAuthorize(e.t, start)
 	resp, ok := e.flow.Endpoint(e.t.Context(), b.get(cb))
 	if !ok {

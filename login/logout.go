@@ -10,11 +10,16 @@ import (
 // to PostLogoutRedirectURL, else to "/".
 func (f *Flow) logout(ctx context.Context, req *Request) *Response {
 	idToken := ""
-	for _, v := range cookieValues(req.Headers["cookie"], f.cfg.Cookie.Name, maxCookieTries) {
-		if sess, err := f.cfg.Sessions.Get(ctx, v); err == nil && idToken == "" {
-			idToken = sess.IDToken
+	for _, name := range []string{f.sessionCookieName(), f.legacySessionCookieName()} {
+		if name == "" {
+			continue
 		}
-		_ = f.cfg.Sessions.Delete(ctx, v) // a store fault leaves it to expire
+		for _, v := range cookieValues(req.Headers["cookie"], name, maxCookieTries) {
+			if sess, err := f.cfg.Sessions.Get(ctx, v); err == nil && idToken == "" {
+				idToken = sess.IDToken
+			}
+			_ = f.cfg.Sessions.Delete(ctx, v) // a store fault leaves it to expire
+		}
 	}
 	target := f.cfg.PostLogoutRedirectURL
 	if target == "" {
@@ -34,5 +39,5 @@ func (f *Flow) logout(ctx context.Context, req *Request) *Response {
 			target = u.String()
 		}
 	}
-	return redirect(target, ReasonLogout, f.clearSessionCookie(), f.clearStateCookie())
+	return redirect(target, ReasonLogout, f.clearSessionCookies(req)...)
 }

@@ -3,7 +3,9 @@ package login
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/url"
+	"slices"
 	"time"
 
 	"github.com/idgate/idgate/identity"
@@ -24,41 +26,56 @@ const (
 
 var errLoggedOut = errors.New("login: session ended during refresh")
 
+// errRefreshIdentity ends a session whose refreshed ID token does not
+// verify or names someone else.
+var errRefreshIdentity = errors.New("login: refresh: id token refused")
+
 // Session returns the identity and access token of the request's session
 // cookie, refreshing the access token when it is within RefreshMargin of
 // expiring. It returns false when there is no usable session; SetCookie then
 // clears the cookie if the session has ended (deleted, expired, refresh
-// refused), but not when the store merely failed.
+// refused), but not when the store merely failed. The session cookie is read
+// under its current name, then under the legacy name for sessions an older
+// idgate made (never one issued under the current name: that would let a
+// sibling subdomain plant it).
 func (f *Flow) Session(ctx context.Context, req *Request) (SessionResult, bool) {
 	res := SessionResult{CookieHeader: f.strippedCookies(req)}
-	clear := false
-	for _, v := range cookieValues(req.Headers["cookie"], f.cfg.Cookie.Name, maxCookieTries) {
-		sess, err := f.cfg.Sessions.Get(ctx, v)
-		if errors.Is(err, session.ErrNoSession) {
-			clear = true
+	var clear []string
+	for _, name := range []string{f.sessionCookieName(), f.legacySessionCookieName()} {
+		if name == "" {
 			continue
 		}
-		if err != nil {
-			return res, false
+		for _, v := range cookieValues(req.Headers["cookie"], name, maxCookieTries) {
+			sess, err := f.cfg.Sessions.Get(ctx, v)
+			if err == nil && sess.CookieName != "" && sess.CookieName != name {
+				err = session.ErrNoSession // planted under a name it was not issued under
+			}
+			if errors.Is(err, session.ErrNoSession) {
+				clear = append(clear, name)
+				continue
+			}
+			if err != nil {
+				return res, false
+			}
+			sess, out := f.fresh(ctx, v, sess)
+			switch out {
+			case ended:
+				clear = append(clear, name)
+				continue
+			case unavailable:
+				return res, false
+			}
+			res.Identity = sess.Identity
+			res.Identity.Source = identity.SourceSession
+			if !sess.AccessExpiry.IsZero() {
+				res.Identity.ExpiresAt = sess.AccessExpiry
+			}
+			res.AccessToken = sess.AccessToken
+			return res, true
 		}
-		sess, out := f.fresh(ctx, v, sess)
-		switch out {
-		case ended:
-			clear = true
-			continue
-		case unavailable:
-			return res, false
-		}
-		res.Identity = sess.Identity
-		res.Identity.Source = identity.SourceSession
-		if !sess.AccessExpiry.IsZero() {
-			res.Identity.ExpiresAt = sess.AccessExpiry
-		}
-		res.AccessToken = sess.AccessToken
-		return res, true
 	}
-	if clear {
-		res.SetCookie = []identity.Header{f.clearSessionCookie()}
+	for _, name := range slices.Compact(clear) {
+		res.SetCookie = append(res.SetCookie, f.clearSessionCookie(name))
 	}
 	return res, false
 }
@@ -82,6 +99,9 @@ func (f *Flow) fresh(ctx context.Context, cookie string, sess *session.Session) 
 	case err == nil:
 		return n, live
 	case errors.Is(err, errLoggedOut):
+		return nil, ended
+	case errors.Is(err, errRefreshIdentity):
+		_ = f.cfg.Sessions.Delete(ctx, cookie)
 		return nil, ended
 	case ctx.Err() != nil:
 		return nil, unavailable
@@ -112,9 +132,8 @@ func (f *Flow) refresh(ctx context.Context, cookie string, sess *session.Session
 	}
 }
 
-// doRefresh redeems the refresh token and stores the new tokens. The
-// identity stays the login's verified snapshot, and the login's ID token
-// stays the logout hint: a refreshed ID token carries no nonce to check.
+// doRefresh redeems the refresh token, renews the identity (see
+// refreshedIdentity) and stores the new tokens.
 func (f *Flow) doRefresh(ctx context.Context, cookie string, sess *session.Session) (*session.Session, error) {
 	eps, ok := f.cfg.Endpoints()
 	if !ok || eps.Token == "" {
@@ -136,10 +155,16 @@ func (f *Flow) doRefresh(ctx context.Context, cookie string, sess *session.Sessi
 		return nil, err
 	}
 	n := *sess
+	if n.Identity, err = f.refreshedIdentity(ctx, sess, tr); err != nil {
+		return nil, err
+	}
 	n.AccessToken = tr.AccessToken
 	n.AccessExpiry = tr.expiry(now)
 	if tr.RefreshToken != "" {
 		n.RefreshToken = tr.RefreshToken
+	}
+	if tr.IDToken != "" {
+		n.IDToken = tr.IDToken // the newest is the best logout hint
 	}
 	if err := f.cfg.Sessions.Update(ctx, cookie, &n); errors.Is(err, session.ErrNoSession) {
 		return nil, errLoggedOut
@@ -147,4 +172,58 @@ func (f *Flow) doRefresh(ctx context.Context, cookie string, sess *session.Sessi
 	// Another store fault: the new tokens serve this request; a later
 	// refresh with the old token may then be refused and end the session.
 	return &n, nil
+}
+
+// refreshedIdentity is the session's identity as the IdP sees it now, so a
+// user removed from a group loses it at the next refresh, not at the end of
+// the session. A refreshed ID token is verified like the login's (OIDC Core
+// 12.2: same iss and sub, nonce absent or the login's) and replaces the
+// identity; one that fails ends the session. Without an ID token, userinfo
+// is asked with the new access token and its profile replaces the groups and
+// fills the other profile fields; when that lookup fails the groups are
+// dropped, and each request's enrichment (which reports itself degraded)
+// fills them again. An issuer without userinfo keeps the last identity.
+func (f *Flow) refreshedIdentity(ctx context.Context, sess *session.Session, tr *tokenResponse) (identity.Identity, error) {
+	if tr.IDToken != "" {
+		id, err := f.cfg.IDTokens.VerifyRefreshedIDToken(ctx, tr.IDToken, f.cfg.ClientID, sess.Nonce)
+		if err != nil {
+			return identity.Identity{}, fmt.Errorf("%w: %w", errRefreshIdentity, err)
+		}
+		if id.Issuer != sess.Issuer || id.Subject != sess.Subject {
+			return identity.Identity{}, fmt.Errorf("%w: iss or sub differs from the login's", errRefreshIdentity)
+		}
+		id.Source = identity.SourceSession
+		return id, nil
+	}
+	id := sess.Identity
+	if f.cfg.Userinfo == nil {
+		return id, nil
+	}
+	p, err := f.cfg.Userinfo.FetchProfile(ctx, sess.Issuer, sess.Subject, tr.AccessToken)
+	switch {
+	case err != nil:
+		id.Groups, id.GroupsOverage = nil, false
+	case p != nil:
+		replaceProfile(&id, p)
+	}
+	return id, nil
+}
+
+// replaceProfile takes p's groups as they are (none means none) and its
+// other profile fields where it has them.
+func replaceProfile(id *identity.Identity, p *identity.Profile) {
+	if p.Subject != id.Subject {
+		id.Groups, id.GroupsOverage = nil, false
+		return
+	}
+	id.Groups, id.GroupsOverage = identity.NormalizeGroups(p.Groups), false
+	if p.Email != "" {
+		id.Email, id.EmailVerified = p.Email, p.EmailVerified
+	}
+	for dst, v := range map[*string]string{&id.Name: p.Name, &id.GivenName: p.GivenName,
+		&id.FamilyName: p.FamilyName, &id.PreferredUsername: p.PreferredUsername} {
+		if v != "" {
+			*dst = v
+		}
+	}
 }

@@ -7,8 +7,11 @@ import (
 	"encoding/base64"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
+	"time"
 
+	"github.com/idgate/idgate/identity"
 	"github.com/idgate/idgate/session"
 )
 
@@ -33,11 +36,16 @@ func wellFormedRandom(v string) bool {
 	return err == nil
 }
 
-// Start begins a login: it remembers the original path and query
-// server-side, sets the short-lived state cookie binding this browser, and
-// answers 302 to the authorization endpoint. When the IdP's endpoints are
-// unknown or the state cannot be stored it answers 503 with a page, never a
-// redirect. Callers add the SetCookie of a failed Session to the response.
+// maxReturnInState bounds the original URL kept in a state cookie; a longer
+// one returns to its path alone, or to "/".
+const maxReturnInState = 512
+
+// Start begins a login: it seals the state, PKCE verifier, nonce and
+// original path into a cookie of its own (nothing is stored server-side
+// before the IdP has answered), and answers 302 to the authorization
+// endpoint. When the IdP's endpoints are unknown it answers 503 with a page,
+// never a redirect. Callers add the SetCookie of a failed Session to the
+// response.
 func (f *Flow) Start(ctx context.Context, req *Request) *Response {
 	returnTo := safeReturnPath(req.Path)
 	eps, ok := f.cfg.Endpoints()
@@ -54,17 +62,8 @@ func (f *Flow) Start(ctx context.Context, req *Request) *Response {
 	if !ok {
 		return page(http.StatusBadRequest, ReasonBadRequest, "Bad request", "The request's host is not valid.", "")
 	}
-	binding := ""
-	for _, v := range cookieValues(req.Headers["cookie"], f.stateCookieName(), 1) {
-		if wellFormedRandom(v) { // another tab's login is under way: share its binding
-			binding = v
-		}
-	}
-	if binding == "" {
-		binding = randomString()
-	}
-	st := session.State{Verifier: randomString(), Nonce: randomString(), ReturnTo: returnTo, Binding: binding}
-	state, err := f.cfg.Sessions.PutState(ctx, st)
+	st := session.State{ID: randomString(), Verifier: randomString(), Nonce: randomString(), ReturnTo: shortReturn(returnTo)}
+	sealed, err := f.cfg.Sessions.SealState(st)
 	if err != nil {
 		return page(http.StatusServiceUnavailable, ReasonSessionStore, "Sign-in unavailable",
 			"Sign-in is temporarily unavailable. Please try again in a moment.", returnTo)
@@ -75,12 +74,51 @@ func (f *Flow) Start(ctx context.Context, req *Request) *Response {
 	q.Set("client_id", f.cfg.ClientID)
 	q.Set("redirect_uri", redirectURI)
 	q.Set("scope", strings.Join(f.cfg.Scopes, " "))
-	q.Set("state", state)
+	q.Set("state", st.ID)
 	q.Set("nonce", st.Nonce)
 	q.Set("code_challenge", b64.EncodeToString(challenge[:]))
 	q.Set("code_challenge_method", "S256")
 	authURL.RawQuery = q.Encode()
-	return redirect(authURL.String(), ReasonLoginRedirect, f.stateCookie(binding))
+	cookies := append(f.prunePending(req), f.stateCookie(st.ID, sealed))
+	return redirect(authURL.String(), ReasonLoginRedirect, cookies...)
+}
+
+// shortReturn keeps a state cookie small: a return path longer than
+// maxReturnInState loses its query, then falls back to "/".
+func shortReturn(p string) string {
+	if len(p) <= maxReturnInState {
+		return p
+	}
+	if path, _, _ := strings.Cut(p, "?"); len(path) <= maxReturnInState {
+		return path
+	}
+	return "/"
+}
+
+// prunePending clears the request's state cookies that no longer open
+// (expired, made with a retired key, forged) and the oldest live ones, so
+// that with the new login at most maxPendingLogins are pending.
+func (f *Flow) prunePending(req *Request) []identity.Header {
+	var clear []identity.Header
+	type pending struct {
+		name    string
+		created time.Time
+	}
+	var live []pending
+	for _, c := range cookiesWithPrefix(req.Headers["cookie"], f.statePrefix(), maxStateCookies) {
+		st, err := f.cfg.Sessions.OpenState(c.value)
+		if err != nil || f.stateCookieName(st.ID) != c.name {
+			clear = append(clear, f.clearStateCookie(c.name))
+			continue
+		}
+		live = append(live, pending{c.name, st.Created})
+	}
+	slices.SortStableFunc(live, func(a, b pending) int { return a.created.Compare(b.created) })
+	for len(live) > maxPendingLogins-1 {
+		clear = append(clear, f.clearStateCookie(live[0].name))
+		live = live[1:]
+	}
+	return clear
 }
 
 // redirectURI is scheme://host + CallbackPath, false for a host that is not

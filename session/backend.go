@@ -20,7 +20,6 @@ type backend interface {
 	set(ctx context.Context, key string, val []byte, ttl time.Duration, onlyIfPresent bool) (bool, error)
 	// swap replaces old with val, only if the key still holds old.
 	swap(ctx context.Context, key string, old, val []byte, ttl time.Duration) error
-	getDel(ctx context.Context, key string) ([]byte, error)
 	del(ctx context.Context, key string) error
 }
 
@@ -72,23 +71,15 @@ func (r *redisBackend) swap(ctx context.Context, key string, old, val []byte, tt
 	})
 }
 
-func (r *redisBackend) getDel(ctx context.Context, key string) (b []byte, err error) {
-	err = r.call(ctx, "getdel", key, func(ctx context.Context) error {
-		b, err = r.c.GetDel(ctx, key).Bytes()
-		return err
-	})
-	return b, err
-}
-
 func (r *redisBackend) del(ctx context.Context, key string) error {
 	return r.call(ctx, "del", key, func(ctx context.Context) error {
 		return r.c.Del(ctx, key).Err()
 	})
 }
 
-// localBackend is a bounded in-process LRU with per-entry expiry. The Store
-// keeps sessions and states in separate ones, so a flood of login attempts
-// cannot evict sessions.
+// localBackend is a bounded in-process LRU with per-entry expiry. It holds
+// sessions only: login states travel sealed in cookies, so a flood of
+// anonymous login attempts writes nothing here.
 type localBackend struct {
 	now func() time.Time
 
@@ -143,16 +134,6 @@ func (l *localBackend) swap(_ context.Context, key string, old, val []byte, ttl 
 		l.lru.Add(key, localEntry{val: bytes.Clone(val), expires: l.now().Add(ttl)})
 	}
 	return nil
-}
-
-func (l *localBackend) getDel(_ context.Context, key string) ([]byte, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	e, ok := l.lookupLocked(key)
-	if ok {
-		l.lru.Remove(key)
-	}
-	return e.val, nil
 }
 
 func (l *localBackend) del(_ context.Context, key string) error {

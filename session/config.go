@@ -13,7 +13,8 @@ import (
 // decode.
 var ErrNoSession = errors.New("session: no session")
 
-// ErrNoState means the login state is unknown, expired or already used.
+// ErrNoState means a sealed login state does not open: forged, made with a
+// retired key, malformed or expired.
 var ErrNoState = errors.New("session: no login state")
 
 // minKeyLen is the shortest accepted session key.
@@ -25,8 +26,8 @@ type Config struct {
 	// means a bounded in-process store (the embedded default), which loses
 	// everything on restart.
 	Redis redis.UniversalClient
-	// KeyPrefix starts every Redis key: "<prefix>session:<id-hash>" and
-	// "<prefix>state:<id>". Default "idgate:".
+	// KeyPrefix starts every Redis key: "<prefix>session:<id-hash>".
+	// Default "idgate:".
 	KeyPrefix string
 	// Keys are the session keys, each at least 32 bytes. Keys[0] signs and
 	// encrypts; the others are still accepted on read so keys can rotate.
@@ -36,11 +37,10 @@ type Config struct {
 	TTL time.Duration
 	// IdleTTL ends a session unused this long; 0 means no idle limit.
 	IdleTTL time.Duration
-	// StateTTL is the life of a login state (one authorization round trip).
-	// Default 10m.
+	// StateTTL is the life of a sealed login state (one authorization round
+	// trip). Default 10m.
 	StateTTL time.Duration
-	// MaxLocal bounds the in-process store, sessions and states each.
-	// Default 10000.
+	// MaxLocal bounds the in-process session store. Default 10000.
 	MaxLocal int
 	// Timeout bounds each Redis call. Default 100ms.
 	Timeout time.Duration

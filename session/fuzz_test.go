@@ -33,3 +33,26 @@ func FuzzParseCookie(f *testing.F) {
 		}
 	})
 }
+
+// FuzzOpenState feeds arbitrary state cookie values to OpenState: it may not
+// panic, and nothing but the store's own sealed states may open.
+func FuzzOpenState(f *testing.F) {
+	s := MustStore(f, Config{Keys: [][]byte{key(1)}})
+	sealed, err := s.SealState(State{ID: "id", Verifier: "v", Nonce: "n", ReturnTo: "/x"})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(sealed)
+	f.Fuzz(func(t *testing.T, v string) {
+		st, err := s.OpenState(v)
+		if err != nil {
+			if !errors.Is(err, ErrNoState) {
+				t.Fatalf("OpenState(%q) = %v, want ErrNoState", v, err)
+			}
+			return
+		}
+		if v != sealed || st.ID != "id" {
+			t.Fatalf("OpenState accepted %q, not a state the store sealed", v)
+		}
+	})
+}

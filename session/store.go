@@ -22,6 +22,13 @@ type Session struct {
 	AccessToken, RefreshToken, IDToken string
 	// AccessExpiry is when AccessToken expires (zero when unknown).
 	AccessExpiry time.Time
+	// Nonce is the login's nonce: a refreshed ID token may only carry this
+	// one (OIDC Core 12.2). Empty in sessions older than this field.
+	Nonce string `json:",omitempty"`
+	// CookieName is the cookie name the session was issued under. A session
+	// issued under a __Host- name is never accepted under another name, so a
+	// sibling subdomain cannot plant it; empty in older sessions.
+	CookieName string `json:",omitempty"`
 	// Created is when the session began; it ends Created+TTL.
 	Created time.Time
 	// LastSeen is when the session was last used, to within the touch
@@ -29,27 +36,12 @@ type Session struct {
 	LastSeen time.Time
 }
 
-// State is what a login remembers between the redirect to the IdP and the
-// callback.
-type State struct {
-	// Verifier is the PKCE code verifier.
-	Verifier string
-	// Nonce is the expected ID token nonce.
-	Nonce string
-	// ReturnTo is the same-host path and query to go back to.
-	ReturnTo string
-	// Binding is the value of the browser's state cookie.
-	Binding string
-	// Created is when the login started.
-	Created time.Time
-}
-
-// Store keeps sessions and login states. It is safe for concurrent use.
+// Store keeps sessions and seals login states (which it never stores). It
+// is safe for concurrent use.
 type Store struct {
 	cfg      Config
 	keys     []*keySet
 	sessions backend
-	states   backend
 }
 
 // New validates cfg, fills its defaults and returns a Store.
@@ -67,15 +59,11 @@ func New(cfg Config) (*Store, error) {
 		s.keys = append(s.keys, ks)
 	}
 	if cfg.Redis != nil {
-		rb := &redisBackend{c: cfg.Redis, timeout: cfg.Timeout}
-		s.sessions, s.states = rb, rb
+		s.sessions = &redisBackend{c: cfg.Redis, timeout: cfg.Timeout}
 		return s, nil
 	}
 	var err error
 	if s.sessions, err = newLocalBackend(cfg.MaxLocal, cfg.Now); err != nil {
-		return nil, err
-	}
-	if s.states, err = newLocalBackend(cfg.MaxLocal, cfg.Now); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -93,8 +81,6 @@ func (s *Store) sessionKey(id []byte) string {
 	sum := sha256.Sum256(id)
 	return s.cfg.KeyPrefix + "session:" + hex.EncodeToString(sum[:])
 }
-
-func (s *Store) stateKey(id string) string { return s.cfg.KeyPrefix + "state:" + id }
 
 // remaining is how long sess may still live at now (≤ 0: it has ended).
 func (s *Store) remaining(sess *Session, now time.Time) time.Duration {
@@ -224,52 +210,4 @@ func (s *Store) Delete(ctx context.Context, cookie string) error {
 		return err
 	}
 	return s.sessions.del(ctx, s.sessionKey(id))
-}
-
-// PutState stores a login state for StateTTL and returns its random id (the
-// OAuth `state` parameter).
-func (s *Store) PutState(ctx context.Context, st State) (string, error) {
-	if st.Created.IsZero() {
-		st.Created = s.cfg.Now()
-	}
-	b, err := json.Marshal(st)
-	if err != nil {
-		return "", err
-	}
-	id := b64.EncodeToString(newID())
-	val := s.seal(kindState, []byte(id), b)
-	if _, err := s.states.set(ctx, s.stateKey(id), val, s.cfg.StateTTL, false); err != nil {
-		return "", err
-	}
-	return id, nil
-}
-
-// TakeState returns and removes a login state: each state is used once. It
-// returns ErrNoState when the id is unknown, expired or already used.
-func (s *Store) TakeState(ctx context.Context, id string) (State, error) {
-	if len(id) != encodedIDLen {
-		return State{}, ErrNoState
-	}
-	if _, err := b64.Strict().DecodeString(id); err != nil {
-		return State{}, ErrNoState
-	}
-	val, err := s.states.getDel(ctx, s.stateKey(id))
-	if err != nil {
-		return State{}, err
-	}
-	if val == nil {
-		return State{}, ErrNoState
-	}
-	pt, err := s.open(kindState, []byte(id), val)
-	if err != nil {
-		return State{}, ErrNoState
-	}
-	var st State
-	if err := json.Unmarshal(pt, &st); err != nil {
-		return State{}, ErrNoState
-	}
-	if !s.cfg.Now().Before(st.Created.Add(s.cfg.StateTTL)) {
-		return State{}, ErrNoState
-	}
-	return st, nil
 }

@@ -145,58 +145,69 @@ func TestTouchDoesNotUndoUpdate(t *testing.T) {
 }
 
 func TestState(t *testing.T) {
-	backends(t, Config{StateTTL: 5 * time.Minute}, func(t *testing.T, s *Store, clk *clock) {
-		want := State{Verifier: "v", Nonce: "n", ReturnTo: "/x?y=1", Binding: "b"}
-		id, err := s.PutState(t.Context(), want)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := s.TakeState(t.Context(), id)
-		want.Created = clk.Now()
-		if err != nil || got != want {
-			t.Fatalf("TakeState = %+v, %v; want %+v", got, err, want)
-		}
-		if _, err := s.TakeState(t.Context(), id); !errors.Is(err, ErrNoState) {
-			t.Fatalf("replayed TakeState: %v, want ErrNoState", err)
-		}
-		expired, _ := s.PutState(t.Context(), want)
+	clk := newClock()
+	s := MustStore(t, Config{Keys: [][]byte{key(1)}, StateTTL: 5 * time.Minute, Now: clk.Now})
+	want := State{ID: "state-id", Verifier: "v", Nonce: "n", ReturnTo: "/x?y=1"}
+	sealed, err := s.SealState(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.OpenState(sealed)
+	created := got.Created
+	want.Created, got.Created = time.Time{}, time.Time{}
+	if err != nil || got != want || !created.Equal(clk.Now()) {
+		t.Fatalf("OpenState = %+v, %v; want %+v", got, err, want)
+	}
+	if strings.Contains(sealed, "/x") || len(sealed) > MaxSealedState {
+		t.Fatalf("sealed state %q is readable or too long", sealed)
+	}
+	raw, _ := b64.DecodeString(sealed)
+	flipped := append([]byte{}, raw...)
+	flipped[len(flipped)-1] ^= 1
+	cookie := MustCreate(t, s, sampleSession())
+	id, _ := s.idFromCookie(cookie)
+	sessionVal, _ := s.sessions.get(t.Context(), s.sessionKey(id))
+	other, _ := MustStore(t, Config{Keys: [][]byte{key(2)}, Now: clk.Now}).SealState(want)
+	future, _ := MustStore(t, Config{Keys: [][]byte{key(1)}, Now: func() time.Time { return clk.Now().Add(time.Hour) }}).SealState(want)
+	tooLong := b64.EncodeToString(s.seal(kindState, stateAD, []byte(`{"s":"x","r":"`+strings.Repeat("a", MaxSealedState)+`"}`)))
+	for name, v := range map[string]string{
+		"empty": "", "not base64": "*", "flipped": b64.EncodeToString(flipped),
+		"other key": other, "from the future": future, "too long": tooLong,
+		"a session value": b64.EncodeToString(sessionVal),
+		"no id":           b64.EncodeToString(s.seal(kindState, stateAD, []byte(`{"v":"x"}`))),
+	} {
+		t.Run(name, func(t *testing.T) {
+			if _, err := s.OpenState(v); !errors.Is(err, ErrNoState) {
+				t.Fatalf("OpenState = %v, want ErrNoState", err)
+			}
+		})
+	}
+	t.Run("expired", func(t *testing.T) {
 		clk.Advance(5 * time.Minute)
-		for name, id := range map[string]string{
-			"expired": expired, "empty": "", "short": "abc",
-			"bad base64": strings.Repeat("*", encodedIDLen), "unknown": b64.EncodeToString(newID()),
-		} {
-			t.Run(name, func(t *testing.T) {
-				if _, err := s.TakeState(t.Context(), id); !errors.Is(err, ErrNoState) {
-					t.Fatalf("TakeState(%q) = %v, want ErrNoState", id, err)
-				}
-			})
+		if _, err := s.OpenState(sealed); !errors.Is(err, ErrNoState) {
+			t.Fatalf("OpenState after StateTTL = %v, want ErrNoState", err)
 		}
 	})
-}
-
-func TestStateIsNotASession(t *testing.T) {
-	s := MustStore(t, Config{Keys: [][]byte{key(1)}})
-	id, _ := s.PutState(t.Context(), State{Verifier: "v"})
-	val, _ := s.states.get(t.Context(), s.stateKey(id))
-	raw, _ := b64.DecodeString(id)
-	if _, err := s.open(kindSession, raw, val); err == nil {
-		t.Fatal("a sealed state opened as a session")
-	}
+	t.Run("too large to seal", func(t *testing.T) {
+		if _, err := s.SealState(State{ID: "x", ReturnTo: strings.Repeat("a", MaxSealedState)}); err == nil {
+			t.Fatal("SealState made a value longer than MaxSealedState")
+		}
+	})
 }
 
 func TestKeyRotation(t *testing.T) {
 	_, rc := MustRedis(t)
 	old := MustStore(t, Config{Redis: rc, Keys: [][]byte{key(1)}})
 	cookie := MustCreate(t, old, sampleSession())
-	stateID, _ := old.PutState(t.Context(), State{Verifier: "v"})
+	sealed, _ := old.SealState(State{ID: "x", Verifier: "v"})
 
 	rotated := MustStore(t, Config{Redis: rc, Keys: [][]byte{key(2), key(1)}})
 	got, err := rotated.Get(t.Context(), cookie)
 	if err != nil || got.AccessToken != "access-token-SECRET-a" {
 		t.Fatalf("Get after rotation = %+v, %v", got, err)
 	}
-	if _, err := rotated.TakeState(t.Context(), stateID); err != nil {
-		t.Fatalf("TakeState after rotation: %v", err)
+	if _, err := rotated.OpenState(sealed); err != nil {
+		t.Fatalf("OpenState after rotation: %v", err)
 	}
 	// Updating re-encrypts with the new key; the old key can then be retired.
 	if err := rotated.Update(t.Context(), cookie, got); err != nil {
@@ -243,8 +254,8 @@ func TestLocalBound(t *testing.T) {
 	s := MustStore(t, Config{Keys: [][]byte{key(1)}, MaxLocal: 2})
 	first := MustCreate(t, s, sampleSession())
 	second := MustCreate(t, s, sampleSession())
-	for range 10 { // a flood of logins does not evict sessions
-		if _, err := s.PutState(t.Context(), State{}); err != nil {
+	for range 10 { // a flood of logins stores nothing, so evicts nothing
+		if _, err := s.SealState(State{ID: "x"}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -11,11 +11,14 @@ import (
 	"github.com/idgate/idgate/login"
 	"github.com/idgate/idgate/profilecache"
 	"github.com/idgate/idgate/session"
+	"github.com/idgate/idgate/userinfo"
 )
 
 // buildBrowser assembles the login flow when login.issuer is set. Sessions
 // go to the profile cache's Redis when there is one, in-process otherwise.
-func (s *stack) buildBrowser(opts Options, v *jwks.Verifier, cache *profilecache.Cache) (decision.Browser, error) {
+// A refresh without an ID token asks userinfo through profiles (nil when no
+// issuer uses userinfo).
+func (s *stack) buildBrowser(opts Options, v *jwks.Verifier, cache *profilecache.Cache, profiles *userinfo.Resolver) (decision.Browser, error) {
 	lc := s.cfg.Login
 	if !lc.Enabled() {
 		return nil, nil
@@ -35,6 +38,10 @@ func (s *stack) buildBrowser(opts Options, v *jwks.Verifier, cache *profilecache
 	if err != nil {
 		return nil, err
 	}
+	var fetcher login.ProfileFetcher
+	if profiles != nil { // a nil *Resolver must not become a non-nil interface
+		fetcher = profiles
+	}
 	flow, err := login.New(login.Config{
 		ClientID: lc.ClientID, ClientSecret: lc.ClientSecret, Scopes: lc.Scopes,
 		CallbackPath: lc.CallbackPath, LogoutPath: lc.LogoutPath, PostLogoutRedirectURL: lc.PostLogoutRedirectURL,
@@ -46,18 +53,18 @@ func (s *stack) buildBrowser(opts Options, v *jwks.Verifier, cache *profilecache
 			}
 			return login.Endpoints{Authorization: md.AuthorizationEndpoint, Token: md.TokenEndpoint, EndSession: md.EndSessionEndpoint}, true
 		},
-		IDTokens: v, Sessions: store, HTTPClient: noRedirects(opts), Now: opts.Now,
+		IDTokens: v, Sessions: store, Userinfo: fetcher, HTTPClient: noRedirects(opts), Now: opts.Now,
+		Timeout: lc.TokenTimeout,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("app: login: %w", err)
 	}
-	return browser{flow: flow, cookies: []string{lc.Cookie.Name, lc.Cookie.Name + "_state"}}, nil
+	return browser{flow: flow}, nil
 }
 
 // browser adapts *login.Flow to decision.Browser.
 type browser struct {
-	flow    *login.Flow
-	cookies []string
+	flow *login.Flow
 }
 
 func loginRequest(req *decision.Request) *login.Request {
@@ -85,8 +92,10 @@ func (b browser) Start(ctx context.Context, req *decision.Request) *decision.Rep
 	return reply(b.flow.Start(ctx, loginRequest(req)))
 }
 
+// StripCookies removes idgate's cookies under every name the flow uses
+// (__Host- and legacy session names, one state cookie per pending login).
 func (b browser) StripCookies(header string) (string, bool) {
-	out := login.StripCookies(header, b.cookies...)
+	out := b.flow.StripCookies(header)
 	return out, out != header
 }
 

@@ -39,7 +39,7 @@ func (s *stack) build(opts Options) error {
 	if err != nil {
 		return err
 	}
-	browser, err := s.buildBrowser(opts, v, cache)
+	browser, err := s.buildBrowser(opts, v, cache, enricher)
 	if err != nil {
 		return err
 	}

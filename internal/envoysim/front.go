@@ -1,9 +1,11 @@
 package envoysim
 
 import (
+	"context"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"time"
 
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	"google.golang.org/grpc/codes"
@@ -17,6 +19,10 @@ import (
 type Front struct {
 	Check    authv3.AuthorizationClient
 	Upstream *url.URL
+	// Timeout, when set, is the Check's deadline, as Envoy's
+	// grpc_service.timeout (sent to idgate as grpc-timeout); a Check past it
+	// fails closed.
+	Timeout time.Duration
 }
 
 func (f *Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -32,7 +38,13 @@ func (f *Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	m := CheckHeaders(hs)
 	m[":authority"], m[":path"], m[":method"], m[":scheme"] = r.Host, r.URL.RequestURI(), r.Method, scheme
-	resp, err := f.Check.Check(r.Context(), &authv3.CheckRequest{Attributes: &authv3.AttributeContext{
+	ctx := r.Context()
+	if f.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, f.Timeout)
+		defer cancel()
+	}
+	resp, err := f.Check.Check(ctx, &authv3.CheckRequest{Attributes: &authv3.AttributeContext{
 		Request: &authv3.AttributeContext_Request{Http: &authv3.AttributeContext_HttpRequest{
 			Method: r.Method, Host: r.Host, Path: r.URL.RequestURI(), Scheme: scheme, Headers: m,
 		}},
