@@ -36,11 +36,11 @@ func (c *mapCache) Set(_ context.Context, k string, v []byte, _ time.Duration) e
 
 // withUserinfo gives the flow a real userinfo.Resolver on devidp's endpoint.
 func withUserinfo(e *env) {
-	r, err := userinfo.New(userinfo.Config{
-		Timeout:  2 * time.Second,
-		Endpoint: func(string) string { return e.idp.Issuer() + "/userinfo" },
-		Now:      e.clk.Now,
-	}, &mapCache{m: map[string][]byte{}})
+	cfg := userinfo.DefaultConfig()
+	cfg.Timeout = 2 * time.Second
+	cfg.Endpoint = func(string) string { return e.idp.Issuer() + "/userinfo" }
+	cfg.Now = e.clk.Now
+	r, err := userinfo.New(cfg, &mapCache{m: map[string][]byte{}})
 	if err != nil {
 		e.t.Fatal(err)
 	}
