@@ -35,9 +35,9 @@ var errRefreshIdentity = errors.New("login: refresh: id token refused")
 // expiring. It returns false when there is no usable session; SetCookie then
 // clears the cookie if the session has ended (deleted, expired, refresh
 // refused), but not when the store merely failed. The session cookie is read
-// under its current name, then under the legacy name for sessions an older
-// idgate made (never one issued under the current name: that would let a
-// sibling subdomain plant it).
+// under its current name; a cookie under the legacy name (an older idgate's
+// session, or one planted by a sibling subdomain) is never accepted and is
+// cleared, so the browser logs in again.
 func (f *Flow) Session(ctx context.Context, req *Request) (SessionResult, bool) {
 	res := SessionResult{CookieHeader: f.strippedCookies(req)}
 	var clear []string
@@ -47,8 +47,12 @@ func (f *Flow) Session(ctx context.Context, req *Request) (SessionResult, bool) 
 		}
 		for _, v := range cookieValues(req.Headers["cookie"], name, maxCookieTries) {
 			sess, err := f.cfg.Sessions.Get(ctx, v)
-			if err == nil && sess.CookieName != "" && sess.CookieName != name {
-				err = session.ErrNoSession // planted under a name it was not issued under
+			if err == nil && sess.CookieName != name {
+				// Planted under a name it was not issued under, or made by an
+				// idgate before this one (no CookieName): its identity was
+				// built under older claim rules (an unverified email as the
+				// user id, trimmed groups), so the user logs in again.
+				err = session.ErrNoSession
 			}
 			if errors.Is(err, session.ErrNoSession) {
 				clear = append(clear, name)

@@ -160,7 +160,7 @@ func TestLegacySessionCookie(t *testing.T) {
 		name, value string
 		want        bool
 	}{
-		{"session of an older idgate", oldCookie, true},
+		{"session of an older idgate: log in again", oldCookie, false},
 		{"session issued under __Host-, planted unprefixed", b.cookies[sessionName], false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
