@@ -1,6 +1,7 @@
 package login
 
 import (
+	"iter"
 	"net/http"
 	"slices"
 	"strings"
@@ -26,7 +27,7 @@ func stripCookies(cookieHeader string, drop func(name string) bool) string {
 		return ""
 	}
 	var b strings.Builder
-	for part := range strings.SplitSeq(cookieHeader, ";") {
+	for part := range cookieParts(cookieHeader) {
 		p := strings.TrimSpace(part)
 		if p == "" {
 			continue
@@ -43,6 +44,15 @@ func stripCookies(cookieHeader string, drop func(name string) bool) string {
 	return b.String()
 }
 
+// cookieParts yields the name=value pairs of a cookie header. Besides ";",
+// it splits on ",": a proxy that joins several cookie headers with "," (as
+// Envoy's ext_authz request and HTTP/1 header folding may) must not hide one
+// of idgate's cookies inside another cookie's value, where it would reach
+// the upstream. RFC 6265 cookie values hold no ",".
+func cookieParts(cookieHeader string) iter.Seq[string] {
+	return strings.FieldsFuncSeq(cookieHeader, func(r rune) bool { return r == ';' || r == ',' })
+}
+
 // namedCookie is one cookie of a request.
 type namedCookie struct{ name, value string }
 
@@ -50,7 +60,7 @@ type namedCookie struct{ name, value string }
 // most max.
 func cookiesWithPrefix(cookieHeader, prefix string, max int) []namedCookie {
 	var out []namedCookie
-	for part := range strings.SplitSeq(cookieHeader, ";") {
+	for part := range cookieParts(cookieHeader) {
 		n, v, ok := strings.Cut(strings.TrimSpace(part), "=")
 		if n = strings.TrimSpace(n); !ok || !strings.HasPrefix(n, prefix) {
 			continue
@@ -73,7 +83,7 @@ func unquote(v string) string {
 // cookieValues returns the values of the cookies called name, at most max.
 func cookieValues(cookieHeader, name string, max int) []string {
 	var out []string
-	for part := range strings.SplitSeq(cookieHeader, ";") {
+	for part := range cookieParts(cookieHeader) {
 		n, v, ok := strings.Cut(strings.TrimSpace(part), "=")
 		if !ok || strings.TrimSpace(n) != name {
 			continue

@@ -219,3 +219,18 @@ func TestLongReturnPath(t *testing.T) {
 		})
 	}
 }
+
+// Several cookie headers joined with "," (a proxy folding them) still lose
+// idgate's cookies: none travels inside another cookie's value.
+func TestStripCookiesCommaJoined(t *testing.T) {
+	e := MustEnv(t, envOptions{})
+	for in, want := range map[string]string{
+		"a=1,__Host-idgate_session=s":                        "a=1",
+		"a=1; b=2,idgate_session=s, c=3":                     "a=1; b=2; c=3",
+		"a=1,__Host-idgate_session_state_abcdefghijklmnop=x": "a=1",
+	} {
+		if got := e.flow.StripCookies(in); got != want {
+			t.Errorf("StripCookies(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
