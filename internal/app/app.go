@@ -187,6 +187,16 @@ func (a *App) HTTPAddr() string { return a.httpLis.Addr().String() }
 // shutting down.
 func (a *App) Ready() bool { return !a.stopping.Load() && a.cur.Load().verifier.Ready() }
 
+// Unready names what keeps idgate from being ready and why, one entry per
+// dependency ("issuer https://idp: keys not loaded: fetch …: status 503",
+// "shutting down"); it is empty exactly when Ready is true.
+func (a *App) Unready() []string {
+	if a.stopping.Load() {
+		return []string{"shutting down"}
+	}
+	return a.cur.Load().verifier.Unready()
+}
+
 // watchReady mirrors readiness into the gRPC health service.
 func (a *App) watchReady(ctx context.Context) {
 	defer close(a.done)

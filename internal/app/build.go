@@ -79,6 +79,7 @@ func (s *stack) buildVerifier(opts Options) (*jwks.Verifier, error) {
 	jc.HTTPClient = tracedClient(opts, "jwks.fetch")
 	jc.Now = opts.Now
 	jc.Registerer = s.reg
+	jc.Logger = opts.Logger
 	v, err := jwks.New(jc)
 	if err != nil {
 		return nil, err
