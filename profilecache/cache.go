@@ -23,7 +23,7 @@ type Cache struct {
 	getTimeout time.Duration
 	setTimeout time.Duration
 	metrics    *metrics
-	sealer     *sealer    // nil: in-process only
+	sealer     *sealer           // nil: in-process only
 	unsealed   invalidLog        // rate-limits the log of values that do not open
 	faults     *faultlog.Tracker // logs Redis failing and recovering; nil without Redis
 }
