@@ -198,6 +198,7 @@ func (s *stack) buildEnricher(opts Options, cache *profilecache.Cache) (*userinf
 	uc.HTTPClient = tracedClient(opts, "userinfo.fetch")
 	uc.Now = opts.Now
 	uc.Registerer = s.reg
+	uc.Logger = opts.Logger
 	r, err := userinfo.New(uc, cache)
 	if err != nil {
 		return nil, err
