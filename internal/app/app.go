@@ -94,7 +94,7 @@ func New(cfg *config.Config, opts Options) (*App, error) {
 	if opts.TracerProvider != nil {
 		a.decider = newTracedDecider(a, opts.TracerProvider)
 	}
-	if a.authz, err = extauthz.New(extauthz.Config{Decider: a.decider, Logger: a.log, Registerer: a.reg, Now: opts.Now}); err != nil {
+	if a.authz, err = extauthz.New(extauthz.Config{Decider: a.decider, Logger: a.log, LogDecisions: cfg.Log.Decisions, Registerer: a.reg, Now: opts.Now}); err != nil {
 		s.close()
 		return nil, err
 	}
