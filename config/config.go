@@ -15,7 +15,8 @@ import (
 type Config struct {
 	// Server holds the listeners. [see Server]
 	Server Server `mapstructure:"server"`
-	// Log configures the process logger. [level info, format json]
+	// Log configures the process logger. [level info, format json,
+	// decisions all]
 	Log Log `mapstructure:"log"`
 	// Issuers are the trusted token issuers. Zero issuers is valid here (the
 	// embedded default and `idgate dev`); a production caller should refuse it.
@@ -84,6 +85,10 @@ type Log struct {
 	Level string `mapstructure:"level"`
 	// Format is json or text. ["json"]
 	Format string `mapstructure:"format"`
+	// Decisions says which decisions get a log line: all, denied (denials
+	// and shadow-mode would-be denials only) or none; metrics count every
+	// decision regardless. ["all"]
+	Decisions string `mapstructure:"decisions"`
 }
 
 // SlogLevel returns Level as a [slog.Level]; an unknown level is Info.
@@ -312,7 +317,7 @@ func Default() *Config {
 			ShutdownGrace: 10 * time.Second,
 			AuthzPath:     "/authz",
 		},
-		Log:                    Log{Level: "info", Format: "json"},
+		Log:                    Log{Level: "info", Format: "json", Decisions: "all"},
 		JWKSRefreshMinInterval: jc.RefreshMinInterval,
 		JWKSMaxStale:           jc.MaxStale,
 		JWKSKeyWait:            jc.KeyWait,

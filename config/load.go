@@ -245,6 +245,7 @@ func isSecretKey(key string) bool {
 func (c *Config) normalize() {
 	c.Log.Level = strings.ToLower(c.Log.Level)
 	c.Log.Format = strings.ToLower(c.Log.Format)
+	c.Log.Decisions = strings.ToLower(c.Log.Decisions)
 	for i := range c.Issuers {
 		iss := &c.Issuers[i]
 		if iss.UserClaim == "" {

@@ -74,6 +74,7 @@ func TestLoadMustFail(t *testing.T) {
 		{name: "bad authz path", yaml: "server: {authz_path: authz}", want: []string{"server.authz_path:"}},
 		{name: "bad log level", yaml: "log: {level: loud}", want: []string{"log.level: \"loud\""}},
 		{name: "bad log format", yaml: "log: {format: xml}", want: []string{"log.format:"}},
+		{name: "bad decision log", yaml: "log: {decisions: some}", want: []string{`log.decisions: "some" is not one of all, denied, none`}},
 		{name: "route without path_prefix", yaml: "routes: [{path_prefix: /a, public: true}, {path_prefix: /b}, {public: true}]",
 			want: []string{"routes[2].path_prefix: required"}},
 		{name: "route path without slash", yaml: "routes: [{path_prefix: admin}]", want: []string{"routes[0].path_prefix:"}},

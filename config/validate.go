@@ -86,6 +86,11 @@ func (c *Config) validateServer(p *problems) {
 	if c.Log.Format != "json" && c.Log.Format != "text" {
 		p.addf("log.format", "%q is not one of json, text", c.Log.Format)
 	}
+	switch c.Log.Decisions {
+	case "all", "denied", "none":
+	default:
+		p.addf("log.decisions", "%q is not one of all, denied, none", c.Log.Decisions)
+	}
 }
 
 func (c *Config) validateGlobals(p *problems) {

@@ -114,6 +114,10 @@ type Result struct {
 	// Mismatches names the identity headers whose incoming value differs
 	// from idgate's (shadow mode only).
 	Mismatches []string
+	// Forwarder names the trusted forwarder (its mTLS principal) whose
+	// identity headers decided the request; empty otherwise (always, until
+	// trusted forwarders exist). The decision log omits it when empty.
+	Forwarder string
 
 	unusualHeaders bool // the strip scan's verdict, reused by removals
 }

@@ -1,6 +1,8 @@
 package decision
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"net/netip"
 	"strings"
@@ -8,7 +10,8 @@ import (
 
 // Request is the part of an incoming HTTP request the decision looks at.
 type Request struct {
-	// ID identifies the request in logs (x-request-id when present).
+	// ID identifies the request in logs: x-request-id when present, else
+	// Envoy's id, else a random one (NewID); never empty once translated.
 	ID string
 	// Method, Host and Path are the request line; Path may hold a query.
 	// Path must be origin-form and Host a host[:port] (see pathReadings,
@@ -20,6 +23,15 @@ type Request struct {
 	// Headers are the request headers with lower-case names. Several copies
 	// of a header are joined with "," as Envoy does.
 	Headers map[string]string
+}
+
+// NewID returns a random request id for a request that came without one
+// (no x-request-id, no Envoy id), so every decision log line can be found
+// and told apart.
+func NewID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand)
+	return hex.EncodeToString(b[:])
 }
 
 // Token errors, distinguished because a missing token may start a login

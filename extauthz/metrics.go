@@ -3,7 +3,6 @@ package extauthz
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"maps"
 	"sync"
 	"sync/atomic"
@@ -68,38 +67,12 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	return m, nil
 }
 
-// Observe records a decision in metrics and writes its log line. The line
-// carries names and labels only, never a token, cookie or header value.
+// Observe records a decision in metrics and writes its log line (see
+// logDecision).
 func (s *Server) Observe(ctx context.Context, req *decision.Request, res *decision.Result, start time.Time) {
 	d := s.cfg.Now().Sub(start)
 	s.metrics.observe(res, d)
-	if !s.cfg.Logger.Enabled(ctx, slog.LevelInfo) {
-		return
-	}
-	attrs := make([]slog.Attr, 0, 10) // stays on the stack; slog copies it
-	attrs = append(attrs,
-		slog.String("decision_id", req.ID),
-		slog.String("route", res.Route),
-		slog.String("result", result(res)),
-		slog.Int("status", res.Status),
-		slog.String("reason", res.Reason),
-		slog.Float64("duration_seconds", d.Seconds()))
-	if id := res.Identity; id != nil {
-		attrs = append(attrs, slog.String("issuer", id.Issuer), slog.String("subject", id.Subject))
-		if id.Degraded != "" {
-			attrs = append(attrs, slog.String("degraded", id.Degraded))
-		}
-		if id.GroupsOverage {
-			attrs = append(attrs, slog.Bool("groups_overage", true))
-		}
-	}
-	if len(res.Spoofed) > 0 {
-		attrs = append(attrs, slog.Any("spoofed_headers", res.Spoofed))
-	}
-	if res.Shadow && len(res.Mismatches) > 0 {
-		attrs = append(attrs, slog.Any("shadow_mismatches", res.Mismatches))
-	}
-	s.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "decision", attrs...)
+	s.logDecision(ctx, req, res, d)
 }
 
 func (m *Metrics) observe(res *decision.Result, d time.Duration) {

@@ -3,6 +3,7 @@ package extauthz
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"time"
@@ -27,6 +28,10 @@ type Config struct {
 	Decider Decider
 	// Logger receives one line per decision; nil discards.
 	Logger *slog.Logger
+	// LogDecisions says which decisions are logged: "all" (or ""),
+	// "denied" (denials and shadow-mode would-be denials) or "none".
+	// Metrics count every decision regardless.
+	LogDecisions string
 	// Registerer receives the metrics; nil registers nothing.
 	Registerer prometheus.Registerer
 	// Now is the clock used for durations; nil means time.Now.
@@ -50,6 +55,13 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	switch cfg.LogDecisions {
+	case "":
+		cfg.LogDecisions = LogAll
+	case LogAll, LogDenied, LogNone:
+	default:
+		return nil, fmt.Errorf("extauthz: log decisions: %q is not one of all, denied, none", cfg.LogDecisions)
 	}
 	m, err := NewMetrics(cfg.Registerer)
 	if err != nil {
@@ -89,7 +101,7 @@ func (s *Server) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.C
 func Translate(req *authv3.CheckRequest) (*decision.Request, bool) {
 	h := req.GetAttributes().GetRequest().GetHttp()
 	if h == nil {
-		return &decision.Request{}, false
+		return &decision.Request{ID: decision.NewID()}, false
 	}
 	headers := h.GetHeaders()
 	if len(headers) == 0 && h.GetHeaderMap() != nil {
@@ -100,6 +112,9 @@ func Translate(req *authv3.CheckRequest) (*decision.Request, bool) {
 	id := h.GetId()
 	if rid := headers["x-request-id"]; rid != "" {
 		id = rid
+	}
+	if id == "" {
+		id = decision.NewID()
 	}
 	return &decision.Request{ID: id, Method: h.GetMethod(), Scheme: h.GetScheme(), Host: h.GetHost(), Path: h.GetPath(), Headers: headers}, true
 }

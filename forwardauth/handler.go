@@ -142,8 +142,12 @@ func Translate(r *http.Request) (req *decision.Request, ok bool) {
 		}
 		return vb
 	}
+	id := headers["x-request-id"]
+	if id == "" {
+		id = decision.NewID()
+	}
 	req = &decision.Request{
-		ID:      headers["x-request-id"],
+		ID:      id,
 		Method:  pick("x-forwarded-method", "x-original-method"),
 		Host:    headers["x-forwarded-host"],
 		Path:    pick("x-forwarded-uri", "x-original-uri"),

@@ -3,6 +3,7 @@ package jwks
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -74,6 +75,11 @@ type Config struct {
 	Now func() time.Time
 	// Registerer receives the metrics; nil leaves them unregistered.
 	Registerer prometheus.Registerer
+	// Logger receives the background key fetches' faults: one warning when
+	// an issuer's fetches start failing (issuer, URL, status or error, next
+	// retry), one when the cause changes (at most once a minute), one line
+	// when they succeed again. Nil discards them.
+	Logger *slog.Logger
 }
 
 // DefaultConfig returns the defaults of every numeric field; the caller adds
@@ -98,6 +104,9 @@ func (cfg *Config) setDefaults() {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	for i := range cfg.Issuers {
 		ic := &cfg.Issuers[i]

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/idgate/idgate/internal/faultlog"
 )
 
 // Retry backoff while an issuer's keys cannot be fetched.
@@ -39,12 +41,14 @@ type issuer struct {
 	meta           atomic.Pointer[Metadata]
 	keysGauge      prometheus.Gauge
 	lastSuccess    prometheus.Gauge
+	faults         *faultlog.Tracker // logs fetch failures once per change of state
 
 	mu        sync.Mutex
 	inflight  *fetchCall
 	lastFetch time.Time     // start of the last fetch attempt
 	lastErr   error         // outcome of the last fetch
 	refresh   time.Duration // from the last JWKS Cache-Control
+	retryWait time.Duration // the loop's wait after a failed scheduled fetch
 }
 
 // fetchCall is one fetch that any number of callers wait for.
@@ -63,6 +67,12 @@ func newIssuer(v *Verifier, cfg IssuerConfig) *issuer {
 		keysGauge:      v.m.keys.WithLabelValues(cfg.Issuer),
 		lastSuccess:    v.m.lastSuccess.WithLabelValues(cfg.Issuer),
 		refresh:        defaultRefresh,
+		faults: faultlog.New(faultlog.Config{
+			Logger: v.cfg.Logger, Now: v.cfg.Now,
+			FailMessage:      "jwks: key fetch failed",
+			RecoveredMessage: "jwks: keys of " + cfg.Issuer + " fetched",
+			Attrs:            []any{"issuer", cfg.Issuer},
+		}),
 	}
 }
 
@@ -135,9 +145,32 @@ func (is *issuer) run(ctx context.Context, call *fetchCall, mode fetchMode) {
 	}
 	is.lastErr = err
 	is.inflight = nil
+	retryWait := is.retryWait
 	is.mu.Unlock()
+	is.report(err, now, mode, retryWait)
 	call.err = err
 	close(call.done)
+}
+
+// report logs a fetch's outcome through the fault tracker: the first
+// failure, a changed cause, the recovery. A fetch cut short because the
+// verifier closes is no fault.
+func (is *issuer) report(err error, now time.Time, mode fetchMode, retryWait time.Duration) {
+	switch {
+	case err == nil:
+		is.faults.OK()
+		return
+	case is.v.ctx.Err() != nil:
+		return
+	}
+	attrs := []any{"keys", "none"}
+	if is.current(now) != nil {
+		attrs[1] = "cached keys still serving"
+	}
+	if mode == modeScheduled && retryWait > 0 {
+		attrs = append(attrs, "next_retry_in", faultlog.Duration(retryWait))
+	}
+	is.faults.Fail(err, attrs...)
 }
 
 // load fetches discovery when needed and then the keys.
@@ -165,9 +198,11 @@ func (is *issuer) load(ctx context.Context, mode fetchMode, now time.Time) (*key
 func (is *issuer) loop(ctx context.Context) {
 	backoff := initialBackoff
 	for {
-		wait := backoff
+		wait := backoff/2 + rand.N(backoff/2+1) // jitter
+		is.mu.Lock()
+		is.retryWait = wait // named in the log line if this fetch fails
+		is.mu.Unlock()
 		if err := is.fetch(ctx, modeScheduled); err != nil {
-			wait = backoff/2 + rand.N(backoff/2+1) // jitter
 			backoff = min(backoff*2, maxBackoff)
 		} else {
 			backoff = initialBackoff

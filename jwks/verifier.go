@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 	"unsafe"
@@ -112,6 +113,32 @@ func (v *Verifier) Ready() bool {
 		}
 	}
 	return true
+}
+
+// Unready names each issuer whose keys are not usable and why, one line
+// each ("issuer https://idp: keys not loaded: fetch https://idp/keys:
+// status 503"); it is empty exactly when Ready is true.
+func (v *Verifier) Unready() []string {
+	now := v.cfg.Now()
+	var out []string
+	for _, is := range v.list {
+		if is.current(now) != nil {
+			continue
+		}
+		state := "keys not loaded"
+		if is.keys.Load() != nil {
+			state = "keys stale past max_stale"
+		}
+		is.mu.Lock()
+		err := is.lastErr
+		is.mu.Unlock()
+		cause := "first fetch not finished"
+		if err != nil {
+			cause = strings.TrimPrefix(err.Error(), "jwks: ")
+		}
+		out = append(out, "issuer "+is.cfg.Issuer+": "+state+": "+cause)
+	}
+	return out
 }
 
 // Metadata returns the endpoints issuer's discovery document announced, and

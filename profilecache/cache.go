@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/redis/go-redis/v9/maintnotifications"
+
+	"github.com/idgate/idgate/internal/faultlog"
 )
 
 // Cache is a two-level cache of opaque values: a bounded in-process LRU and,
@@ -20,8 +23,9 @@ type Cache struct {
 	getTimeout time.Duration
 	setTimeout time.Duration
 	metrics    *metrics
-	sealer     *sealer    // nil: in-process only
-	unsealed   invalidLog // rate-limits the log of values that do not open
+	sealer     *sealer           // nil: in-process only
+	unsealed   invalidLog        // rate-limits the log of values that do not open
+	faults     *faultlog.Tracker // logs Redis failing and recovering; nil without Redis
 }
 
 // New validates cfg and returns a Cache. It does not contact Redis: the
@@ -51,6 +55,13 @@ func New(cfg Config) (*Cache, error) {
 			return nil, err
 		}
 		c.rdb = redis.NewUniversalClient(redisOptions(r))
+		addrs := strings.Join(r.Addrs, ",")
+		c.faults = faultlog.New(faultlog.Config{
+			Logger: cfg.Logger, Now: cfg.Now,
+			FailMessage:      "profilecache: redis failing; profiles come from the in-process cache and userinfo",
+			RecoveredMessage: "profilecache: redis at " + addrs + " answering",
+			Attrs:            []any{"redis_addrs", addrs},
+		})
 	}
 	return c, nil
 }
@@ -102,6 +113,7 @@ func (c *Cache) Get(ctx context.Context, key string) ([]byte, bool, error) {
 	}
 	redisKey := c.cfg.Redis.KeyPrefix + key
 	sealed, ttl, err := c.redisGet(ctx, redisKey)
+	c.record(ctx, err)
 	switch {
 	case err != nil:
 		c.metrics.gets.WithLabelValues(resultError).Inc()
@@ -173,15 +185,29 @@ func (c *Cache) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 		return nil
 	}
 	c.local.set(key, value, c.cfg.Now().Add(min(ttl, c.cfg.LocalTTL)))
-	ctx, cancel := context.WithTimeout(ctx, c.setTimeout)
+	setCtx, cancel := context.WithTimeout(ctx, c.setTimeout)
 	defer cancel()
 	redisKey := c.cfg.Redis.KeyPrefix + key
-	if err := c.rdb.Set(ctx, redisKey, c.sealer.seal(redisKey, value), ttl).Err(); err != nil {
+	err := c.rdb.Set(setCtx, redisKey, c.sealer.seal(redisKey, value), ttl).Err()
+	c.record(ctx, err)
+	if err != nil {
 		c.metrics.sets.WithLabelValues(resultError).Inc()
 		return fmt.Errorf("profilecache: redis set: %w", err)
 	}
 	c.metrics.sets.WithLabelValues(resultOK).Inc()
 	return nil
+}
+
+// record reports a Redis round trip's outcome to the fault log. A call
+// whose caller's context ended (the caller gave up, not Redis) says nothing
+// about Redis.
+func (c *Cache) record(ctx context.Context, err error) {
+	switch {
+	case err == nil:
+		c.faults.OK()
+	case ctx.Err() == nil:
+		c.faults.Fail(err)
+	}
 }
 
 // Ping checks that Redis answers; it returns nil for an in-process cache.

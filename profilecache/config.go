@@ -88,8 +88,10 @@ type Config struct {
 	// so keys can rotate. Each at least 32 bytes; required with Redis,
 	// unused without.
 	Keys [][]byte
-	// Logger reports values that fail to open (rate-limited). Default:
-	// discard.
+	// Logger reports values that fail to open (rate-limited) and Redis
+	// faults: one warning when Redis starts failing (with the error), one
+	// when the cause changes (at most once a minute), one line when it
+	// answers again. Default: discard.
 	Logger *slog.Logger
 	// Now is the clock for in-process expiry. Default time.Now.
 	Now func() time.Time

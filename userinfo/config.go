@@ -2,6 +2,7 @@ package userinfo
 
 import (
 	"errors"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -46,6 +47,11 @@ type Config struct {
 	// Registerer receives the metrics. Default: a private registry (kept,
 	// not exported).
 	Registerer prometheus.Registerer
+	// Logger receives each endpoint's faults (timeouts, transport errors,
+	// 5xx and 429 answers, unreadable answers): one warning when lookups
+	// start failing, one when the cause changes (at most once a minute),
+	// one line when the endpoint answers again. Default: discard.
+	Logger *slog.Logger
 }
 
 // DefaultConfig returns the defaults of every numeric field; the caller adds
@@ -85,6 +91,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.Registerer == nil {
 		cfg.Registerer = prometheus.NewRegistry()
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return cfg, nil
 }

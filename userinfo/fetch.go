@@ -54,7 +54,8 @@ var reasonOf = map[string]string{
 // sanitised profile, or a degraded reason. It records the request metrics.
 func (r *Resolver) fetch(ctx context.Context, endpoint, token, subject string) (identity.Profile, string) {
 	start := time.Now()
-	p, result := r.doFetch(ctx, endpoint, token, subject)
+	p, result, cause := r.doFetch(ctx, endpoint, token, subject)
+	r.report(endpoint, result, cause)
 	r.metrics.requests.WithLabelValues(result).Inc()
 	r.metrics.duration.Observe(time.Since(start).Seconds())
 	if result == resultSubMismatch {
@@ -63,43 +64,45 @@ func (r *Resolver) fetch(ctx context.Context, endpoint, token, subject string) (
 	return p, reasonOf[result]
 }
 
-func (r *Resolver) doFetch(ctx context.Context, endpoint, token, subject string) (identity.Profile, string) {
+// doFetch returns the profile, the result label and, for a failure, what
+// went wrong (never the token: it travels in a header, not in the URL).
+func (r *Resolver) doFetch(ctx context.Context, endpoint, token, subject string) (identity.Profile, string, string) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint, nil)
 	if err != nil {
-		return identity.Profile{}, resultError
+		return identity.Profile{}, resultError, "bad endpoint URL"
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Accept", "application/json")
 	resp, err := r.cfg.HTTPClient.Do(req)
 	if err != nil {
-		return identity.Profile{}, transportResult(ctx, err)
+		return identity.Profile{}, transportResult(ctx, err), err.Error()
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096)) // keep the connection reusable
-		return identity.Profile{}, resultStatus
+		return identity.Profile{}, resultStatus, fmt.Sprintf("status %d", resp.StatusCode)
 	}
 	switch ct, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); {
 	case ct == "application/jwt":
-		return identity.Profile{}, resultUnsupported
+		return identity.Profile{}, resultUnsupported, "signed (application/jwt) answer"
 	case ct != "" && ct != "application/json" && !strings.HasSuffix(ct, "+json"):
-		return identity.Profile{}, resultMalformed
+		return identity.Profile{}, resultMalformed, "content type " + ct
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, r.cfg.MaxBodyBytes+1))
 	if err != nil {
-		return identity.Profile{}, transportResult(ctx, err)
+		return identity.Profile{}, transportResult(ctx, err), "read answer: " + err.Error()
 	}
 	if int64(len(body)) > r.cfg.MaxBodyBytes {
-		return identity.Profile{}, resultTooLarge
+		return identity.Profile{}, resultTooLarge, fmt.Sprintf("answer larger than %d bytes", r.cfg.MaxBodyBytes)
 	}
 	p, err := r.parseProfile(body)
 	if err != nil {
-		return identity.Profile{}, resultMalformed
+		return identity.Profile{}, resultMalformed, err.Error()
 	}
 	if p.Subject != subject { // OIDC Core 5.3.2: the response MUST NOT be used
-		return identity.Profile{}, resultSubMismatch
+		return identity.Profile{}, resultSubMismatch, "sub differs from the token's"
 	}
-	return p, resultOK
+	return p, resultOK, ""
 }
 
 // transportResult classifies a failed request or body read.

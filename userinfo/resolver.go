@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/idgate/idgate/identity"
+	"github.com/idgate/idgate/internal/faultlog"
 )
 
 // Cache stores encoded entries with a TTL; profilecache.Cache implements it.
@@ -34,7 +35,8 @@ type Resolver struct {
 	decoded memo // decoded entries, by cache key and bytes
 
 	mu      sync.Mutex
-	flights map[string]*flight // in-flight lookups by cache key
+	flights map[string]*flight           // in-flight lookups by cache key
+	faults  map[string]*faultlog.Tracker // fault log per endpoint
 	closed  bool
 	wg      sync.WaitGroup
 }
@@ -60,7 +62,7 @@ func New(cfg Config, cache Cache) (*Resolver, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Resolver{cfg: cfg, cache: cache, metrics: m, ctx: ctx, cancel: cancel,
-		flights: make(map[string]*flight)}, nil
+		flights: make(map[string]*flight), faults: make(map[string]*faultlog.Tracker)}, nil
 }
 
 // Enrich fills id's empty profile fields from the issuer's userinfo

@@ -94,7 +94,7 @@ func New(cfg *config.Config, opts Options) (*App, error) {
 	if opts.TracerProvider != nil {
 		a.decider = newTracedDecider(a, opts.TracerProvider)
 	}
-	if a.authz, err = extauthz.New(extauthz.Config{Decider: a.decider, Logger: a.log, Registerer: a.reg, Now: opts.Now}); err != nil {
+	if a.authz, err = extauthz.New(extauthz.Config{Decider: a.decider, Logger: a.log, LogDecisions: cfg.Log.Decisions, Registerer: a.reg, Now: opts.Now}); err != nil {
 		s.close()
 		return nil, err
 	}
@@ -186,6 +186,16 @@ func (a *App) HTTPAddr() string { return a.httpLis.Addr().String() }
 // Ready reports whether every issuer's keys are loaded and idgate is not
 // shutting down.
 func (a *App) Ready() bool { return !a.stopping.Load() && a.cur.Load().verifier.Ready() }
+
+// Unready names what keeps idgate from being ready and why, one entry per
+// dependency ("issuer https://idp: keys not loaded: fetch …: status 503",
+// "shutting down"); it is empty exactly when Ready is true.
+func (a *App) Unready() []string {
+	if a.stopping.Load() {
+		return []string{"shutting down"}
+	}
+	return a.cur.Load().verifier.Unready()
+}
 
 // watchReady mirrors readiness into the gRPC health service.
 func (a *App) watchReady(ctx context.Context) {

@@ -79,6 +79,7 @@ func (s *stack) buildVerifier(opts Options) (*jwks.Verifier, error) {
 	jc.HTTPClient = tracedClient(opts, "jwks.fetch")
 	jc.Now = opts.Now
 	jc.Registerer = s.reg
+	jc.Logger = opts.Logger
 	v, err := jwks.New(jc)
 	if err != nil {
 		return nil, err
@@ -197,6 +198,7 @@ func (s *stack) buildEnricher(opts Options, cache *profilecache.Cache) (*userinf
 	uc.HTTPClient = tracedClient(opts, "userinfo.fetch")
 	uc.Now = opts.Now
 	uc.Registerer = s.reg
+	uc.Logger = opts.Logger
 	r, err := userinfo.New(uc, cache)
 	if err != nil {
 		return nil, err

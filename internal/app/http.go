@@ -10,7 +10,8 @@ import (
 // httpHandler serves the operational endpoints:
 //
 //	GET /healthz                 200 while the process runs
-//	GET /readyz                  200 once every issuer's keys are loaded, 503 before and while stopping
+//	GET /readyz                  200 once every issuer's keys are loaded, 503 before and while stopping;
+//	                             a 503 names each unready dependency and why, one line each
 //	GET /metrics                 Prometheus metrics
 //	GET /.well-known/jwks.json   idgate's public signing keys (verify x-flyte-identity)
 //	GET /alb-public-keys/{kid}    the same key as PEM, shaped like ALB's regional key endpoint
@@ -24,9 +25,11 @@ func (a *App) httpHandler() http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		if !a.Ready() {
+		if why := a.Unready(); len(why) > 0 {
 			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = w.Write([]byte("not ready: issuer keys not loaded\n"))
+			for _, line := range why {
+				_, _ = w.Write([]byte("not ready: " + line + "\n"))
+			}
 			return
 		}
 		_, _ = w.Write([]byte("ready\n"))

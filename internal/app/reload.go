@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/idgate/idgate/config"
@@ -52,6 +53,9 @@ func (a *App) Reload(ctx context.Context, cfg *config.Config) error {
 	return nil
 }
 
+// waitReady waits up to limit for s's issuers' keys. The error names each
+// issuer still without keys, by its configuration key and URL, and the
+// cause of its last fetch.
 func waitReady(ctx context.Context, s *stack, limit time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
@@ -60,9 +64,24 @@ func waitReady(ctx context.Context, s *stack, limit time.Duration) error {
 	for !s.verifier.Ready() {
 		select {
 		case <-ctx.Done():
-			return errors.New("issuer keys not loaded in time")
+			return fmt.Errorf("issuer keys not loaded within %s: %s", limit, unreadyIssuers(s))
 		case <-t.C:
 		}
 	}
 	return nil
+}
+
+// unreadyIssuers prefixes each of the verifier's unready lines with the
+// configuration key of its issuer ("issuers[1]: issuer https://…: …").
+func unreadyIssuers(s *stack) string {
+	lines := s.verifier.Unready()
+	for i, line := range lines {
+		for j, is := range s.cfg.Issuers {
+			if strings.HasPrefix(line, "issuer "+is.Issuer+": ") {
+				lines[i] = fmt.Sprintf("issuers[%d]: %s", j, line)
+				break
+			}
+		}
+	}
+	return strings.Join(lines, "; ")
 }

@@ -59,7 +59,8 @@ func TestReload(t *testing.T) {
 	bad := next
 	bad.Issuers = append([]config.Issuer{}, next.Issuers...)
 	bad.Issuers = append(bad.Issuers, config.Issuer{Issuer: unreachable, Audiences: []string{"x"}, UserClaim: "email", GroupsClaim: "groups"})
-	if err := a.Reload(ctx, &bad); err == nil || !strings.Contains(err.Error(), "keys not loaded") {
+	wantErr := "issuers[1]: issuer " + unreachable + ": keys not loaded: " // which key, which issuer, then why
+	if err := a.Reload(ctx, &bad); err == nil || !strings.Contains(err.Error(), wantErr) {
 		t.Fatalf("reload with an unreachable issuer: %v", err)
 	}
 	if resp, _ := a.authz.Check(ctx, publicCheck("/docs")); resp.GetStatus().GetCode() != 0 {

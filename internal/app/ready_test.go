@@ -1,0 +1,84 @@
+package app
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/idgate/idgate/config"
+	"github.com/idgate/idgate/internal/devidp"
+	"github.com/idgate/idgate/internal/testlog"
+)
+
+// TestReadyzNamesTheUnreadyIssuer: with an issuer's JWKS answering 503,
+// /readyz is 503 and says which issuer and why, and the process log has
+// one warning for the failing fetches; once the IdP recovers, /readyz is
+// 200 and the recovery is logged.
+func TestReadyzNamesTheUnreadyIssuer(t *testing.T) {
+	idp, err := devidp.Start(devidp.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { idp.Close() })
+	idp.SetFault("jwks", devidp.Fault{Status: http.StatusServiceUnavailable})
+	cfg := config.Default()
+	cfg.Server.GRPCAddr, cfg.Server.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0"
+	f := false
+	cfg.Issuers = []config.Issuer{{Issuer: idp.Issuer(), Audiences: []string{"kubeflow"}, UserClaim: "email", GroupsClaim: "groups", Userinfo: &f}}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	var logs testlog.Buffer
+	a, err := New(cfg, Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = a.Shutdown(context.Background()) })
+
+	waitUntil(t, "a failed key fetch", func() bool { return idp.JWKSCalls() >= 2 })
+	status, body := getReadyz(t, a)
+	want := "not ready: issuer " + idp.Issuer() + ": keys not loaded: fetch " + idp.Issuer() + "/jwks: status 503\n"
+	if status != http.StatusServiceUnavailable || body != want {
+		t.Errorf("readyz = %d %q\nwant 503 %q", status, body, want)
+	}
+	if n := strings.Count(logs.String(), `"msg":"jwks: key fetch failed"`); n != 1 {
+		t.Errorf("%d key-fetch warnings for one outage, want 1:\n%s", n, logs.String())
+	}
+
+	idp.SetFault("jwks", devidp.Fault{})
+	waitUntil(t, "ready", a.Ready)
+	if status, body := getReadyz(t, a); status != http.StatusOK || body != "ready\n" {
+		t.Errorf("readyz after recovery = %d %q", status, body)
+	}
+	if !strings.Contains(logs.String(), `"msg":"jwks: keys of `+idp.Issuer()+` fetched again after `) {
+		t.Errorf("no recovery line:\n%s", logs.String())
+	}
+}
+
+func getReadyz(t *testing.T, a *App) (int, string) {
+	t.Helper()
+	resp, err := http.Get("http://" + a.HTTPAddr() + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// waitUntil polls cond (background work on real timers) up to 10s.
+func waitUntil(tb testing.TB, what string, cond func() bool) {
+	tb.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			tb.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
