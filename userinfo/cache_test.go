@@ -28,6 +28,8 @@ func TestNegativeCacheExpires(t *testing.T) {
 	if got := enrich(); got != userinfo.ReasonStatus {
 		t.Fatalf("first call: degraded %q", got)
 	}
+	// The lookup stores its answer after handing it to the waiters.
+	waitFor(t, func() bool { _, sets, _ := cache.snapshot(); return sets == 1 })
 	if ttl, _, _ := cache.snapshot(); ttl != 30*time.Second {
 		t.Fatalf("negative entry stored for %v, want NegativeTTL", ttl)
 	}
