@@ -57,9 +57,6 @@ func (r *Resolver) fetch(ctx context.Context, endpoint, token, subject string) (
 	p, result := r.doFetch(ctx, endpoint, token, subject)
 	r.metrics.requests.WithLabelValues(result).Inc()
 	r.metrics.duration.Observe(time.Since(start).Seconds())
-	if result == resultSubMismatch {
-		r.metrics.subMismatch.Inc()
-	}
 	return p, reasonOf[result]
 }
 

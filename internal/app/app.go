@@ -51,6 +51,7 @@ type App struct {
 	opts     Options
 	log      *slog.Logger
 	reg      *prometheus.Registry
+	pm       *processMetrics
 	now      func() time.Time
 	authz    *extauthz.Server
 	decider  extauthz.Decider // a, or a wrapped in a Check span
@@ -85,6 +86,7 @@ func New(cfg *config.Config, opts Options) (*App, error) {
 	}
 	a := &App{cfg: cfg, opts: opts, log: opts.Logger, reg: prometheus.NewRegistry(), now: opts.Now}
 	a.reg.MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), collectors.NewGoCollector())
+	a.pm = newProcessMetrics(a.reg, opts.Now())
 	s, err := newStack(cfg, opts, a.reg, nil)
 	if err != nil {
 		return nil, err
@@ -98,6 +100,7 @@ func New(cfg *config.Config, opts Options) (*App, error) {
 		s.close()
 		return nil, err
 	}
+	a.authz.Preset(presetLabels(s))
 	return a, nil
 }
 
