@@ -71,8 +71,8 @@ func TestRepoConfigDocumentsEveryKey(t *testing.T) {
 		}
 		prev = trimmed
 	}
-	if keys != 78 {
-		t.Errorf("config.yaml has %d keys, want 78 (66 settings and 12 sections)", keys)
+	if keys != 79 {
+		t.Errorf("config.yaml has %d keys, want 79 (67 settings and 12 sections)", keys)
 	}
 }
 
@@ -123,8 +123,8 @@ func TestEnvKeys(t *testing.T) {
 		}
 		seen[k.key] = true
 	}
-	if len(keys) != 66 {
-		t.Errorf("len(envKeys()) = %d, want 66 (one per leaf key)", len(keys))
+	if len(keys) != 67 {
+		t.Errorf("len(envKeys()) = %d, want 67 (one per leaf key)", len(keys))
 	}
 }
 
