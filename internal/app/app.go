@@ -59,18 +59,18 @@ type App struct {
 	reloadMu sync.Mutex
 	bg       context.Context // lives until Shutdown; stacks load keys on it
 
-	grpcSrv  *grpc.Server
-	httpSrv  *http.Server
-	health   *health.Server
-	grpcLis  net.Listener
-	httpLis  net.Listener
+	grpcSrv *grpc.Server
+	httpSrv *http.Server
+	health  *health.Server
+	grpcLis net.Listener
+	httpLis net.Listener
 	// metricsSrv and metricsLis serve /metrics alone when
 	// server.metrics_addr is set; nil otherwise.
 	metricsSrv *http.Server
 	metricsLis net.Listener
-	stopping atomic.Bool
-	cancel   context.CancelFunc
-	done     chan struct{}
+	stopping   atomic.Bool
+	cancel     context.CancelFunc
+	done       chan struct{}
 }
 
 // New builds every component from cfg. It does no network I/O; a bad key
