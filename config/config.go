@@ -68,6 +68,11 @@ type Server struct {
 	// HTTPAddr is the HTTP listen address (forward-auth, health, metrics),
 	// host:port. [":8080"]
 	HTTPAddr string `mapstructure:"http_addr"`
+	// MetricsAddr, when set, serves GET /metrics on its own listener,
+	// host:port, and no longer on HTTPAddr: Prometheus then scrapes a port
+	// that is not the forward-auth one, which NetworkPolicies can open to
+	// the monitoring namespace only. [""]: /metrics on HTTPAddr.
+	MetricsAddr string `mapstructure:"metrics_addr"`
 	// ShutdownGrace is how long in-flight requests get on SIGTERM. [10s]
 	ShutdownGrace time.Duration `mapstructure:"shutdown_grace"`
 	// ShutdownDelay is how long, after SIGTERM, readiness fails while the

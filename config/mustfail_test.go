@@ -71,6 +71,8 @@ func TestLoadMustFail(t *testing.T) {
 		{name: "bad grpc addr", yaml: "server: {grpc_addr: x}", want: []string{`server.grpc_addr: invalid address "x"`}},
 		{name: "bad port", yaml: "server: {http_addr: ':99999'}", want: []string{"server.http_addr: invalid address"}},
 		{name: "same listen addr", yaml: "server: {grpc_addr: ':8080'}", want: []string{"server.http_addr: same as server.grpc_addr"}},
+		{name: "bad metrics addr", yaml: "server: {metrics_addr: 'nope'}", want: []string{`server.metrics_addr: invalid address "nope"`}},
+		{name: "metrics addr is the http addr", yaml: "server: {metrics_addr: ':8080'}", want: []string{"server.metrics_addr: same as another server address"}},
 		{name: "bad authz path", yaml: "server: {authz_path: authz}", want: []string{"server.authz_path:"}},
 		{name: "bad log level", yaml: "log: {level: loud}", want: []string{"log.level: \"loud\""}},
 		{name: "bad log format", yaml: "log: {format: xml}", want: []string{"log.format:"}},

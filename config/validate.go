@@ -73,6 +73,12 @@ func (c *Config) validateServer(p *problems) {
 	if s.GRPCAddr == s.HTTPAddr && !strings.HasSuffix(s.GRPCAddr, ":0") {
 		p.addf("server.http_addr", "same as server.grpc_addr")
 	}
+	if s.MetricsAddr != "" {
+		checkAddr(p, "server.metrics_addr", s.MetricsAddr, false)
+		if (s.MetricsAddr == s.HTTPAddr || s.MetricsAddr == s.GRPCAddr) && !strings.HasSuffix(s.MetricsAddr, ":0") {
+			p.addf("server.metrics_addr", "same as another server address")
+		}
+	}
 	nonNegative(p, "server.shutdown_grace", s.ShutdownGrace)
 	nonNegative(p, "server.shutdown_delay", s.ShutdownDelay)
 	if !strings.HasPrefix(s.AuthzPath, "/") || strings.ContainsAny(s.AuthzPath, "?# \t") {

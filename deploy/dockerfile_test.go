@@ -206,6 +206,16 @@ func TestDockerfileBuildsStaticBinary(t *testing.T) {
 		t.Fatalf("%v: %v\n%s", argv, err, b)
 	}
 	assertStatic(t, out)
+	// The build arguments' defaults are stamped into the binary.
+	b, err := exec.Command(out, "version").CombinedOutput()
+	if err != nil {
+		t.Fatalf("idgate version: %v\n%s", err, b)
+	}
+	for _, want := range []string{"idgate dev\n", "commit: unknown\n"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("idgate version lacks %q (ldflags -X not applied):\n%s", want, b)
+		}
+	}
 }
 
 func assertStatic(t *testing.T, path string) {

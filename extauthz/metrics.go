@@ -16,23 +16,29 @@ import (
 // Metrics are the decision metrics, namespace "idgate":
 //
 //	idgate_decisions_total{result,reason}   decisions by allow/deny and reason
-//	idgate_check_duration_seconds           time to decide, per Check
+//	idgate_check_duration_seconds{result}   time to decide, per Check: allowed, denied, error
+//	idgate_checks_in_flight                 ext_authz Checks being decided now
 //	idgate_spoof_attempts_total{header}     identity headers clients sent
 //	idgate_enrichment_degraded_total{reason} requests allowed on token claims only
 //	idgate_check_errors_total               faults returned as gRPC errors
 //	idgate_shadow_mismatches_total{header}  shadow mode: incoming identity differs from idgate's
 //	idgate_groups_overage_total             tokens whose IdP left groups out (Entra ID overage)
 //
-// The HTTP forward-auth front end records into the same metrics.
+// The HTTP forward-auth front end records into the same metrics. Label
+// values are bounded: results and reasons are fixed sets, headers come from
+// the strip list. The known label sets are exported at zero (Preset).
 type Metrics struct {
 	decisions *prometheus.CounterVec
-	duration  prometheus.Histogram
-	spoofed   *prometheus.CounterVec
-	degraded  *prometheus.CounterVec
-	errors    prometheus.Counter
-	mismatch  *prometheus.CounterVec
-	overage   prometheus.Counter
-	counters  *decisionCounters
+	duration  *prometheus.HistogramVec
+	// durAllowed, durDenied, durError are duration's three series, resolved once.
+	durAllowed, durDenied, durError prometheus.Observer
+	inFlight                        prometheus.Gauge
+	spoofed                         *prometheus.CounterVec
+	degraded                        *prometheus.CounterVec
+	errors                          prometheus.Counter
+	mismatch                        *prometheus.CounterVec
+	overage                         prometheus.Counter
+	counters                        *decisionCounters
 }
 
 // NewMetrics creates and registers the metrics on reg (nil: unregistered).
@@ -40,9 +46,11 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m := &Metrics{
 		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "idgate", Name: "decisions_total",
 			Help: "Authorization decisions by result (allow, deny) and reason."}, []string{"result", "reason"}),
-		duration: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "idgate", Name: "check_duration_seconds",
-			Help:    "Time to decide one request.",
-			Buckets: []float64{.00005, .0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .2, .5}}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "idgate", Name: "check_duration_seconds",
+			Help:    "Time to decide one request, by result: allowed, denied (shadow mode: what enforce mode would do), error (a fault returned as a gRPC error).",
+			Buckets: []float64{.00005, .0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .2, .5}}, []string{"result"}),
+		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "idgate", Name: "checks_in_flight",
+			Help: "ext_authz Checks being decided now."}),
 		spoofed: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "idgate", Name: "spoof_attempts_total",
 			Help: "Requests that arrived carrying an identity header idgate strips, by header name."}, []string{"header"}),
 		degraded: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "idgate", Name: "enrichment_degraded_total",
@@ -55,8 +63,12 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Help: "Decisions for tokens whose IdP reported more groups than it put in the token (Entra ID _claim_names/hasgroups): kubeflow-groups is incomplete."}),
 		counters: &decisionCounters{},
 	}
+	m.durAllowed = m.duration.WithLabelValues("allowed")
+	m.durDenied = m.duration.WithLabelValues("denied")
+	m.durError = m.duration.WithLabelValues("error")
+	m.Preset(Labels{})
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.decisions, m.duration, m.spoofed, m.degraded, m.errors, m.mismatch, m.overage} {
+		for _, c := range []prometheus.Collector{m.decisions, m.duration, m.inFlight, m.spoofed, m.degraded, m.errors, m.mismatch, m.overage} {
 			if err := reg.Register(c); err != nil {
 				// A second registration would leave these collectors
 				// unexported: fail at start-up instead.
@@ -77,7 +89,11 @@ func (s *Server) Observe(ctx context.Context, req *decision.Request, res *decisi
 
 func (m *Metrics) observe(res *decision.Result, d time.Duration) {
 	m.decision(result(res), res.Reason).Inc()
-	m.duration.Observe(d.Seconds())
+	if res.Allowed && !res.Shadow || res.Shadow && res.WouldAllow {
+		m.durAllowed.Observe(d.Seconds())
+	} else {
+		m.durDenied.Observe(d.Seconds())
+	}
 	for _, h := range res.Spoofed {
 		m.spoofed.WithLabelValues(h).Inc()
 	}
@@ -89,6 +105,35 @@ func (m *Metrics) observe(res *decision.Result, d time.Duration) {
 	}
 	for _, h := range res.Mismatches {
 		m.mismatch.WithLabelValues(h).Inc()
+	}
+}
+
+// Labels are label values known at start. Preset exports each at zero, so
+// rate() and alerts see a series before its first event.
+type Labels struct {
+	// DenyReasons are decisions_total{result="deny"} reasons.
+	DenyReasons []string
+	// DegradedReasons are enrichment_degraded_total reasons.
+	DegradedReasons []string
+	// SpoofHeaders are spoof_attempts_total header names.
+	SpoofHeaders []string
+}
+
+// Preset exports l's label sets at zero, with the reasons extauthz itself
+// gives (allow: ok, public; deny: bad_request). It may be called again
+// (after a reload) to add new ones.
+func (m *Metrics) Preset(l Labels) {
+	m.decisions.WithLabelValues("allow", "ok")
+	m.decisions.WithLabelValues("allow", "public")
+	m.decisions.WithLabelValues("deny", reasonBadRequest)
+	for _, r := range l.DenyReasons {
+		m.decisions.WithLabelValues("deny", r)
+	}
+	for _, r := range l.DegradedReasons {
+		m.degraded.WithLabelValues(r)
+	}
+	for _, h := range l.SpoofHeaders {
+		m.spoofed.WithLabelValues(h)
 	}
 }
 

@@ -3,12 +3,15 @@ package extauthz
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/idgate/idgate/decision"
 	"github.com/idgate/idgate/identity"
@@ -57,5 +60,133 @@ func TestObserveReportsWithoutValues(t *testing.T) {
 	}
 	if strings.Contains(line, "SECRET") {
 		t.Fatalf("a header value reached the log: %s", line)
+	}
+}
+
+// blockingDecider holds each Decide until release closes.
+type blockingDecider struct {
+	entered chan struct{}
+	release chan struct{}
+	res     decision.Result
+	err     error
+}
+
+func (b blockingDecider) Decide(context.Context, *decision.Request) (decision.Result, error) {
+	b.entered <- struct{}{}
+	<-b.release
+	return b.res, b.err
+}
+
+// TestCheckLatencyByResultAndInFlight: the duration histogram is labelled
+// allowed, denied or error, and checks_in_flight counts Checks being
+// decided.
+func TestCheckLatencyByResultAndInFlight(t *testing.T) {
+	tests := []struct {
+		name   string
+		res    decision.Result
+		err    error
+		result string
+	}{
+		{"allowed", decision.Result{Allowed: true, Status: 200, Reason: "ok"}, nil, "allowed"},
+		{"denied", decision.Result{Status: 401, Reason: "missing_token"}, nil, "denied"},
+		{"shadow would deny", decision.Result{Allowed: true, Shadow: true, Status: 200, Reason: "missing_token"}, nil, "denied"},
+		{"error", decision.Result{}, errors.New("boom"), "error"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			reg := prometheus.NewRegistry()
+			d := blockingDecider{entered: make(chan struct{}), release: make(chan struct{}), res: tc.res, err: tc.err}
+			s, err := New(Config{Decider: d, Registerer: reg})
+			if err != nil {
+				t.Fatal(err)
+			}
+			req := mustFixture(t, "envoy-check-request.json")
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				_, _ = s.Check(context.Background(), req)
+			}()
+			<-d.entered
+			if got := testutil.ToFloat64(s.metrics.inFlight); got != 1 {
+				t.Errorf("checks_in_flight during a Check = %v, want 1", got)
+			}
+			close(d.release)
+			<-done
+			if got := testutil.ToFloat64(s.metrics.inFlight); got != 0 {
+				t.Errorf("checks_in_flight after = %v, want 0", got)
+			}
+			for _, r := range []string{"allowed", "denied", "error"} {
+				want := uint64(0)
+				if r == tc.result {
+					want = 1
+				}
+				if got := histogramCount(t, reg, "idgate_check_duration_seconds", r); got != want {
+					t.Errorf("check_duration_seconds{result=%q} count = %d, want %d", r, got, want)
+				}
+			}
+		})
+	}
+}
+
+func histogramCount(t *testing.T, reg *prometheus.Registry, name, result string) uint64 {
+	t.Helper()
+	fams, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fams {
+		for _, m := range f.GetMetric() {
+			if f.GetName() == name && len(m.GetLabel()) == 1 && m.GetLabel()[0].GetValue() == result {
+				return m.GetHistogram().GetSampleCount()
+			}
+		}
+	}
+	t.Fatalf("no %s{result=%q}", name, result)
+	return 0
+}
+
+// TestPresetExportsZeroSeries: every known label set is exported at zero
+// from the start, so alerts need no `or vector(0)`.
+func TestPresetExportsZeroSeries(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	s, err := New(Config{Decider: fixedDecider{}, Registerer: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Preset(Labels{DenyReasons: []string{"expired"}, DegradedReasons: []string{"userinfo_timeout"}, SpoofHeaders: []string{"kubeflow-userid"}})
+	want := `
+idgate_decisions_total{reason="bad_request",result="deny"} 0
+idgate_decisions_total{reason="expired",result="deny"} 0
+idgate_decisions_total{reason="ok",result="allow"} 0
+idgate_decisions_total{reason="public",result="allow"} 0
+idgate_enrichment_degraded_total{reason="userinfo_timeout"} 0
+idgate_spoof_attempts_total{header="kubeflow-userid"} 0
+idgate_check_errors_total 0
+idgate_groups_overage_total 0
+`
+	var got strings.Builder
+	fams, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fams {
+		for _, m := range f.GetMetric() {
+			if c := m.GetCounter(); c != nil {
+				var labels []string
+				for _, l := range m.GetLabel() {
+					labels = append(labels, fmt.Sprintf("%s=%q", l.GetName(), l.GetValue()))
+				}
+				lbl := ""
+				if len(labels) > 0 {
+					lbl = "{" + strings.Join(labels, ",") + "}"
+				}
+				fmt.Fprintf(&got, "%s%s %v\n", f.GetName(), lbl, c.GetValue())
+			}
+		}
+	}
+	for _, line := range strings.Split(strings.TrimSpace(want), "\n") {
+		if !strings.Contains(got.String(), line+"\n") {
+			t.Errorf("missing %s in\n%s", line, got.String())
+		}
 	}
 }

@@ -75,15 +75,18 @@ func New(cfg Config) (*Server, error) {
 // failure_mode_allow decides what happens then.
 func (s *Server) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.CheckResponse, error) {
 	start := s.cfg.Now()
+	s.metrics.inFlight.Inc()
+	defer s.metrics.inFlight.Dec()
 	dreq, ok := Translate(req)
 	if !ok {
-		res := decision.Result{Status: 400, Reason: "bad_request", Message: "malformed check request"}
+		res := decision.Result{Status: 400, Reason: reasonBadRequest, Message: "malformed check request"}
 		s.Observe(ctx, dreq, &res, start)
 		return denied(&res), nil
 	}
 	res, err := s.cfg.Decider.Decide(ctx, dreq)
 	if err != nil {
 		s.metrics.errors.Inc()
+		s.metrics.durError.Observe(s.cfg.Now().Sub(start).Seconds())
 		s.cfg.Logger.ErrorContext(ctx, "decision failed", "decision_id", dreq.ID, "error", err)
 		return nil, status.Error(codes.Internal, "idgate: internal error")
 	}
@@ -93,6 +96,9 @@ func (s *Server) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.C
 	}
 	return allowed(&res), nil
 }
+
+// reasonBadRequest denies a CheckRequest without HTTP attributes.
+const reasonBadRequest = "bad_request"
 
 // Translate turns a CheckRequest into a decision.Request. Header names are
 // lower-cased (Envoy already does; other clients may not) and copies of one
@@ -157,3 +163,7 @@ func fromHeaderMap(hs []*corev3.HeaderValue) map[string]string {
 	}
 	return out
 }
+
+// Preset exports the known label sets of the decision metrics at zero; see
+// [Labels].
+func (s *Server) Preset(l Labels) { s.metrics.Preset(l) }

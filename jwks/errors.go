@@ -48,6 +48,16 @@ var reasons = []struct {
 	{ErrNonce, "nonce"},
 }
 
+// Reasons are every value Reason returns for an error, for metrics to
+// export at zero.
+func Reasons() []string {
+	out := make([]string, 0, len(reasons)+1)
+	for _, r := range reasons {
+		out = append(out, r.reason)
+	}
+	return append(out, "internal")
+}
+
 // Reason is a short metric label for a Verify error: "malformed",
 // "too_large", "unknown_issuer", "algorithm", "unknown_key", "signature",
 // "expired", "not_yet_valid", "iat_future", "audience", "no_keys", or

@@ -59,6 +59,7 @@ type fetchCall struct {
 
 func newIssuer(v *Verifier, cfg IssuerConfig) *issuer {
 	u, _ := url.Parse(cfg.Issuer) // validated by New
+	v.m.presetIssuer(cfg.Issuer)
 	return &issuer{
 		v:              v,
 		cfg:            cfg,

@@ -48,3 +48,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	}
 	return m, nil
 }
+
+// fetchResults are the fetches_total{result} label values (fetchResult).
+var fetchResults = []string{"ok", "error", "invalid", "empty", "refused"}
+
+// presetIssuer exports issuer's fetch counters at zero, so rate() and
+// alerts see a series before the first failure.
+func (m *metrics) presetIssuer(issuer string) {
+	for _, r := range fetchResults {
+		m.fetches.WithLabelValues(issuer, r)
+	}
+}

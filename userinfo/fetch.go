@@ -58,9 +58,6 @@ func (r *Resolver) fetch(ctx context.Context, endpoint, token, subject string) (
 	r.report(endpoint, result, cause)
 	r.metrics.requests.WithLabelValues(result).Inc()
 	r.metrics.duration.Observe(time.Since(start).Seconds())
-	if result == resultSubMismatch {
-		r.metrics.subMismatch.Inc()
-	}
 	return p, reasonOf[result]
 }
 

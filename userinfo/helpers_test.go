@@ -36,6 +36,7 @@ type memCache struct {
 	values  map[string][]byte
 	lastTTL time.Duration
 	sets    int
+	tries   int // Set calls, failed ones included
 	// fail makes every Get and Set return an error.
 	fail bool
 	// block makes Get wait for its context to end.
@@ -62,6 +63,7 @@ func (m *memCache) Get(ctx context.Context, key string) ([]byte, bool, error) {
 func (m *memCache) Set(_ context.Context, key string, value []byte, ttl time.Duration) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.tries++
 	if m.fail {
 		return errors.New("memcache: down")
 	}

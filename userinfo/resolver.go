@@ -113,11 +113,9 @@ func degrade(id *identity.Identity, reason string) string {
 func (r *Resolver) cached(ctx context.Context, key, subject string) (e Entry, ok, cacheFailed bool) {
 	b, found, err := r.cache.Get(ctx, key)
 	if err != nil {
-		r.metrics.cache.WithLabelValues(cacheError).Inc()
-		return Entry{}, false, true
+		return Entry{}, false, true // counted by the cache
 	}
 	if !found {
-		r.metrics.cache.WithLabelValues(cacheMiss).Inc()
 		return Entry{}, false, false
 	}
 	e, memoized := r.decoded.get(key, b)
@@ -127,17 +125,14 @@ func (r *Resolver) cached(ctx context.Context, key, subject string) (e Entry, ok
 		}
 	}
 	if err != nil || (!e.Negative && e.Profile.Subject != subject) {
-		r.metrics.cache.WithLabelValues(cacheInvalid).Inc()
+		r.metrics.invalid.Inc()
 		return Entry{}, false, false
 	}
 	if !e.Expires.After(r.cfg.Now()) {
-		r.metrics.cache.WithLabelValues(cacheMiss).Inc()
 		return Entry{}, false, false
 	}
 	if e.Negative {
-		r.metrics.cache.WithLabelValues(cacheNegative).Inc()
-	} else {
-		r.metrics.cache.WithLabelValues(cacheHit).Inc()
+		r.metrics.negativeHits.Inc()
 	}
 	return e, true, false
 }
@@ -214,9 +209,7 @@ func (r *Resolver) fly(key string, f *flight, endpoint, subject string, tokenExp
 		err = r.cache.Set(setCtx, key, b, ttl)
 		cancel()
 	}
-	if err != nil {
-		r.metrics.cache.WithLabelValues(cacheSetError).Inc()
-	}
+	_ = err // a failed store is counted by the cache (idgate_profilecache_sets_total{result="error"})
 }
 
 // Close aborts userinfo requests in flight and waits for the lookups to end

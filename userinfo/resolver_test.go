@@ -217,15 +217,8 @@ func TestEnrichFailures(t *testing.T) {
 			if got := metricValue(t, reg, "idgate_userinfo_requests_total", tc.result); got != 1 {
 				t.Fatalf("requests_total{result=%q} = %v, want 1", tc.result, got)
 			}
-			if got := metricValue(t, reg, "idgate_userinfo_cache_total", "negative"); got != 1 {
-				t.Fatalf("cache_total{result=negative} = %v, want 1", got)
-			}
-			wantMismatch := 0.0
-			if tc.result == "sub_mismatch" {
-				wantMismatch = 1
-			}
-			if got := metricValue(t, reg, "idgate_userinfo_sub_mismatch_total", ""); got != wantMismatch {
-				t.Fatalf("sub_mismatch_total = %v, want %v", got, wantMismatch)
+			if got := metricValue(t, reg, "idgate_userinfo_negative_hits_total", ""); got != 1 {
+				t.Fatalf("negative_hits_total = %v, want 1", got)
 			}
 		})
 	}

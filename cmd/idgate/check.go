@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"flag"
 	"fmt"
 	"io"
 	"maps"
@@ -33,8 +32,7 @@ type checkArgs struct {
 }
 
 func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("check", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("check")
 	addr := fs.String("addr", "127.0.0.1:9001", "ext_authz gRPC address, HOST:PORT")
 	timeout := fs.Duration("timeout", 5*time.Second, "deadline for the Check call")
 	var ca checkArgs
@@ -43,7 +41,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&ca.path, "path", "/", "request path, with query")
 	fs.StringVar(&ca.scheme, "scheme", "http", "request scheme")
 	fs.Var(&ca.headers, "H", "request header 'name: value' (repeatable; copies of one name are joined with ',' as Envoy does)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
 	}
 	req, err := ca.request()

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -18,6 +17,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 
 	"github.com/idgate/idgate/internal/devidp"
 	"github.com/idgate/idgate/internal/loadgen"
@@ -35,9 +35,8 @@ type loadArgs struct {
 	jsonOut              bool
 }
 
-func parseLoadArgs(args []string, stderr io.Writer) (*loadArgs, error) {
-	fs := flag.NewFlagSet("load", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+func parseLoadArgs(args []string, stdout, stderr io.Writer) (*loadArgs, error) {
+	fs := newFlagSet("load")
 	la := &loadArgs{}
 	fs.StringVar(&la.cfg.Addr, "addr", "127.0.0.1:9001", "ext_authz gRPC server, HOST:PORT (idgate or any other)")
 	fs.StringVar(&la.tokenFile, "token-file", "", "file of bearer tokens, one per line, cycled")
@@ -58,7 +57,8 @@ func parseLoadArgs(args []string, stderr io.Writer) (*loadArgs, error) {
 	fs.StringVar(&la.target.Host, "host", "localhost", "request host")
 	fs.StringVar(&la.target.Method, "method", "GET", "request method")
 	fs.BoolVar(&la.jsonOut, "json", false, "print the result as one JSON object")
-	if err := fs.Parse(args); err != nil {
+	fs.Int64Var(&la.cfg.FailFast, "fail-fast", 100, "stop with the reason when the first N Checks all fail (errors; denials too when tokens are sent); 0: never")
+	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return nil, err
 	}
 	switch {
@@ -83,7 +83,7 @@ func parseLoadArgs(args []string, stderr io.Writer) (*loadArgs, error) {
 }
 
 func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	la, err := parseLoadArgs(args, stderr)
+	la, err := parseLoadArgs(args, stdout, stderr)
 	if err != nil {
 		return err
 	}
@@ -101,6 +101,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	la.cfg.ExpectAllow = len(tokens) > 0
 	if len(tokens) == 0 {
 		tokens = []string{""} // no credential: measures the deny path
 	}
@@ -115,7 +116,11 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if err != nil {
 			return fmt.Errorf("load: warm-up: %w", err)
 		}
-		fmt.Fprintf(stderr, "idgate load: warm-up: %d Checks, %d allowed, %d errors\n", wres.Requests, wres.Allowed, wres.Errors)
+		fmt.Fprintf(stderr, "idgate load: warm-up: %d Checks, %d allowed, %d errors %s\n", wres.Requests, wres.Allowed, wres.Errors,
+			loadgen.FormatOutcomes(wres.Outcomes))
+		if wres.StoppedEarly != "" {
+			return fmt.Errorf("load: warm-up stopped: %s", wres.StoppedEarly)
+		}
 	}
 	la.cfg.Progress = stderr
 	res, err := loadgen.Run(ctx, la.cfg)
@@ -123,6 +128,9 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return fmt.Errorf("load: %w", err)
 	}
 	la.report(stdout, &res)
+	if res.StoppedEarly != "" {
+		return fmt.Errorf("load: stopped: %s", res.StoppedEarly)
+	}
 	if res.Errors > 0 {
 		return fmt.Errorf("load: %d of %d Checks failed (first: %s)", res.Errors, res.Requests, res.FirstError)
 	}
@@ -200,7 +208,9 @@ func mintTokens(idp *devidp.Provider, n, users int) ([]string, error) {
 	return out, nil
 }
 
-// waitAccepted sends the probe token until the server allows it.
+// waitAccepted sends the probe token until the server allows it, saying
+// on stderr what the server answers each time the answer changes, and
+// ending with the last answer when limit passes.
 func waitAccepted(ctx context.Context, addr string, target loadgen.Target, probe string, limit time.Duration, stderr io.Writer) error {
 	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
@@ -213,21 +223,39 @@ func waitAccepted(ctx context.Context, addr string, target loadgen.Target, probe
 	defer cancel()
 	t := time.NewTicker(250 * time.Millisecond)
 	defer t.Stop()
-	for said := false; ; {
-		resp, err := client.Check(ctx, req)
+	fmt.Fprintf(stderr, "idgate load: waiting up to %s (--wait) for %s to accept the IdP's tokens\n", limit, addr)
+	last := ""
+	for {
+		cctx, ccancel := context.WithTimeout(ctx, 2*time.Second)
+		resp, err := client.Check(cctx, req)
+		ccancel()
 		if err == nil && codes.Code(resp.GetStatus().GetCode()) == codes.OK {
 			return nil
 		}
-		if !said {
-			fmt.Fprintf(stderr, "idgate load: waiting up to %s for %s to accept the IdP's tokens\n", limit, addr)
-			said = true
+		// An answer cut short by the end of the wait says nothing new.
+		if dl, _ := ctx.Deadline(); time.Now().Before(dl) || last == "" {
+			if now := probeOutcome(resp, err); now != last {
+				last = now
+				fmt.Fprintf(stderr, "idgate load: %s answers: %s\n", addr, last)
+			}
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("load: %s does not accept the IdP's tokens (last: %v %s)", addr, err, resp.GetStatus().GetMessage())
+			return fmt.Errorf("load: %s did not accept the IdP's tokens within %s; last answer: %s", addr, limit, last)
 		case <-t.C:
 		}
 	}
+}
+
+// probeOutcome says what the server answered a probe: a denial with its
+// HTTP status and reason, or the gRPC error.
+func probeOutcome(resp *authv3.CheckResponse, err error) string {
+	if err != nil {
+		st, _ := status.FromError(err)
+		return fmt.Sprintf("error %s: %s", st.Code(), st.Message())
+	}
+	reason := resp.GetDynamicMetadata().GetFields()["reason"].GetStringValue()
+	return fmt.Sprintf("denied %d %s (%s)", resp.GetDeniedResponse().GetStatus().GetCode(), reason, resp.GetStatus().GetMessage())
 }
 
 // loadReport is the --json form of a result.
@@ -247,6 +275,9 @@ type loadReport struct {
 	MaxMicros        float64 `json:"max_us"`
 	ServerCPUSeconds float64 `json:"server_cpu_seconds,omitempty"`
 	CPUPerCheckMicro float64 `json:"server_cpu_per_check_us,omitempty"`
+	// Failures counts denials and errors by reason ("deny forbidden", "error Unavailable").
+	Failures     map[string]int64 `json:"failures,omitempty"`
+	StoppedEarly string           `json:"stopped_early,omitempty"`
 }
 
 func micros(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
@@ -258,12 +289,16 @@ func (la *loadArgs) report(w io.Writer, res *loadgen.Result) {
 			Requests: res.Requests, Allowed: res.Allowed, Denied: res.Denied, Errors: res.Errors,
 			ElapsedSeconds: res.Elapsed.Seconds(), RPS: res.RPS(), P50Micros: micros(h.Quantile(.5)),
 			P90Micros: micros(h.Quantile(.9)), P99Micros: micros(h.Quantile(.99)), MaxMicros: micros(h.Max()),
-			ServerCPUSeconds: res.ServerCPU.Seconds(), CPUPerCheckMicro: micros(res.CPUPerCheck())})
+			ServerCPUSeconds: res.ServerCPU.Seconds(), CPUPerCheckMicro: micros(res.CPUPerCheck()),
+			Failures: res.Outcomes, StoppedEarly: res.StoppedEarly})
 		return
 	}
 	fmt.Fprintf(w, "target       %s (%d in flight, %d connection(s))\n", la.cfg.Addr, la.cfg.Concurrency, la.cfg.Conns)
 	fmt.Fprintf(w, "requests     %d in %.2fs: %d allowed, %d denied, %d errors\n",
 		res.Requests, res.Elapsed.Seconds(), res.Allowed, res.Denied, res.Errors)
+	if len(res.Outcomes) > 0 {
+		fmt.Fprintf(w, "failures     %s\n", loadgen.FormatOutcomes(res.Outcomes))
+	}
 	fmt.Fprintf(w, "throughput   %.0f requests/s\n", res.RPS())
 	fmt.Fprintf(w, "latency      p50 %s  p90 %s  p99 %s  max %s\n",
 		short(h.Quantile(.5)), short(h.Quantile(.9)), short(h.Quantile(.99)), short(h.Max()))

@@ -103,3 +103,54 @@ func freeLoopbackAddr(t *testing.T) string {
 	ln.Close()
 	return addr
 }
+
+// TestLoadStopsEarlyWithReason: against a server that denies every token,
+// load ends after --fail-fast Checks and says why, instead of measuring a
+// run of failures.
+func TestLoadStopsEarlyWithReason(t *testing.T) {
+	idp := mustIdP(t)
+	in := mustStart(t, fmt.Sprintf(`
+server: {grpc_addr: "127.0.0.1:0", http_addr: "127.0.0.1:0", shutdown_grace: 2s}
+issuers:
+  - issuer: %s
+    audiences: [kubeflow]
+    userinfo: false
+`, idp.Issuer()))
+	in.waitReady(t)
+	path := filepath.Join(t.TempDir(), "tokens")
+	if err := writeFile(path, mustMint(t, idp, map[string]any{"sub": "a", "aud": "elsewhere"}, "RS256")+"\n"); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"load", "--addr", in.grpcAddr, "--token-file", path,
+		"--requests", "10000000", "--fail-fast", "50", "--concurrency", "2"}, nil, &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "the first 50 Checks all failed") || !strings.Contains(err.Error(), "deny ") {
+		t.Fatalf("err = %v\n%s\n%s", err, stdout.String(), stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "failures     deny ") {
+		t.Errorf("report lacks the denials by reason:\n%s", stdout.String())
+	}
+}
+
+// TestLoadWaitSaysWhy: when the server does not accept the development
+// IdP's tokens, load shows the denial as it waits and ends with it.
+func TestLoadWaitSaysWhy(t *testing.T) {
+	other := mustIdP(t)
+	in := mustStart(t, fmt.Sprintf(`
+server: {grpc_addr: "127.0.0.1:0", http_addr: "127.0.0.1:0", shutdown_grace: 2s}
+issuers:
+  - issuer: %s
+    audiences: [kubeflow]
+    userinfo: false
+`, other.Issuer()))
+	in.waitReady(t)
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"load", "--addr", in.grpcAddr, "--tokens", "1",
+		"--idp-addr", freeLoopbackAddr(t), "--requests", "1", "--wait", "1s"}, nil, &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "last answer: denied 401") {
+		t.Fatalf("err = %v\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "answers: denied 401") {
+		t.Errorf("no progress while waiting:\n%s", stderr.String())
+	}
+}

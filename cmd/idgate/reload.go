@@ -37,6 +37,7 @@ func reloadLoop(ctx context.Context, a *app.App, path string, environ []string, 
 		if err == nil {
 			err = a.Reload(ctx, cfg)
 		}
+		a.RecordReload(err)
 		if err != nil {
 			log.Error("configuration reload refused; the previous configuration keeps serving", "trigger", why, "error", err)
 			return

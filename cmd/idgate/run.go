@@ -17,17 +17,6 @@ import (
 	"github.com/idgate/idgate/tracing"
 )
 
-const usage = `usage: idgate [command] [flags]
-
-commands:
-  serve   run the ext_authz gRPC server and HTTP endpoints (default)
-  dev     run with a built-in development OIDC provider and print a sample token
-  check   send one CheckRequest to an ext_authz server and print the decision
-  load    drive an ext_authz server with CheckRequests; print requests/s, latency and server CPU
-
-Run "idgate COMMAND -h" for a command's flags.
-`
-
 // errNoIssuer refuses to serve without an issuer: every token would be
 // refused, and falling back to the development IdP would print a valid
 // token into a pod's log stream. Only `idgate dev` runs that IdP.
@@ -50,6 +39,24 @@ func exitCode(err error) int {
 // run is idgate's real entry point; main only supplies the process's
 // context, arguments, environment and streams.
 func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
+	err := dispatch(ctx, args, environ, stdout, stderr)
+	if errors.Is(err, errHelpShown) {
+		return nil
+	}
+	return err
+}
+
+func dispatch(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case "-h", "-help", "--help", "help":
+			printUsage(stdout)
+			return nil
+		case "-version", "--version", "version":
+			printVersion(stdout)
+			return nil
+		}
+	}
 	cmd := "serve"
 	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
 		cmd, args = args[0], args[1:]
@@ -63,19 +70,15 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		return runCheck(ctx, args, stdout, stderr)
 	case "load":
 		return runLoad(ctx, args, stdout, stderr)
-	case "help":
-		fmt.Fprint(stdout, usage)
-		return nil
 	}
-	fmt.Fprint(stderr, usage)
+	printUsage(stderr)
 	return fmt.Errorf("unknown command %q", cmd)
 }
 
 func runServe(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("serve")
 	path := fs.String("config", "", "configuration file (default ./config.yaml when it exists)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
 	}
 	if *path == "" {

@@ -51,6 +51,7 @@ type App struct {
 	opts     Options
 	log      *slog.Logger
 	reg      *prometheus.Registry
+	pm       *processMetrics
 	now      func() time.Time
 	authz    *extauthz.Server
 	decider  extauthz.Decider // a, or a wrapped in a Check span
@@ -58,14 +59,18 @@ type App struct {
 	reloadMu sync.Mutex
 	bg       context.Context // lives until Shutdown; stacks load keys on it
 
-	grpcSrv  *grpc.Server
-	httpSrv  *http.Server
-	health   *health.Server
-	grpcLis  net.Listener
-	httpLis  net.Listener
-	stopping atomic.Bool
-	cancel   context.CancelFunc
-	done     chan struct{}
+	grpcSrv *grpc.Server
+	httpSrv *http.Server
+	health  *health.Server
+	grpcLis net.Listener
+	httpLis net.Listener
+	// metricsSrv and metricsLis serve /metrics alone when
+	// server.metrics_addr is set; nil otherwise.
+	metricsSrv *http.Server
+	metricsLis net.Listener
+	stopping   atomic.Bool
+	cancel     context.CancelFunc
+	done       chan struct{}
 }
 
 // New builds every component from cfg. It does no network I/O; a bad key
@@ -85,6 +90,7 @@ func New(cfg *config.Config, opts Options) (*App, error) {
 	}
 	a := &App{cfg: cfg, opts: opts, log: opts.Logger, reg: prometheus.NewRegistry(), now: opts.Now}
 	a.reg.MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), collectors.NewGoCollector())
+	a.pm = newProcessMetrics(a.reg, opts.Now())
 	s, err := newStack(cfg, opts, a.reg, nil)
 	if err != nil {
 		return nil, err
@@ -98,6 +104,7 @@ func New(cfg *config.Config, opts Options) (*App, error) {
 		s.close()
 		return nil, err
 	}
+	a.authz.Preset(presetLabels(s))
 	return a, nil
 }
 
@@ -128,6 +135,13 @@ func (a *App) Open(ctx context.Context) error {
 		a.grpcLis.Close()
 		return fmt.Errorf("app: listen server.http_addr: %w", err)
 	}
+	if addr := a.cfg.Server.MetricsAddr; addr != "" {
+		if a.metricsLis, err = net.Listen("tcp", addr); err != nil {
+			a.grpcLis.Close()
+			a.httpLis.Close()
+			return fmt.Errorf("app: listen server.metrics_addr: %w", err)
+		}
+	}
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.bg, a.cancel = bg, cancel
 	a.done = make(chan struct{})
@@ -143,8 +157,12 @@ func (a *App) Open(ctx context.Context) error {
 
 	go func() { _ = a.grpcSrv.Serve(a.grpcLis) }()
 	go func() { _ = a.httpSrv.Serve(a.httpLis) }()
+	if a.metricsLis != nil {
+		a.metricsSrv = &http.Server{Handler: a.metricsHandler(), ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 2 * time.Minute}
+		go func() { _ = a.metricsSrv.Serve(a.metricsLis) }()
+	}
 	go a.watchReady(bg)
-	a.log.Info("idgate listening", "grpc_addr", a.GRPCAddr(), "http_addr", a.HTTPAddr(), "issuers", len(a.cfg.Issuers))
+	a.log.Info("idgate listening", "grpc_addr", a.GRPCAddr(), "http_addr", a.HTTPAddr(), "metrics_addr", a.MetricsAddr(), "issuers", len(a.cfg.Issuers))
 	return nil
 }
 
@@ -182,6 +200,15 @@ func (a *App) GRPCAddr() string { return a.grpcLis.Addr().String() }
 
 // HTTPAddr is the address the HTTP endpoints listen on.
 func (a *App) HTTPAddr() string { return a.httpLis.Addr().String() }
+
+// MetricsAddr is the address /metrics is served on: server.metrics_addr's
+// listener when set, else HTTPAddr.
+func (a *App) MetricsAddr() string {
+	if a.metricsLis != nil {
+		return a.metricsLis.Addr().String()
+	}
+	return a.HTTPAddr()
+}
 
 // Ready reports whether every issuer's keys are loaded and idgate is not
 // shutting down.
@@ -249,6 +276,9 @@ func (a *App) Shutdown(ctx context.Context) error {
 	stopped := make(chan struct{})
 	go func() { a.grpcSrv.GracefulStop(); close(stopped) }()
 	herr := a.httpSrv.Shutdown(ctx)
+	if a.metricsSrv != nil {
+		_ = a.metricsSrv.Shutdown(ctx) // scrapes only: nothing to drain
+	}
 	select {
 	case <-stopped:
 	case <-ctx.Done():

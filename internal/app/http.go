@@ -12,7 +12,7 @@ import (
 //	GET /healthz                 200 while the process runs
 //	GET /readyz                  200 once every issuer's keys are loaded, 503 before and while stopping;
 //	                             a 503 names each unready dependency and why, one line each
-//	GET /metrics                 Prometheus metrics
+//	GET /metrics                 Prometheus metrics (unless server.metrics_addr serves them apart)
 //	GET /.well-known/jwks.json   idgate's public signing keys (verify x-flyte-identity)
 //	GET /alb-public-keys/{kid}    the same key as PEM, shaped like ALB's regional key endpoint
 //	ANY server.authz_path        HTTP forward-auth (nginx auth_request, Traefik forwardAuth)
@@ -34,7 +34,9 @@ func (a *App) httpHandler() http.Handler {
 		}
 		_, _ = w.Write([]byte("ready\n"))
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{}))
+	if a.cfg.Server.MetricsAddr == "" {
+		mux.Handle("GET /metrics", a.metricsHandler())
+	}
 	mux.HandleFunc("GET /.well-known/jwks.json", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/jwk-set+json")
 		w.Header().Set("Cache-Control", "public, max-age=300")
@@ -50,4 +52,9 @@ func (a *App) httpHandler() http.Handler {
 		_, _ = w.Write(key.PublicKeyPEM())
 	})
 	return mux
+}
+
+// metricsHandler serves the process's Prometheus registry.
+func (a *App) metricsHandler() http.Handler {
+	return promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{})
 }

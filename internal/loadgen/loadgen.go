@@ -1,10 +1,14 @@
 package loadgen
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,6 +18,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 )
 
 // Config describes one load run. A run stops at Requests Checks or after
@@ -42,6 +47,14 @@ type Config struct {
 	Progress io.Writer
 	// ProgressEvery is the progress interval. Zero means 1s.
 	ProgressEvery time.Duration
+	// FailFast stops the run when the first FailFast finished Checks all
+	// failed (a gRPC error, or a denial when ExpectAllow), so a run against
+	// a server that refuses everything ends at once with the reason instead
+	// of measuring failures. Zero means never.
+	FailFast int64
+	// ExpectAllow counts a denial as a failure for FailFast: the requests
+	// carry credentials the server should accept.
+	ExpectAllow bool
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -82,6 +95,12 @@ type Result struct {
 	Elapsed time.Duration
 	// Latency holds every finished Check's latency.
 	Latency Histogram
+	// Outcomes counts denials and errors by reason: "deny reason" (the
+	// decision's dynamic metadata "reason", else its HTTP status) and
+	// "error Code" (the gRPC status code).
+	Outcomes map[string]int64
+	// StoppedEarly, when not empty, says why FailFast ended the run.
+	StoppedEarly string
 	// ServerCPU is the server's CPU time during the run, when CPUMeasured.
 	ServerCPU   time.Duration
 	CPUMeasured bool
@@ -110,7 +129,61 @@ type run struct {
 	next    atomic.Int64
 	done    atomic.Int64
 	errs    atomic.Int64
+	allowed atomic.Int64
 	stop    atomic.Bool
+	// outcomes counts denials and errors by reason (string → *atomic.Int64),
+	// lock-free once a reason has been seen.
+	outcomes sync.Map
+	early    atomic.Pointer[string]
+}
+
+// count adds one to the outcome named key.
+func (r *run) count(key string) {
+	c, ok := r.outcomes.Load(key)
+	if !ok {
+		c, _ = r.outcomes.LoadOrStore(key, new(atomic.Int64))
+	}
+	c.(*atomic.Int64).Add(1)
+}
+
+// snapshot returns the outcomes counted so far.
+func (r *run) snapshot() map[string]int64 {
+	out := map[string]int64{}
+	r.outcomes.Range(func(k, v any) bool {
+		out[k.(string)] = v.(*atomic.Int64).Load()
+		return true
+	})
+	return out
+}
+
+// FormatOutcomes prints outcomes as "reason=n" pairs, most frequent first.
+func FormatOutcomes(m map[string]int64) string {
+	keys := slices.Collect(maps.Keys(m))
+	slices.SortFunc(keys, func(a, b string) int {
+		if m[a] != m[b] {
+			return cmp.Compare(m[b], m[a])
+		}
+		return strings.Compare(a, b)
+	})
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s=%d", k, m[k])
+	}
+	return strings.Join(parts, " ")
+}
+
+// failFast stops the run once the first FailFast Checks have finished and
+// none of them succeeded.
+func (r *run) failFast(n int64) {
+	if r.cfg.FailFast <= 0 || n != r.cfg.FailFast || r.allowed.Load() > 0 {
+		return
+	}
+	if !r.cfg.ExpectAllow && r.errs.Load() < n {
+		return
+	}
+	why := fmt.Sprintf("the first %d Checks all failed: %s", n, FormatOutcomes(r.snapshot()))
+	r.early.Store(&why)
+	r.stop.Store(true)
 }
 
 // Run connects, sends Checks until the count or the duration is reached
@@ -190,6 +263,10 @@ func (r *run) work(ctx context.Context, start time.Time) Result {
 		}
 		res.Latency.Merge(&w.Latency)
 	}
+	res.Outcomes = r.snapshot()
+	if why := r.early.Load(); why != nil {
+		res.StoppedEarly = *why
+	}
 	return res
 }
 
@@ -219,8 +296,8 @@ func (r *run) clock(ctx context.Context, start time.Time, finished <-chan struct
 			if r.cfg.Progress != nil {
 				n := r.done.Load()
 				rate := float64(n-lastN) / now.Sub(lastT).Seconds()
-				fmt.Fprintf(r.cfg.Progress, "%6.1fs %10d done %9.0f req/s %6d errors\n",
-					now.Sub(start).Seconds(), n, rate, r.errs.Load())
+				fmt.Fprintf(r.cfg.Progress, "%6.1fs %10d done %9.0f req/s %6d errors  %s\n",
+					now.Sub(start).Seconds(), n, rate, r.errs.Load(), FormatOutcomes(r.snapshot()))
 				lastN, lastT = n, now
 			}
 		}
@@ -244,18 +321,30 @@ func (r *run) worker(ctx context.Context, c authv3.AuthorizationClient, res *Res
 		}
 		res.Latency.Record(d)
 		res.Requests++
-		r.done.Add(1)
 		switch {
 		case err != nil:
 			res.Errors++
 			r.errs.Add(1)
+			r.count("error " + status.Code(err).String())
 			if res.FirstError == "" {
 				res.FirstError = err.Error()
 			}
 		case codes.Code(resp.GetStatus().GetCode()) == codes.OK:
 			res.Allowed++
+			r.allowed.Add(1)
 		default:
 			res.Denied++
+			r.count("deny " + denyReason(resp))
 		}
+		r.failFast(r.done.Add(1))
 	}
+}
+
+// denyReason is the denial's dynamic metadata "reason" (idgate sets it),
+// else its HTTP status.
+func denyReason(resp *authv3.CheckResponse) string {
+	if v := resp.GetDynamicMetadata().GetFields()["reason"].GetStringValue(); v != "" {
+		return v
+	}
+	return fmt.Sprintf("status_%d", resp.GetDeniedResponse().GetStatus().GetCode())
 }

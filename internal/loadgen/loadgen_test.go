@@ -215,3 +215,37 @@ func TestParseProcStat(t *testing.T) {
 
 // syncBuffer collects concurrent writes.
 type syncBuffer = testlog.Buffer
+
+// TestRunFailFast: a run whose first FailFast Checks all fail stops there
+// and says why; denials count only with ExpectAllow; one success keeps the
+// run going.
+func TestRunFailFast(t *testing.T) {
+	tests := []struct {
+		name        string
+		tokens      []string
+		expectAllow bool
+		stops       bool
+		want        string
+	}{
+		{"errors", []string{"fail"}, false, true, "error Internal=20"},
+		{"denials expected to be allowed", []string{""}, true, true, "deny status_0=20"},
+		{"denials on the deny path", []string{""}, false, false, ""},
+		{"some allowed", []string{"a", "fail"}, true, false, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, addr := mustServe(t)
+			res := mustRun(t, Config{Addr: addr, Checks: checks(tc.tokens...), Concurrency: 1,
+				Requests: 200, FailFast: 20, ExpectAllow: tc.expectAllow})
+			if stopped := res.StoppedEarly != ""; stopped != tc.stops {
+				t.Fatalf("stopped early = %q, want stop %v", res.StoppedEarly, tc.stops)
+			}
+			if tc.stops && (res.Requests != 20 || !strings.Contains(res.StoppedEarly, "the first 20 Checks all failed: "+tc.want)) {
+				t.Fatalf("requests %d, stopped %q", res.Requests, res.StoppedEarly)
+			}
+			if !tc.stops && res.Requests != 200 {
+				t.Fatalf("requests %d, want 200", res.Requests)
+			}
+		})
+	}
+}
