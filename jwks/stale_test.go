@@ -12,17 +12,24 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
+// TestStaleKeysKeptOnFetchErrors runs on the injected clock alone: every
+// Verify waits for the fetch it starts (KeyWait far above any fetch), so the
+// fetch has been counted and published before the test looks. The only
+// real-time bound is FetchTimeout, which a normal fetch on loopback meets
+// with a wide margin and which a hung JWKS ("too slow": answers only when
+// the client gives up) always exceeds.
 func TestStaleKeysKeptOnFetchErrors(t *testing.T) {
 	tests := []struct {
-		name       string
-		fault      devidp.Fault
-		wantResult string
+		name         string
+		fault        devidp.Fault
+		fetchTimeout time.Duration
+		wantResult   string
 	}{
-		{"status 500", devidp.Fault{Status: 500}, "error"},
-		{"invalid json", devidp.Fault{Body: `{"keys": [`}, "invalid"},
-		{"empty set", devidp.Fault{Body: `{"keys": []}`}, "empty"},
-		{"only unusable keys", devidp.Fault{Body: `{"keys": [{"kty":"oct","k":"c2VjcmV0","kid":"h"}]}`}, "empty"},
-		{"too slow", devidp.Fault{Delay: time.Second}, "error"},
+		{"status 500", devidp.Fault{Status: 500}, time.Minute, "error"},
+		{"invalid json", devidp.Fault{Body: `{"keys": [`}, time.Minute, "invalid"},
+		{"empty set", devidp.Fault{Body: `{"keys": []}`}, time.Minute, "empty"},
+		{"only unusable keys", devidp.Fault{Body: `{"keys": [{"kty":"oct","k":"c2VjcmV0","kid":"h"}]}`}, time.Minute, "empty"},
+		{"too slow", devidp.Fault{Delay: time.Hour}, time.Second, "error"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -31,7 +38,8 @@ func TestStaleKeysKeptOnFetchErrors(t *testing.T) {
 			reg := prometheus.NewRegistry()
 			v := MustVerifier(t, p, clk, func(cfg *jwks.Config) {
 				cfg.Registerer = reg
-				cfg.FetchTimeout = 100 * time.Millisecond
+				cfg.FetchTimeout = tc.fetchTimeout
+				cfg.KeyWait = 2 * time.Minute // never cut short: see above
 			})
 			MustVerify(t, v, MustMint(t, p, nil, devidp.MintOptions{}))
 			p.SetFault("jwks", tc.fault)
