@@ -39,6 +39,10 @@ type SessionInfo struct {
 	AccessToken string
 	// SetCookie goes on the response (a refreshed or cleared session).
 	SetCookie []identity.Header
+	// Unavailable, with ok false, is the reply for a session that exists but
+	// cannot be read now (the store is down): sent instead of a new login or
+	// a 401, so an outage does not bounce a logged-in user to the IdP.
+	Unavailable *Reply
 }
 
 // isBrowser: a top-level navigation that can follow a redirect to a login

@@ -24,6 +24,9 @@ func (fakeBrowser) Session(_ context.Context, req *Request) (SessionInfo, bool) 
 	if strings.Contains(req.Headers["cookie"], "idgate_session=s1") {
 		return SessionInfo{Identity: identity.Identity{Issuer: "https://idp", Subject: "a", Email: "alice@example.com"}, AccessToken: "at"}, true
 	}
+	if strings.Contains(req.Headers["cookie"], "idgate_session=storedown") {
+		return SessionInfo{Unavailable: &Reply{Status: 503, Reason: "session_store_failed"}}, false
+	}
 	if strings.Contains(req.Headers["cookie"], "idgate_session=") {
 		return SessionInfo{SetCookie: []identity.Header{{Name: "set-cookie", Value: "idgate_session=; Max-Age=0"}}}, false
 	}
@@ -65,6 +68,8 @@ func TestBrowserLogin(t *testing.T) {
 		{"session cookie authenticates", "GET", "/runs", map[string]string{"accept": html, "cookie": "theme=dark; idgate_session=s1"}, 200, "ok", "theme=dark"},
 		{"only idgate's cookie: header removed", "GET", "/runs", map[string]string{"cookie": "idgate_session=s1"}, 200, "ok", "-"},
 		{"dead session cleared and redirected", "GET", "/runs", map[string]string{"accept": html, "cookie": "idgate_session=gone"}, 302, "login_redirect", ""},
+		{"store down: try again, no new login", "GET", "/runs", map[string]string{"accept": html, "cookie": "idgate_session=storedown"}, 503, "session_store_failed", ""},
+		{"store down: api caller too", "GET", "/runs", map[string]string{"cookie": "idgate_session=storedown"}, 503, "session_store_failed", ""},
 		{"public route strips the cookie too", "GET", "/healthz", map[string]string{"cookie": "idgate_session=s1; a=b"}, 200, "public", "a=b"},
 		{"bearer wins over a session", "GET", "/runs", map[string]string{"authorization": "Bearer bob", "cookie": "idgate_session=s1"}, 200, "ok", "-"},
 	}

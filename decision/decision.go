@@ -229,6 +229,9 @@ func (e *Engine) authenticate(ctx context.Context, req *Request, res Result) (id
 	}
 	s, ok := e.cfg.Browser.Session(ctx, req)
 	res.ResponseHeaders = append(res.ResponseHeaders, s.SetCookie...)
+	if !ok && s.Unavailable != nil {
+		return identity.Identity{}, "", reply(res, s.Unavailable), false
+	}
 	if ok {
 		s.Identity.Source = identity.SourceSession
 		return s.Identity, s.AccessToken, res, true

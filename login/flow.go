@@ -64,6 +64,11 @@ type SessionResult struct {
 	// SetCookie are headers for the response to the browser: set when the
 	// session ended (they clear the cookie), also alongside a false result.
 	SetCookie []identity.Header
+	// Unavailable, with a false result, is the page to answer with when the
+	// session could not be read (the store failed, or a refresh was cut
+	// short): a logged-in user is told to try again rather than sent to the
+	// IdP, whose callback could not store a session either.
+	Unavailable *Response
 }
 
 // Flow runs browser logins. It is safe for concurrent use.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"slices"
 	"time"
@@ -59,6 +60,7 @@ func (f *Flow) Session(ctx context.Context, req *Request) (SessionResult, bool) 
 				continue
 			}
 			if err != nil {
+				res.Unavailable = sessionUnavailable(req)
 				return res, false
 			}
 			sess, out := f.fresh(ctx, v, sess)
@@ -67,6 +69,7 @@ func (f *Flow) Session(ctx context.Context, req *Request) (SessionResult, bool) 
 				clear = append(clear, name)
 				continue
 			case unavailable:
+				res.Unavailable = sessionUnavailable(req)
 				return res, false
 			}
 			res.Identity = sess.Identity
@@ -230,4 +233,11 @@ func replaceProfile(id *identity.Identity, p *identity.Profile) {
 			*dst = v
 		}
 	}
+}
+
+// sessionUnavailable is the page for a session that exists but cannot be
+// read now.
+func sessionUnavailable(req *Request) *Response {
+	return page(http.StatusServiceUnavailable, ReasonSessionStore, "Sign-in unavailable",
+		"Your session cannot be checked right now. Please try again in a moment.", safeReturnPath(req.Path))
 }

@@ -161,6 +161,23 @@ func TestLoginUnavailable(t *testing.T) {
 			t.Fatalf("callback = %d %s", r.Status, r.Reason)
 		}
 	})
+	t.Run("redis down with a session", func(t *testing.T) {
+		// A logged-in browser is told to try again, not sent to the IdP
+		// (whose callback could not store a session either).
+		e, b := loggedIn(t, envOptions{redis: true})
+		e.redis.Kill()
+		res, ok := e.flow.Session(t.Context(), b.get("/runs"))
+		if ok || res.Unavailable == nil || res.Unavailable.Status != http.StatusServiceUnavailable || len(res.SetCookie) != 0 {
+			t.Fatalf("Session = %v, unavailable %+v, set-cookie %q", ok, res.Unavailable, res.SetCookie)
+		}
+	})
+	t.Run("no session is not unavailable", func(t *testing.T) {
+		e := MustEnv(t, envOptions{redis: true})
+		e.redis.Kill()
+		if res, ok := e.flow.Session(t.Context(), newBrowser().get("/runs")); ok || res.Unavailable != nil {
+			t.Fatalf("Session without a cookie = %v, unavailable %+v", ok, res.Unavailable)
+		}
+	})
 	t.Run("bad host", func(t *testing.T) {
 		e := MustEnv(t, envOptions{})
 		req := newBrowser().get("/a")

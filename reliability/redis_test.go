@@ -150,9 +150,11 @@ func (b *browser) tryLogin() (int, string) {
 // stops and comes back twice during a steady load. No Check fails or
 // carries a wrong identity. A session survives a restart that keeps the
 // data; after one that loses it, a browser is sent to log in again and an
-// API caller gets 401. While Redis is down a page is sent to the IdP (the
-// login state travels in a cookie) and the callback answers login's 503
-// "Sign-in unavailable" page: never another 5xx, never a redirect loop.
+// API caller gets 401. While Redis is down a logged-in browser gets login's
+// 503 "Sign-in unavailable" page (try again), not a trip to the IdP; a
+// browser without a session is sent to the IdP (the login state travels in
+// a cookie) and the callback answers the same 503: never another 5xx, never
+// a redirect loop.
 //
 // Every step waits on what idgate reports, not on the clock: the load has
 // been answered before an outage, idgate has seen Redis fail before the
@@ -216,13 +218,14 @@ cache:
 		mustWaitFor(t, 30*time.Second, "load answered during the outage", func() bool {
 			return tl.allowed.Load()+tl.denied.Load() >= answered+400
 		})
-		for range 5 { // pages during the outage: never a 5xx but login's 503
+		for range 5 { // a logged-in browser's pages: login's 503, not the IdP
 			st, _, _ := b.get(b.front+"/runs", "text/html")
 			pageDuringOutage[st]++
 		}
-		// A login walked through while Redis is down ends on the 503 page,
-		// not in a redirect back to the IdP.
-		if st, _ := b.tryLogin(); st != http.StatusServiceUnavailable {
+		// A browser without a session is sent to the IdP (the login state
+		// travels in a cookie); the callback ends on the 503 page, not in a
+		// redirect back to the IdP.
+		if st, _ := newBrowser(t, p).tryLogin(); st != http.StatusServiceUnavailable {
 			t.Errorf("callback while Redis is down: %d, want 503", st)
 		}
 		if !keep {
@@ -251,8 +254,8 @@ cache:
 	stopLoad()
 	<-done
 	for st := range pageDuringOutage {
-		if st != http.StatusFound && st != http.StatusServiceUnavailable {
-			t.Errorf("pages during the outages: %v, want only 302 to the IdP or 503", pageDuringOutage)
+		if st != http.StatusServiceUnavailable {
+			t.Errorf("a logged-in browser's pages during the outages: %v, want only 503 (try again), never the IdP", pageDuringOutage)
 		}
 	}
 	tl.mustBeClean(t, 0)

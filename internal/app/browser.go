@@ -85,7 +85,11 @@ func (b browser) Endpoint(ctx context.Context, req *decision.Request) (*decision
 
 func (b browser) Session(ctx context.Context, req *decision.Request) (decision.SessionInfo, bool) {
 	s, ok := b.flow.Session(ctx, loginRequest(req))
-	return decision.SessionInfo{Identity: s.Identity, AccessToken: s.AccessToken, SetCookie: s.SetCookie}, ok
+	info := decision.SessionInfo{Identity: s.Identity, AccessToken: s.AccessToken, SetCookie: s.SetCookie}
+	if s.Unavailable != nil {
+		info.Unavailable = reply(s.Unavailable)
+	}
+	return info, ok
 }
 
 func (b browser) Start(ctx context.Context, req *decision.Request) *decision.Reply {
