@@ -20,11 +20,17 @@ func TestEndpointOutageLoggedOncePerChangeOfState(t *testing.T) {
 	p := newIDP(t, func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "down", http.StatusServiceUnavailable) })
 	clk := newClock()
 	var logs testlog.Buffer
+	cache := newMemCache()
 	r, _ := MustNew(t, userinfo.Config{Now: clk.Now, ProfileTTL: time.Minute, NegativeTTL: time.Second,
-		Logger: slog.New(slog.NewTextHandler(&logs, nil))}, p, newMemCache())
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))}, p, cache)
 	enrich := func() string {
 		clk.Advance(2 * time.Second) // past NegativeTTL: ask again
-		return r.Enrich(context.Background(), tokenIdentity(clk.Now().Add(time.Hour)), testToken)
+		_, before, _ := cache.snapshot()
+		got := r.Enrich(context.Background(), tokenIdentity(clk.Now().Add(time.Hour)), testToken)
+		// The lookup stores its answer after handing it over, and stays
+		// joinable until then: wait, so the next call starts its own.
+		waitFor(t, func() bool { _, sets, _ := cache.snapshot(); return sets > before })
+		return got
 	}
 	for range 3 {
 		if got := enrich(); got != userinfo.ReasonStatus {
