@@ -81,6 +81,17 @@ func check(t *testing.T, k *signing.Key, v *verify.Verifier, tok string) {
 		int64(exp) != c.ExpiresAt.Unix() || !fuzzNow.Before(c.ExpiresAt) {
 		t.Fatalf("accepted claims %+v from %s", c, payload)
 	}
+	email, _ := m["email"].(string)
+	var groups []string
+	if gs, ok := m["groups"].([]any); ok {
+		for _, g := range gs {
+			s, _ := g.(string)
+			groups = append(groups, s)
+		}
+	}
+	if c.Email != email || !slices.Equal(c.Groups, groups) && len(c.Groups)+len(groups) > 0 {
+		t.Fatalf("claims %+v differ from encoding/json's reading of %s", c, payload)
+	}
 }
 
 // BenchmarkVerify is one Verify of a typical x-flyte-identity with the key
