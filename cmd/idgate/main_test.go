@@ -89,6 +89,18 @@ func mustStart(t *testing.T, cfgYAML string) *instance {
 }
 
 // waitReady polls /readyz until 200.
+// eventually waits, polling, until cond holds; after 15s it fails the test
+// with the process's log. It is how these tests wait on a condition (a
+// reload, a metric) rather than on the clock.
+func (in *instance) eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(15 * time.Second); !cond(); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not happen:\n%s", what, in.logs)
+		}
+	}
+}
+
 func (in *instance) waitReady(t *testing.T) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)

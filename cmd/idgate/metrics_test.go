@@ -8,7 +8,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 )
 
 // metricsAddr finds metrics_addr in idgate's "idgate listening" log line.
@@ -95,24 +94,16 @@ issuers:
 	in := mustStart(t, base)
 	in.waitReady(t)
 	metric := func() string { return get(t, "http://"+in.httpAddr+"/metrics") }
-	eventually := func(what string, cond func() bool) {
-		t.Helper()
-		for deadline := time.Now().Add(15 * time.Second); !cond(); time.Sleep(50 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s did not happen:\n%s", what, in.logs)
-			}
-		}
-	}
 	if err := os.WriteFile(in.configPath, []byte(base+"routes: [{path_prefix: docs}]\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	eventually("reload_success 0 after a bad file", func() bool {
+	in.eventually(t, "reload_success 0 after a bad file", func() bool {
 		return strings.Contains(metric(), "\nidgate_config_last_reload_success 0\n")
 	})
 	if err := os.WriteFile(in.configPath, []byte(base+"routes: [{path_prefix: /docs, public: true}]\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	eventually("reload_success 1 after a good file", func() bool {
+	in.eventually(t, "reload_success 1 after a good file", func() bool {
 		return strings.Contains(metric(), "\nidgate_config_last_reload_success 1\n")
 	})
 }

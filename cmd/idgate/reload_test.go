@@ -5,7 +5,6 @@ import (
 	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"google.golang.org/grpc/codes"
 )
@@ -29,23 +28,15 @@ issuers:
 	if docs() == codes.OK {
 		t.Fatal("/docs public before the reload")
 	}
-	eventually := func(what string, cond func() bool) {
-		t.Helper()
-		for deadline := time.Now().Add(15 * time.Second); !cond(); time.Sleep(50 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s did not happen:\n%s", what, in.logs)
-			}
-		}
-	}
 	if err := os.WriteFile(path, []byte(base+"routes: [{path_prefix: /docs, public: true}]\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	eventually("reload of a good file", func() bool { return docs() == codes.OK })
+	in.eventually(t, "reload of a good file", func() bool { return docs() == codes.OK })
 
 	if err := os.WriteFile(path, []byte(base+"routes: [{path_prefix: docs}]\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	eventually("refusal of a bad file", func() bool { return strings.Contains(in.logs.String(), "configuration reload refused") })
+	in.eventually(t, "refusal of a bad file", func() bool { return strings.Contains(in.logs.String(), "configuration reload refused") })
 	if docs() != codes.OK {
 		t.Fatal("a refused reload changed the configuration")
 	}
