@@ -335,7 +335,7 @@ func Default() *Config {
 		Signing: Signing{Issuer: "idgate"},
 		Mode:    ModeEnforce,
 		Login: Login{
-			Scopes:       []string{"openid", "email", "profile", "offline_access"},
+			Scopes:       nil, // login's: the defaults plus groups when discovery lists it
 			CallbackPath: "/oauth2/callback",
 			LogoutPath:   "/oauth2/logout",
 			Cookie:       Cookie{Name: "idgate_session", Secure: true, SameSite: "lax"},

@@ -23,7 +23,9 @@ type Login struct {
 	// ClientSecretFile is read at load into ClientSecret; mutually exclusive
 	// with ClientSecret. [""]
 	ClientSecretFile string `mapstructure:"client_secret_file"`
-	// Scopes requested at login. [openid email profile offline_access]
+	// Scopes requested at login; empty requests openid, email, profile and
+	// offline_access, plus groups when the issuer's discovery lists it in
+	// scopes_supported (Dex puts groups in tokens only for that scope). [none]
 	Scopes []string `mapstructure:"scopes"`
 	// CallbackPath is the redirect URI's path, answered by idgate. ["/oauth2/callback"]
 	CallbackPath string `mapstructure:"callback_path"`
@@ -155,7 +157,7 @@ func (c *Config) validateLogin(p *problems) {
 			p.addf(key, "must be at least 32 bytes")
 		}
 	}
-	if !strings.Contains(" "+strings.Join(l.Scopes, " ")+" ", " openid ") {
+	if len(l.Scopes) > 0 && !strings.Contains(" "+strings.Join(l.Scopes, " ")+" ", " openid ") {
 		p.addf("login.scopes", "must include openid")
 	}
 }

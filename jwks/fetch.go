@@ -43,6 +43,10 @@ type Metadata struct {
 	UserinfoEndpoint      string `json:"userinfo_endpoint"`
 	EndSessionEndpoint    string `json:"end_session_endpoint"`
 	JWKSURI               string `json:"jwks_uri"`
+	// ScopesSupported is scopes_supported: login asks for the optional
+	// scopes (groups) the IdP lists, since some (Dex) put groups in tokens
+	// only when that scope is requested.
+	ScopesSupported []string `json:"scopes_supported"`
 }
 
 // fetchResult labels a fetch error for the fetches_total metric.

@@ -3,6 +3,7 @@ package jwks_test
 import (
 	"context"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -181,8 +182,9 @@ func TestMetadata(t *testing.T) {
 	want := jwks.Metadata{
 		Issuer: p.Issuer(), AuthorizationEndpoint: p.Issuer() + "/authorize", TokenEndpoint: p.Issuer() + "/token",
 		UserinfoEndpoint: p.Issuer() + "/userinfo", EndSessionEndpoint: p.Issuer() + "/logout", JWKSURI: p.Issuer() + "/jwks",
+		ScopesSupported: []string{"openid", "email", "profile", "groups", "offline_access"},
 	}
-	if !ok || md != want {
+	if !ok || !reflect.DeepEqual(md, want) {
 		t.Fatalf("Metadata = %+v, %v", md, ok)
 	}
 	if _, ok := v.Metadata("https://other.example"); ok {

@@ -40,6 +40,8 @@ type Endpoints struct {
 	Token string
 	// EndSession is end_session_endpoint; empty when the IdP has none.
 	EndSession string
+	// ScopesSupported is the discovery document's scopes_supported.
+	ScopesSupported []string
 }
 
 // IDTokenVerifier checks an ID token returned to this client: signature,
@@ -67,8 +69,9 @@ type Config struct {
 	// ClientSecret authenticates ClientID at the token endpoint
 	// (client_secret_basic). Never logged nor put in errors. Required.
 	ClientSecret string
-	// Scopes requested. Default openid email profile offline_access; must
-	// contain openid.
+	// Scopes requested; when set, exactly these, and they must contain
+	// openid. Empty: openid email profile offline_access, plus groups when
+	// the IdP's discovery lists it in scopes_supported.
 	Scopes []string
 	// CallbackPath is the redirect URI's path. Default "/oauth2/callback".
 	CallbackPath string
@@ -103,10 +106,14 @@ type Config struct {
 	Timeout time.Duration
 }
 
+// defaultScopes are requested when Config.Scopes is empty, with each of
+// discoveredScopes the IdP lists in scopes_supported.
+var (
+	defaultScopes    = []string{"openid", "email", "profile", "offline_access"}
+	discoveredScopes = []string{"groups"}
+)
+
 func (cfg *Config) setDefaults() {
-	if len(cfg.Scopes) == 0 {
-		cfg.Scopes = []string{"openid", "email", "profile", "offline_access"}
-	}
 	if cfg.CallbackPath == "" {
 		cfg.CallbackPath = "/oauth2/callback"
 	}
@@ -160,7 +167,7 @@ func (cfg *Config) validate() error {
 		}
 		hasOpenID = hasOpenID || s == "openid"
 	}
-	if !hasOpenID {
+	if !hasOpenID && len(cfg.Scopes) > 0 {
 		return errors.New("login: scopes: must contain openid")
 	}
 	for key, p := range map[string]string{"callback_path": cfg.CallbackPath, "logout_path": cfg.LogoutPath} {

@@ -27,7 +27,7 @@ func TestConfigDefaults(t *testing.T) {
 	}
 	c := f.cfg
 	if c.CallbackPath != "/oauth2/callback" || c.LogoutPath != "/oauth2/logout" || c.Cookie.Name != "idgate_session" ||
-		c.Cookie.SameSite != "lax" || strings.Join(c.Scopes, " ") != "openid email profile offline_access" ||
+		c.Cookie.SameSite != "lax" || len(c.Scopes) != 0 ||
 		c.RefreshMargin.Minutes() != 1 || c.Timeout.Seconds() != 2 || c.HTTPClient == nil || c.Now == nil {
 		t.Fatalf("defaults = %+v", c)
 	}
@@ -112,6 +112,38 @@ func TestIsBrowser(t *testing.T) {
 			req := &Request{Method: tc.method, Headers: map[string]string{"accept": tc.accept}}
 			if got := IsBrowser(req); got != tc.want {
 				t.Fatalf("IsBrowser = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestScopes: without configured scopes the login asks for the defaults and
+// for groups when the IdP lists it (Dex puts groups in tokens only then);
+// configured scopes are sent exactly.
+func TestScopes(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		configured []string
+		supported  []string
+		want       string
+	}{
+		{"no discovery list", nil, nil, "openid email profile offline_access"},
+		{"Dex lists groups", nil, []string{"openid", "email", "groups", "profile", "offline_access"}, "openid email profile offline_access groups"},
+		{"IdP without groups", nil, []string{"openid", "email"}, "openid email profile offline_access"},
+		{"configured wins", []string{"openid", "email"}, []string{"groups"}, "openid email"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := validConfig(t)
+			cfg.Scopes = tc.configured
+			f, err := New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Join(f.scopes(Endpoints{ScopesSupported: tc.supported}), " "); got != tc.want {
+				t.Fatalf("scopes = %q, want %q", got, tc.want)
+			}
+			if got := strings.Join(f.scopes(Endpoints{}), " "); tc.configured == nil && got != "openid email profile offline_access" {
+				t.Fatalf("defaults changed by an earlier call: %q", got)
 			}
 		})
 	}

@@ -73,7 +73,7 @@ func (f *Flow) Start(ctx context.Context, req *Request) *Response {
 	q.Set("response_type", "code")
 	q.Set("client_id", f.cfg.ClientID)
 	q.Set("redirect_uri", redirectURI)
-	q.Set("scope", strings.Join(f.cfg.Scopes, " "))
+	q.Set("scope", strings.Join(f.scopes(eps), " "))
 	q.Set("state", st.ID)
 	q.Set("nonce", st.Nonce)
 	q.Set("code_challenge", b64.EncodeToString(challenge[:]))
@@ -197,4 +197,20 @@ func hasControl(s string) bool {
 		}
 	}
 	return false
+}
+
+// scopes are the configured scopes or, when none are, the defaults plus
+// the optional scopes the IdP lists (Dex puts groups in its tokens only
+// when the groups scope is asked for).
+func (f *Flow) scopes(eps Endpoints) []string {
+	if len(f.cfg.Scopes) > 0 {
+		return f.cfg.Scopes
+	}
+	out := defaultScopes
+	for _, s := range discoveredScopes {
+		if slices.Contains(eps.ScopesSupported, s) {
+			out = append(slices.Clip(out), s)
+		}
+	}
+	return out
 }

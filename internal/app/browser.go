@@ -51,7 +51,8 @@ func (s *stack) buildBrowser(opts Options, v *jwks.Verifier, cache *profilecache
 			if !ok || md.AuthorizationEndpoint == "" || md.TokenEndpoint == "" {
 				return login.Endpoints{}, false
 			}
-			return login.Endpoints{Authorization: md.AuthorizationEndpoint, Token: md.TokenEndpoint, EndSession: md.EndSessionEndpoint}, true
+			return login.Endpoints{Authorization: md.AuthorizationEndpoint, Token: md.TokenEndpoint, EndSession: md.EndSessionEndpoint,
+				ScopesSupported: md.ScopesSupported}, true
 		},
 		IDTokens: v, Sessions: store, Userinfo: fetcher, HTTPClient: noRedirects(opts), Now: opts.Now,
 		Timeout: lc.TokenTimeout,
