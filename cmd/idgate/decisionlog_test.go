@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestDecisionLogOverBothFronts runs idgate for real, asks it about a
@@ -51,12 +50,10 @@ routes:
 	}
 
 	var lines []map[string]any
-	for deadline := time.Now().Add(5 * time.Second); len(lines) < 2; time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("decision lines not written:\n%s", in.logs)
-		}
+	in.eventually(t, "decision lines written", func() bool {
 		lines = decisionLines(in.logs.String())
-	}
+		return len(lines) >= 2
+	})
 	wants := []map[string]any{
 		{"method": "GET", "host": "runs.example.com", "path": "/pipeline/apis/v2beta1/runs"},
 		{"method": "DELETE", "host": "kubeflow.example.com", "path": "/pipeline/apis/v2beta1/runs/7"},

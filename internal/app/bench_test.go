@@ -51,11 +51,7 @@ func mustOpenAppWith(tb testing.TB, edit func(*config.Config)) (*App, *devidp.Pr
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { _ = a.Shutdown(context.Background()) })
-	for deadline := time.Now().Add(10 * time.Second); !a.Ready(); time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			tb.Fatal("not ready")
-		}
-	}
+	waitUntil(tb, "readiness", a.Ready)
 	return a, idp
 }
 

@@ -122,11 +122,7 @@ func TestNoTracingByDefault(t *testing.T) {
 
 func mustReady(tb testing.TB, a *App) {
 	tb.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !a.Ready(); time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			tb.Fatal("not ready")
-		}
-	}
+	waitUntil(tb, "readiness", a.Ready)
 	resp, err := http.Get("http://" + a.HTTPAddr() + "/readyz")
 	if err != nil {
 		tb.Fatal(err)
