@@ -13,6 +13,7 @@ import (
 //	idgate_userinfo_cache_invalid_total
 //	idgate_userinfo_duration_seconds (histogram of HTTP lookups)
 //	idgate_userinfo_dropped_values_total{field}
+//	idgate_userinfo_lease_total{result="won|waited_hit|waited_timeout|error"}
 //
 // One metric per fact: cache hits, misses and Redis errors are counted by
 // the cache itself (idgate_profilecache_gets_total, _sets_total), and sub
@@ -24,6 +25,7 @@ type metrics struct {
 	invalid      prometheus.Counter
 	duration     prometheus.Histogram
 	dropped      *prometheus.CounterVec
+	lease        *prometheus.CounterVec
 }
 
 // droppedFields are the dropped_values_total{field} label values: the
@@ -48,6 +50,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}),
 		dropped: prometheus.NewCounterVec(opts("dropped_values_total",
 			"Userinfo values dropped because they contain CR, LF or NUL."), []string{"field"}),
+		lease: prometheus.NewCounterVec(opts("lease_total",
+			"Fleet leases on a subject's lookup (shared Redis only): won (this replica asked userinfo), waited_hit (another replica's profile arrived in time), waited_timeout (it did not; asked userinfo), error (Redis failed; asked userinfo alone)."), []string{"result"}),
 	}
 	for _, r := range []string{resultOK, resultTimeout, resultError, resultStatus, resultMalformed,
 		resultTooLarge, resultUnsupported, resultSubMismatch} {
@@ -56,7 +60,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	for _, f := range droppedFields {
 		m.dropped.WithLabelValues(f)
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.negativeHits, m.invalid, m.duration, m.dropped} {
+	for _, r := range []string{leaseWon, leaseWaitedHit, leaseWaitedTimeout, leaseError} {
+		m.lease.WithLabelValues(r)
+	}
+	for _, c := range []prometheus.Collector{m.requests, m.negativeHits, m.invalid, m.duration, m.dropped, m.lease} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("userinfo: metrics: %w", err)
 		}

@@ -89,7 +89,7 @@ func (r *Resolver) Enrich(ctx context.Context, id *identity.Identity, accessToke
 			return degrade(id, ReasonCacheError)
 		}
 		var reason string
-		if e, reason = r.lookup(ctx, key, endpoint, id, accessToken); reason != "" {
+		if e, reason = r.lookup(ctx, key, endpoint, id, accessToken, cacheFailed); reason != "" {
 			return degrade(id, reason)
 		}
 	}
@@ -139,7 +139,8 @@ func (r *Resolver) cached(ctx context.Context, key, subject string) (e Entry, ok
 
 // lookup joins or starts the shared lookup for key and waits for it on the
 // caller's ctx. A negative entry is returned as an entry, not a reason.
-func (r *Resolver) lookup(ctx context.Context, key, endpoint string, id *identity.Identity, token string) (Entry, string) {
+// readFailed reports that the caller's cache read failed (see settled).
+func (r *Resolver) lookup(ctx context.Context, key, endpoint string, id *identity.Identity, token string, readFailed bool) (Entry, string) {
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
@@ -150,7 +151,7 @@ func (r *Resolver) lookup(ctx context.Context, key, endpoint string, id *identit
 		f = &flight{done: make(chan struct{})}
 		r.flights[key] = f
 		r.wg.Add(1)
-		go r.fly(key, f, endpoint, id.Subject, id.ExpiresAt, token)
+		go r.fly(key, f, endpoint, id.Subject, id.ExpiresAt, token, readFailed)
 	}
 	r.mu.Unlock()
 	select {
@@ -167,7 +168,9 @@ func (r *Resolver) lookup(ctx context.Context, key, endpoint string, id *identit
 // fly runs one shared lookup on the resolver's context: fetch, hand the
 // result to the waiters, then store it. The flight stays joinable until the
 // store is done so that late arrivals get the result without a cache read.
-func (r *Resolver) fly(key string, f *flight, endpoint, subject string, tokenExp time.Time, token string) {
+// With a shared cache the lookup holds the subject's fleet lease (see
+// settled) until its entry is stored.
+func (r *Resolver) fly(key string, f *flight, endpoint, subject string, tokenExp time.Time, token string, readFailed bool) {
 	defer r.wg.Done()
 	defer func() {
 		r.mu.Lock()
@@ -176,11 +179,13 @@ func (r *Resolver) fly(key string, f *flight, endpoint, subject string, tokenExp
 	}()
 	ctx, cancel := context.WithTimeout(r.ctx, r.cfg.Timeout)
 	// A caller can miss the cache just before the previous flight for this
-	// key stored its result and start this one just after that flight left
-	// the map: look again before asking the IdP.
-	if e, ok, _ := r.cached(ctx, key, subject); ok {
+	// key (here or on another replica) stored its result and start this one
+	// just after that flight left the map: look again before asking the IdP.
+	found, ok, release := r.settled(ctx, key, subject, readFailed)
+	defer release() // runs after the store below: waiting replicas find the entry
+	if ok {
 		cancel()
-		f.entry = e
+		f.entry = found
 		close(f.done)
 		return
 	}
