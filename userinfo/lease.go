@@ -22,7 +22,7 @@ type Leaser interface {
 
 // Lease outcomes: the lease_total{result} label values.
 const (
-	leaseWon           = "won"            // took the lease and asked userinfo
+	leaseWon           = "won"            // took the lease; asks userinfo unless the entry just arrived
 	leaseWaitedHit     = "waited_hit"     // another replica held it; its entry arrived in time
 	leaseWaitedTimeout = "waited_timeout" // another replica held it; no entry in time, asked userinfo
 	leaseError         = "error"          // the shared cache failed; asked userinfo alone
