@@ -69,6 +69,10 @@ func (p *Provider) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 	sub, _ := claims["sub"].(string)
 	p.mu.Lock()
 	set, found := p.userinfo[sub]
+	if p.userinfoBySub == nil {
+		p.userinfoBySub = map[string]int64{}
+	}
+	p.userinfoBySub[sub]++
 	p.mu.Unlock()
 	out := map[string]any{}
 	if found {

@@ -57,6 +57,9 @@ func TestUserinfo(t *testing.T) {
 	if n := p.UserinfoCalls(); n != int64(len(refused)+2) {
 		t.Fatalf("UserinfoCalls = %d", n)
 	}
+	if by := p.UserinfoCallsBySubject(); len(by) != 1 || by["alice"] != 2 {
+		t.Fatalf("UserinfoCallsBySubject = %v, want alice's 2 answered calls only", by)
+	}
 }
 
 func TestFaults(t *testing.T) {

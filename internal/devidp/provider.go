@@ -85,6 +85,7 @@ type Provider struct {
 	codes         map[string]*authCode
 	refreshTokens map[string]*grant
 	logouts       int64
+	userinfoBySub map[string]int64 // answered userinfo calls by token subject
 
 	jwksCalls     atomic.Int64
 	userinfoCalls atomic.Int64
@@ -243,6 +244,14 @@ func (p *Provider) SetDefaultUser(claims map[string]any) {
 
 // UserinfoCalls counts requests to the userinfo endpoint.
 func (p *Provider) UserinfoCalls() int64 { return p.userinfoCalls.Load() }
+
+// UserinfoCallsBySubject counts the userinfo calls answered with a
+// profile, by the subject of the token they carried (a copy).
+func (p *Provider) UserinfoCallsBySubject() map[string]int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return maps.Clone(p.userinfoBySub)
+}
 
 // JWKSCalls counts requests to the JWKS endpoint.
 func (p *Provider) JWKSCalls() int64 { return p.jwksCalls.Load() }
