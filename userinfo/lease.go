@@ -22,8 +22,8 @@ type Leaser interface {
 
 // Lease outcomes: the lease_total{result} label values.
 const (
-	leaseWon           = "won"            // took the lease; asks userinfo unless the entry just arrived
-	leaseWaitedHit     = "waited_hit"     // another replica held it; its entry arrived in time
+	leaseWon           = "won"            // took the lease and asks userinfo
+	leaseWaitedHit     = "waited_hit"     // another replica's entry arrived (in time, or just before the lease was free)
 	leaseWaitedTimeout = "waited_timeout" // another replica held it; no entry in time, asked userinfo
 	leaseError         = "error"          // the shared cache failed; asked userinfo alone
 )
@@ -75,7 +75,6 @@ func (r *Resolver) settled(ctx context.Context, key, subject string, readFailed 
 		e, ok, _ = r.cached(ctx, key, subject)
 		return e, ok, noRelease
 	case won:
-		r.metrics.lease.WithLabelValues(leaseWon).Inc()
 		release = func() {
 			// Bounded like the store; on the resolver's context so that
 			// Close still gives the lease back.
@@ -84,9 +83,12 @@ func (r *Resolver) settled(ctx context.Context, key, subject string, readFailed 
 			cancel()
 		}
 		if e, ok, _ = r.cached(ctx, key, subject); ok {
+			// The previous holder stored it and released just before.
 			release()
+			r.metrics.lease.WithLabelValues(leaseWaitedHit).Inc()
 			return e, true, noRelease
 		}
+		r.metrics.lease.WithLabelValues(leaseWon).Inc()
 		return Entry{}, false, release
 	}
 	if e, ok = r.awaitEntry(ctx, key, subject); ok {

@@ -51,7 +51,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		dropped: prometheus.NewCounterVec(opts("dropped_values_total",
 			"Userinfo values dropped because they contain CR, LF or NUL."), []string{"field"}),
 		lease: prometheus.NewCounterVec(opts("lease_total",
-			"Fleet leases on a subject's lookup (shared Redis only): won (this replica took it and asks userinfo unless the profile arrived just before), waited_hit (another replica's profile arrived in time), waited_timeout (it did not; asked userinfo), error (Redis failed; asked userinfo alone)."), []string{"result"}),
+			"Fleet leases on a subject's lookup (shared Redis only): won (this replica took it and asks userinfo), waited_hit (another replica's profile arrived in time, or just before the lease was free), waited_timeout (it did not; asked userinfo), error (Redis failed; asked userinfo alone)."), []string{"result"}),
 	}
 	for _, r := range []string{resultOK, resultTimeout, resultError, resultStatus, resultMalformed,
 		resultTooLarge, resultUnsupported, resultSubMismatch} {
