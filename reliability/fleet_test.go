@@ -25,7 +25,6 @@ const fleetSize = 4
 // fleet is four idgate processes sharing a three-master Redis Cluster, and
 // the IdP whose userinfo calls they make.
 type fleet struct {
-	t       *testing.T
 	idp     *devidp.Provider
 	cluster *redistest.Cluster
 	procs   []*proc
@@ -39,7 +38,7 @@ type fleet struct {
 // too, so a busy machine is not taken for a Redis failure.
 func mustFleet(t *testing.T) *fleet {
 	t.Helper()
-	f := &fleet{t: t, cluster: redistest.StartCluster(t), idp: mustIdP(t, devidp.Options{})}
+	f := &fleet{cluster: redistest.StartCluster(t), idp: mustIdP(t, devidp.Options{})}
 	keyFile := filepath.Join(t.TempDir(), "profile-key")
 	if err := os.WriteFile(keyFile, []byte("fleet test: one sealing key for all four replicas"), 0o600); err != nil {
 		t.Fatal(err)
@@ -69,14 +68,14 @@ cache:
 // users registers n users named prefix-0... at the IdP (userinfo answers
 // their verified email and groups; the tokens carry only sub, so every
 // replica must enrich) and returns one Check per user.
-func (f *fleet) users(prefix string, n int) []shot {
-	f.t.Helper()
+func (f *fleet) users(t *testing.T, prefix string, n int) []shot {
+	t.Helper()
 	shots := make([]shot, n)
 	for i := range shots {
 		sub := fmt.Sprintf("%s-%d", prefix, i)
 		email := sub + "@example.com"
 		f.idp.SetUserinfo(sub, map[string]any{"email": email, "email_verified": true, "groups": []string{"ml", prefix}})
-		tok := mustMint(f.t, f.idp, map[string]any{"sub": sub}, devidp.MintOptions{})
+		tok := mustMint(t, f.idp, map[string]any{"sub": sub}, devidp.MintOptions{})
 		shots[i] = shot{kind: sub, allow: true, user: email,
 			req: checkReq("/api/v1/runs", map[string]string{"authorization": "Bearer " + tok})}
 	}
@@ -106,10 +105,10 @@ func (f *fleet) callsPerUser(shots []shot) (calls map[string]int64, total, most 
 	return calls, total, most
 }
 
-// mustOneCallEach fails the test unless the IdP answered exactly one
-// userinfo call for every user of shots.
-func (f *fleet) mustOneCallEach(what string, shots []shot) {
-	f.t.Helper()
+// mustOneCallEach fails t unless the IdP answered exactly one userinfo
+// call for every user of shots.
+func (f *fleet) mustOneCallEach(t *testing.T, what string, shots []shot) {
+	t.Helper()
 	calls, total, most := f.callsPerUser(shots)
 	var wrong []string
 	for sub, n := range calls {
@@ -119,10 +118,10 @@ func (f *fleet) mustOneCallEach(what string, shots []shot) {
 	}
 	slices.Sort(wrong)
 	if len(wrong) > 0 {
-		f.t.Errorf("%s: %d userinfo calls for %d users (at most %d for one); not exactly one: %v",
+		t.Errorf("%s: %d userinfo calls for %d users (at most %d for one); not exactly one: %v",
 			what, total, len(shots), most, wrong[:min(len(wrong), 20)])
 	}
-	f.t.Logf("figures: fleet %s: %d userinfo calls for %d users (%.2f per user, at most %d for one); lease %s",
+	t.Logf("figures: fleet %s: %d userinfo calls for %d users (%.2f per user, at most %d for one); lease %s",
 		what, total, len(shots), float64(total)/float64(len(shots)), most, f.leaseFigures())
 }
 
@@ -152,7 +151,7 @@ func TestFleetOneUserinfoCallPerUser(t *testing.T) {
 	t.Run("spread", func(t *testing.T) {
 		// Each user is first seen by one replica, then (once that answered)
 		// by the other three, users in parallel.
-		shots := f.users("spread", 120)
+		shots := f.users(t, "spread", 120)
 		tl := newTally()
 		var wg sync.WaitGroup
 		sem := make(chan struct{}, 16)
@@ -174,14 +173,14 @@ func TestFleetOneUserinfoCallPerUser(t *testing.T) {
 		if got := tl.allowed.Load(); got != int64(fleetSize*len(shots)) {
 			t.Errorf("allowed %d of %d Checks: %v", got, fleetSize*len(shots), tl)
 		}
-		f.mustOneCallEach("spread", shots)
+		f.mustOneCallEach(t, "spread", shots)
 	})
 
 	t.Run("simultaneous", func(t *testing.T) {
 		// Each user's first request reaches the four replicas at the same
 		// instant (a page firing parallel calls through a gateway): one
 		// barrier per batch of users, every Check of the batch waiting on it.
-		shots := f.users("burst", 100)
+		shots := f.users(t, "burst", 100)
 		tl := newTally()
 		const batch = 20
 		for b := 0; b < len(shots); b += batch {
@@ -205,17 +204,20 @@ func TestFleetOneUserinfoCallPerUser(t *testing.T) {
 		if got := tl.allowed.Load(); got != int64(fleetSize*len(shots)) {
 			t.Errorf("allowed %d of %d Checks: %v", got, fleetSize*len(shots), tl)
 		}
-		f.mustOneCallEach("simultaneous", shots)
+		f.mustOneCallEach(t, "simultaneous", shots)
 	})
 
 	t.Run("master killed under load", func(t *testing.T) {
-		// New users under steady load on every replica; one master is
-		// killed (its slots are then unserved: no replicas in this cluster,
-		// and after cluster-node-timeout the others refuse queries too).
-		// Every Check is answered, allowed, with the right identity; the
-		// users whose profile could not travel through Redis cost extra
-		// userinfo calls (reported, not asserted).
-		shots := f.users("kill", 200)
+		// Steady load on every replica over 100 users; then one master is
+		// killed (its slots are unserved: this cluster has no replicas, and
+		// after cluster-node-timeout the surviving masters refuse every key)
+		// and the load goes on over those users and 100 new ones. Every
+		// Check is answered, allowed, with the right identity. Users first
+		// seen with the master gone cost up to one userinfo call per
+		// replica (each falls back to its own single flight): reported.
+		shots := f.users(t, "kill", 200)
+		before, after := shots[:100], shots[100:]
+		var killed atomic.Bool
 		tl := newTally()
 		clients := make([]*timedClient, fleetSize)
 		ctx, stop := context.WithCancel(context.Background())
@@ -223,19 +225,23 @@ func TestFleetOneUserinfoCallPerUser(t *testing.T) {
 		var loads sync.WaitGroup
 		for r, p := range f.procs {
 			clients[r] = &timedClient{AuthorizationClient: p.client}
-			loads.Go(func() {
-				load(ctx, clients[r], 100, 30*time.Second, func(i int) shot { return shots[(i+r*7)%len(shots)] }, tl)
-			})
+			next := func(i int) shot {
+				if killed.Load() {
+					return shots[(i+r*7)%len(shots)]
+				}
+				return before[(i+r*7)%len(before)]
+			}
+			loads.Go(func() { load(ctx, clients[r], 100, 30*time.Second, next, tl) })
 		}
 		answered := func() int64 { return tl.allowed.Load() + tl.denied.Load() + int64(tl.errors()) }
-		mustWaitFor(t, 20*time.Second, "load answered before the kill", func() bool { return answered() >= 400 })
+		mustWaitFor(t, 20*time.Second, "load answered before the kill", func() bool { return answered() >= 600 })
 		errsBefore := f.redisErrors()
 		f.cluster.Nodes[1].Kill()
-		killed := answered()
-		// Past cluster-node-timeout (2s): the surviving masters mark the
-		// cluster failed and refuse every key.
+		killed.Store(true)
+		atKill := answered()
 		mustWaitFor(t, 20*time.Second, "idgate to see the master gone", func() bool { return f.redisErrors() > errsBefore })
-		mustWaitFor(t, 20*time.Second, "load answered after the kill", func() bool { return answered() >= killed+1200 })
+		// Past cluster-node-timeout (2s), every replica has seen every user.
+		mustWaitFor(t, 20*time.Second, "load answered after the kill", func() bool { return answered() >= atKill+1600 })
 		stop()
 		loads.Wait()
 		tl.mustBeClean(t, 0)
@@ -246,9 +252,11 @@ func TestFleetOneUserinfoCallPerUser(t *testing.T) {
 		for _, c := range clients {
 			slowest = max(slowest, time.Duration(c.slowest.Load()))
 		}
-		_, total, most := f.callsPerUser(shots)
-		t.Logf("figures: fleet master killed under load: %v; slowest Check %v; %d userinfo calls for %d users (%.2f per user, at most %d for one); redis errors %.0f; lease %s",
-			tl, slowest, total, len(shots), float64(total)/float64(len(shots)), most, f.redisErrors(), f.leaseFigures())
+		_, totalBefore, mostBefore := f.callsPerUser(before)
+		_, totalAfter, mostAfter := f.callsPerUser(after)
+		t.Logf("figures: fleet master killed under load: %v; slowest Check %v; userinfo calls: %d for %d users seen before the kill (at most %d for one), %d for %d users first seen after it (%.2f per user, at most %d for one); redis read errors %.0f; lease %s",
+			tl, slowest, totalBefore, len(before), mostBefore, totalAfter, len(after), float64(totalAfter)/float64(len(after)), mostAfter,
+			f.redisErrors(), f.leaseFigures())
 	})
 	t.Logf("whole fleet test: %v", time.Since(start))
 }
