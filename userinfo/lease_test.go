@@ -191,3 +191,16 @@ func TestFleetLeaseRedisDown(t *testing.T) {
 		t.Errorf("userinfo calls = %d, want 2 (one per replica: singleflight within each)", got)
 	}
 }
+
+// TestLeaseMetricsStartAtZero: every lease outcome is exported at zero
+// from the start, so a rate() over it exists before the first lookup.
+func TestLeaseMetricsStartAtZero(t *testing.T) {
+	_, reg := MustNew(t, userinfo.Config{}, newIDP(t, jsonProfile(janeProfile)), newMemCache())
+	for _, result := range []string{"won", "waited_hit", "waited_timeout", "error"} {
+		t.Run(result, func(t *testing.T) {
+			if got := metricValue(t, reg, "idgate_userinfo_lease_total", result); got != 0 {
+				t.Fatalf("idgate_userinfo_lease_total{result=%q} = %v, want 0", result, got)
+			}
+		})
+	}
+}
