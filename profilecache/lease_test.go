@@ -94,3 +94,46 @@ func TestLease(t *testing.T) {
 		}
 	})
 }
+
+// TestLeaseTopologies: the lease is one key (SET NX PX, a one-key script to
+// release), so it behaves alike on a Redis Cluster and behind Sentinel: one
+// holder at a time, released by its holder only.
+func TestLeaseTopologies(t *testing.T) {
+	cases := []struct {
+		name  string
+		redis func(t *testing.T) profilecache.RedisConfig
+	}{
+		{"cluster", func(t *testing.T) profilecache.RedisConfig {
+			return redisConfig(redistest.StartCluster(t).Addrs()...)
+		}},
+		{"sentinel", func(t *testing.T) profilecache.RedisConfig {
+			s := redistest.StartSentinel(t)
+			// Sentinel discovery adds round trips before the first command.
+			return profilecache.RedisConfig{Addrs: s.Addrs(), MasterName: s.MasterName,
+				DialTimeout: time.Second, ReadTimeout: time.Second, WriteTimeout: time.Second}
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rc := tc.redis(t)
+			a := MustNew(t, profilecache.Config{Redis: rc})
+			b := MustNew(t, profilecache.Config{Redis: rc})
+			ctx := context.Background()
+			for _, key := range []string{"userinfo:1", "userinfo:2", "userinfo:3"} { // spread over slots
+				release, won, err := a.Lease(ctx, key, time.Minute)
+				if err != nil || !won {
+					t.Fatalf("%s: a.Lease: won=%v err=%v", key, won, err)
+				}
+				if _, won, err := b.Lease(ctx, key, time.Minute); err != nil || won {
+					t.Fatalf("%s: b.Lease while a holds it: won=%v err=%v", key, won, err)
+				}
+				if err := release(ctx); err != nil {
+					t.Fatalf("%s: release: %v", key, err)
+				}
+				if _, won, err := b.Lease(ctx, key, time.Minute); err != nil || !won {
+					t.Fatalf("%s: b.Lease after release: won=%v err=%v", key, won, err)
+				}
+			}
+		})
+	}
+}
