@@ -95,7 +95,9 @@ func (r *Resolver) settled(ctx context.Context, key, subject string, readFailed 
 		r.metrics.lease.WithLabelValues(leaseWaitedHit).Inc()
 		return e, true, noRelease
 	}
-	r.metrics.lease.WithLabelValues(leaseWaitedTimeout).Inc()
+	if r.ctx.Err() == nil { // Close ended the wait: no outcome to count
+		r.metrics.lease.WithLabelValues(leaseWaitedTimeout).Inc()
+	}
 	return Entry{}, false, noRelease
 }
 
