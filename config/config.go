@@ -214,6 +214,10 @@ const (
 // Route is one authorization rule, matched by path prefix (and optionally
 // methods and hosts).
 type Route struct {
+	// Preset, when set, makes this entry stand for a named list of public
+	// routes (see [RoutePresets]: "flyte", "flyte1"), expanded in place by
+	// [Load]; only Hosts may be set beside it. [""]
+	Preset string `mapstructure:"preset"`
 	// PathPrefix matches the request path; required, starts with "/".
 	PathPrefix string `mapstructure:"path_prefix"`
 	// Public lets anonymous requests through; no allow_* rule may be set.

@@ -47,7 +47,8 @@ func TestRepoConfigExamplesAreValid(t *testing.T) {
 		c.Issuers[1].UserClaim != "sub" || c.Issuers[1].Audiences[0] != "idgate" {
 		t.Errorf("issuers = %+v", c.Issuers)
 	}
-	if len(c.Routes) != 2 || !c.Routes[0].Public || c.Routes[1].AllowGroups[0] != "admins" {
+	if len(c.Routes) != 5 || !c.Routes[0].Public || c.Routes[1].AllowGroups[0] != "admins" ||
+		c.Routes[2].PathPrefix != "/.well-known/oauth-authorization-server" || c.Routes[4].Preset != "" {
 		t.Errorf("routes = %+v", c.Routes)
 	}
 }

@@ -68,6 +68,7 @@ func Parse(r io.Reader, environ []string) (*Config, error) {
 	if err := c.readSecrets(); err != nil {
 		return nil, err
 	}
+	c.Routes = ExpandRoutes(c.Routes)
 	return c, nil
 }
 

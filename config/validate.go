@@ -207,6 +207,10 @@ func isLoopback(host string) bool {
 }
 
 func (r Route) validate(p *problems, k string) {
+	if r.Preset != "" {
+		r.validatePreset(p, k)
+		return
+	}
 	switch {
 	case r.PathPrefix == "":
 		p.addf(k+".path_prefix", "required")

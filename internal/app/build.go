@@ -238,7 +238,10 @@ func issuerPrefixes(in []config.Issuer) map[string]string {
 	return out
 }
 
+// routes converts the route table, expanding any preset left in a
+// configuration built in code (Load has expanded the rest).
 func routes(in []config.Route) []decision.Route {
+	in = config.ExpandRoutes(in)
 	out := make([]decision.Route, len(in))
 	for i, r := range in {
 		out[i] = decision.Route{
