@@ -156,6 +156,23 @@ type Outputs struct {
 	// StripHeaders are extra header names always removed from the client
 	// request; HTTP token names, stored lower-case. [none]
 	StripHeaders []string `mapstructure:"strip_headers"`
+	// Headers are plain headers the operator declares, each carrying one
+	// claim (oauth2-proxy's x-auth-request-email, for instance); each name
+	// is also stripped from client requests. [none]
+	Headers []OutputHeader `mapstructure:"headers"`
+}
+
+// OutputHeader is one declared output header.
+type OutputHeader struct {
+	// Name is the header name: an HTTP token, stored lower-case, not a
+	// built-in output's, a hop-by-hop header, or a credential header
+	// (authorization, cookie). Required.
+	Name string `mapstructure:"name"`
+	// Claim is the claim it carries, by exact (case-sensitive) name: sub,
+	// iss, email, name, given_name, family_name, preferred_username, groups
+	// (joined with ","), or an issuer's user_claim. A claim the identity
+	// lacks leaves the header out. Required.
+	Claim string `mapstructure:"claim"`
 }
 
 // KubeflowOutput configures the Kubeflow identity headers.
@@ -392,6 +409,9 @@ func (c *Config) Redacted() *Config {
 		r.Routes = append(r.Routes, rt)
 	}
 	r.Outputs.StripHeaders = clone(c.Outputs.StripHeaders)
+	if c.Outputs.Headers != nil {
+		r.Outputs.Headers = append([]OutputHeader(nil), c.Outputs.Headers...)
+	}
 	r.Cache.Redis.Addrs = clone(c.Cache.Redis.Addrs)
 	for _, secret := range []*string{&r.Cache.Redis.Password, &r.Login.ClientSecret, &r.Login.SessionKey, &r.Login.PreviousSessionKey} {
 		if *secret != "" {

@@ -72,8 +72,8 @@ func TestRepoConfigDocumentsEveryKey(t *testing.T) {
 		}
 		prev = trimmed
 	}
-	if keys != 80 {
-		t.Errorf("config.yaml has %d keys, want 80 (68 settings and 12 sections)", keys)
+	if keys != 81 {
+		t.Errorf("config.yaml has %d keys, want 81 (69 settings and 12 sections)", keys)
 	}
 }
 
@@ -108,6 +108,7 @@ func TestEnvKeys(t *testing.T) {
 		"IDGATE_JWKS_REFRESH_MIN_INTERVAL": {"jwks_refresh_min_interval", envScalar},
 		"IDGATE_CACHE_REDIS_TLS_CA_FILE":   {"cache.redis.tls.ca_file", envScalar},
 		"IDGATE_OUTPUTS_STRIP_HEADERS":     {"outputs.strip_headers", envList},
+		"IDGATE_OUTPUTS_HEADERS":           {"outputs.headers", envJSON},
 		"IDGATE_ISSUERS":                   {"issuers", envJSON},
 		"IDGATE_ROUTES":                    {"routes", envJSON},
 	}
@@ -124,8 +125,8 @@ func TestEnvKeys(t *testing.T) {
 		}
 		seen[k.key] = true
 	}
-	if len(keys) != 68 {
-		t.Errorf("len(envKeys()) = %d, want 68 (one per leaf key)", len(keys))
+	if len(keys) != 69 {
+		t.Errorf("len(envKeys()) = %d, want 69 (one per leaf key)", len(keys))
 	}
 }
 

@@ -31,7 +31,7 @@ func (c *Config) Validate() error {
 	for i := range c.Issuers {
 		c.validateIssuer(&p, i)
 	}
-	c.Outputs.validate(&p)
+	c.Outputs.validate(&p, c.Issuers)
 	if c.Signing.KeyFile != "" {
 		if _, err := ReadSigningKey(c.Signing.KeyFile); err != nil {
 			p.addf("signing.key_file", "%w", err)

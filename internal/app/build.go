@@ -110,8 +110,17 @@ func (s *stack) buildRenderer(opts Options) (*outputs.Renderer, error) {
 		Issuer:             cfg.Signing.Issuer,
 		ALB: outputs.ALBConfig{Enabled: cfg.Outputs.ALB.Enabled, Padding: cfg.Outputs.ALB.Padding,
 			Client: cfg.Outputs.ALB.Client, Signer: cfg.Signing.Issuer},
-		Now: opts.Now,
+		Headers: declaredHeaders(cfg.Outputs.Headers),
+		Now:     opts.Now,
 	}, s.key)
+}
+
+func declaredHeaders(in []config.OutputHeader) []outputs.HeaderOutput {
+	out := make([]outputs.HeaderOutput, len(in))
+	for i, h := range in {
+		out[i] = outputs.HeaderOutput{Name: h.Name, Claim: h.Claim}
+	}
+	return out
 }
 
 // usesUserinfo reports whether any issuer may call userinfo.
