@@ -237,6 +237,9 @@ type Route struct {
 	Preset string `mapstructure:"preset"`
 	// PathPrefix matches the request path; required, starts with "/".
 	PathPrefix string `mapstructure:"path_prefix"`
+	// ExactPath makes PathPrefix the whole path: /a matches /a, not /a/
+	// nor /a/b. Public routes only. [false]
+	ExactPath bool `mapstructure:"exact_path"`
 	// Public lets anonymous requests through; no allow_* rule may be set.
 	Public bool `mapstructure:"public"`
 	// AllowGroups, when set, admits only users in one of these groups.

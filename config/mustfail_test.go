@@ -87,6 +87,8 @@ func TestLoadMustFail(t *testing.T) {
 		{name: "bad route mode", yaml: "routes: [{path_prefix: /x, mode: audit}]", want: []string{"routes[0].mode:"}},
 		{name: "bad route method", yaml: "routes: [{path_prefix: /x, methods: ['GE T']}]", want: []string{"routes[0].methods[0]:"}},
 		{name: "bad email domain", yaml: "routes: [{path_prefix: /x, allow_email_domains: ['@a.com']}]", want: []string{"routes[0].allow_email_domains[0]:"}},
+		{name: "exact path on a route that is not public", yaml: "routes: [{path_prefix: /admin, exact_path: true, allow_groups: [admins]}]",
+			want: []string{"routes[0].exact_path: only on public routes"}},
 		{name: "unknown route preset", yaml: "routes: [{path_prefix: /a, public: true}, {preset: flyte3}]",
 			want: []string{`routes[1].preset: unknown preset "flyte3" (known: [flyte flyte1])`}},
 		{name: "route preset with public", yaml: "routes: [{preset: flyte, public: true}]",

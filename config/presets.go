@@ -9,7 +9,8 @@ import (
 // routePresets are the route lists a `routes` entry `{preset: <name>}`
 // stands for. Each is the set of paths an application's clients must reach
 // before they hold a token, as public routes with exact paths and method
-// filters: nothing else of the application becomes public. Read from the
+// filters (exact_path: no path beneath them): nothing else of the
+// application becomes public. Read from the
 // application's source, not guessed; see each entry.
 var routePresets = map[string][]Route{
 	// Flyte 2 (flyteorg/flyte v2): runs/setup.go mounts the RFC 8414
@@ -20,20 +21,20 @@ var routePresets = map[string][]Route{
 	// NO_SIDE_EFFECTS methods). Flyte 2 serves no openid-configuration,
 	// healthcheck or config endpoint of its own to clients.
 	"flyte": {
-		{PathPrefix: "/.well-known/oauth-authorization-server", Methods: []string{"GET"}, Public: true},
-		{PathPrefix: "/flyteidl2.auth.AuthMetadataService/GetOAuth2Metadata", Methods: []string{"GET", "POST"}, Public: true},
-		{PathPrefix: "/flyteidl2.auth.AuthMetadataService/GetPublicClientConfig", Methods: []string{"GET", "POST"}, Public: true},
+		{PathPrefix: "/.well-known/oauth-authorization-server", Methods: []string{"GET"}, Public: true, ExactPath: true},
+		{PathPrefix: "/flyteidl2.auth.AuthMetadataService/GetOAuth2Metadata", Methods: []string{"GET", "POST"}, Public: true, ExactPath: true},
+		{PathPrefix: "/flyteidl2.auth.AuthMetadataService/GetPublicClientConfig", Methods: []string{"GET", "POST"}, Public: true, ExactPath: true},
 	},
 	// Flyte 1 (flyteadmin, pyflyte/flytekit): flyteidl/service/auth.proto
 	// serves AuthMetadataService over gRPC (POST) and grpc-gateway (GET
 	// /.well-known/oauth-authorization-server, GET /config/v1/flyte_client);
 	// flyteadmin/pkg/server/service.go answers GET /healthcheck.
 	"flyte1": {
-		{PathPrefix: "/.well-known/oauth-authorization-server", Methods: []string{"GET"}, Public: true},
-		{PathPrefix: "/config/v1/flyte_client", Methods: []string{"GET"}, Public: true},
-		{PathPrefix: "/flyteidl.service.AuthMetadataService/GetOAuth2Metadata", Methods: []string{"POST"}, Public: true},
-		{PathPrefix: "/flyteidl.service.AuthMetadataService/GetPublicClientConfig", Methods: []string{"POST"}, Public: true},
-		{PathPrefix: "/healthcheck", Methods: []string{"GET"}, Public: true},
+		{PathPrefix: "/.well-known/oauth-authorization-server", Methods: []string{"GET"}, Public: true, ExactPath: true},
+		{PathPrefix: "/config/v1/flyte_client", Methods: []string{"GET"}, Public: true, ExactPath: true},
+		{PathPrefix: "/flyteidl.service.AuthMetadataService/GetOAuth2Metadata", Methods: []string{"POST"}, Public: true, ExactPath: true},
+		{PathPrefix: "/flyteidl.service.AuthMetadataService/GetPublicClientConfig", Methods: []string{"POST"}, Public: true, ExactPath: true},
+		{PathPrefix: "/healthcheck", Methods: []string{"GET"}, Public: true, ExactPath: true},
 	},
 }
 
@@ -80,7 +81,7 @@ func (r Route) validatePreset(p *problems, k string) {
 	if _, ok := routePresets[r.Preset]; !ok {
 		p.addf(k+".preset", "unknown preset %s (known: %v)", safeQuote(r.Preset), RoutePresets())
 	}
-	if r.PathPrefix != "" || r.Public || len(r.AllowGroups) > 0 || len(r.AllowEmailDomains) > 0 ||
+	if r.PathPrefix != "" || r.Public || r.ExactPath || len(r.AllowGroups) > 0 || len(r.AllowEmailDomains) > 0 ||
 		len(r.Methods) > 0 || r.Mode != "" || r.ALBAccessToken != nil || r.AllowEncodedSlashes {
 		p.addf(k+".preset", "cannot be combined with keys other than hosts")
 	}

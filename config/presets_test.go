@@ -21,9 +21,9 @@ func TestRoutePresetExpansion(t *testing.T) {
 			yaml: "routes:\n  - {path_prefix: /healthz, public: true}\n  - preset: flyte\n  - {path_prefix: /admin, allow_groups: [admins]}\n",
 			want: []Route{
 				{PathPrefix: "/healthz", Public: true},
-				{PathPrefix: "/.well-known/oauth-authorization-server", Methods: []string{"GET"}, Public: true},
-				{PathPrefix: "/flyteidl2.auth.AuthMetadataService/GetOAuth2Metadata", Methods: []string{"GET", "POST"}, Public: true},
-				{PathPrefix: "/flyteidl2.auth.AuthMetadataService/GetPublicClientConfig", Methods: []string{"GET", "POST"}, Public: true},
+				{PathPrefix: "/.well-known/oauth-authorization-server", Methods: []string{"GET"}, Public: true, ExactPath: true},
+				{PathPrefix: "/flyteidl2.auth.AuthMetadataService/GetOAuth2Metadata", Methods: []string{"GET", "POST"}, Public: true, ExactPath: true},
+				{PathPrefix: "/flyteidl2.auth.AuthMetadataService/GetPublicClientConfig", Methods: []string{"GET", "POST"}, Public: true, ExactPath: true},
 				{PathPrefix: "/admin", AllowGroups: []string{"admins"}},
 			},
 		},
@@ -31,20 +31,20 @@ func TestRoutePresetExpansion(t *testing.T) {
 			name: "hosts apply to every route, lower-cased",
 			yaml: "routes: [{preset: flyte, hosts: [Flyte.Example.com]}]\n",
 			want: []Route{
-				{PathPrefix: "/.well-known/oauth-authorization-server", Methods: []string{"GET"}, Public: true, Hosts: []string{"flyte.example.com"}},
-				{PathPrefix: "/flyteidl2.auth.AuthMetadataService/GetOAuth2Metadata", Methods: []string{"GET", "POST"}, Public: true, Hosts: []string{"flyte.example.com"}},
-				{PathPrefix: "/flyteidl2.auth.AuthMetadataService/GetPublicClientConfig", Methods: []string{"GET", "POST"}, Public: true, Hosts: []string{"flyte.example.com"}},
+				{PathPrefix: "/.well-known/oauth-authorization-server", Methods: []string{"GET"}, Public: true, ExactPath: true, Hosts: []string{"flyte.example.com"}},
+				{PathPrefix: "/flyteidl2.auth.AuthMetadataService/GetOAuth2Metadata", Methods: []string{"GET", "POST"}, Public: true, ExactPath: true, Hosts: []string{"flyte.example.com"}},
+				{PathPrefix: "/flyteidl2.auth.AuthMetadataService/GetPublicClientConfig", Methods: []string{"GET", "POST"}, Public: true, ExactPath: true, Hosts: []string{"flyte.example.com"}},
 			},
 		},
 		{
 			name: "from the environment",
 			env:  []string{`IDGATE_ROUTES=[{"preset":"flyte1"}]`},
 			want: []Route{
-				{PathPrefix: "/.well-known/oauth-authorization-server", Methods: []string{"GET"}, Public: true},
-				{PathPrefix: "/config/v1/flyte_client", Methods: []string{"GET"}, Public: true},
-				{PathPrefix: "/flyteidl.service.AuthMetadataService/GetOAuth2Metadata", Methods: []string{"POST"}, Public: true},
-				{PathPrefix: "/flyteidl.service.AuthMetadataService/GetPublicClientConfig", Methods: []string{"POST"}, Public: true},
-				{PathPrefix: "/healthcheck", Methods: []string{"GET"}, Public: true},
+				{PathPrefix: "/.well-known/oauth-authorization-server", Methods: []string{"GET"}, Public: true, ExactPath: true},
+				{PathPrefix: "/config/v1/flyte_client", Methods: []string{"GET"}, Public: true, ExactPath: true},
+				{PathPrefix: "/flyteidl.service.AuthMetadataService/GetOAuth2Metadata", Methods: []string{"POST"}, Public: true, ExactPath: true},
+				{PathPrefix: "/flyteidl.service.AuthMetadataService/GetPublicClientConfig", Methods: []string{"POST"}, Public: true, ExactPath: true},
+				{PathPrefix: "/healthcheck", Methods: []string{"GET"}, Public: true, ExactPath: true},
 			},
 		},
 	}
@@ -62,7 +62,7 @@ func TestRoutePresetExpansion(t *testing.T) {
 }
 
 // TestRoutePresetsArePublicExactAndValid: every preset route is public,
-// restricted by method, and would pass validation as written.
+// exact, restricted by method, and would pass validation as written.
 func TestRoutePresetsArePublicExactAndValid(t *testing.T) {
 	for _, name := range RoutePresets() {
 		t.Run(name, func(t *testing.T) {
@@ -72,7 +72,7 @@ func TestRoutePresetsArePublicExactAndValid(t *testing.T) {
 				if err := p.err(); err != nil {
 					t.Errorf("route %d: %v", i, err)
 				}
-				if !r.Public || len(r.Methods) == 0 || len(r.AllowGroups) > 0 || strings.HasSuffix(r.PathPrefix, "/") {
+				if !r.Public || !r.ExactPath || len(r.Methods) == 0 || len(r.AllowGroups) > 0 || strings.HasSuffix(r.PathPrefix, "/") {
 					t.Errorf("route %d = %+v: want public, method-restricted, no trailing slash", i, r)
 				}
 			}
@@ -92,7 +92,7 @@ func TestExpandRoutesDoesNotShare(t *testing.T) {
 
 func sameRoutes(a, b []Route) bool {
 	return slices.EqualFunc(a, b, func(x, y Route) bool {
-		return x.Preset == y.Preset && x.PathPrefix == y.PathPrefix && x.Public == y.Public &&
+		return x.Preset == y.Preset && x.PathPrefix == y.PathPrefix && x.Public == y.Public && x.ExactPath == y.ExactPath &&
 			slices.Equal(x.Methods, y.Methods) && slices.Equal(x.Hosts, y.Hosts) &&
 			slices.Equal(x.AllowGroups, y.AllowGroups) && x.Mode == y.Mode
 	})

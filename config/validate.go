@@ -217,6 +217,9 @@ func (r Route) validate(p *problems, k string) {
 	case !strings.HasPrefix(r.PathPrefix, "/") || strings.ContainsAny(r.PathPrefix, "?# \t\r\n"):
 		p.addf(k+".path_prefix", "%q must be a path starting with \"/\"", r.PathPrefix)
 	}
+	if r.ExactPath && !r.Public {
+		p.addf(k+".exact_path", "only on public routes (/a/ and /a/b, served as /a by many upstreams, would fall to a weaker route)")
+	}
 	if r.Public && (len(r.AllowGroups) > 0 || len(r.AllowEmailDomains) > 0) {
 		p.addf(k+".public", "cannot be combined with allow_groups or allow_email_domains")
 	}

@@ -254,7 +254,7 @@ func routes(in []config.Route) []decision.Route {
 	out := make([]decision.Route, len(in))
 	for i, r := range in {
 		out[i] = decision.Route{
-			PathPrefix: r.PathPrefix, Methods: r.Methods, Hosts: r.Hosts, Public: r.Public,
+			PathPrefix: r.PathPrefix, ExactPath: r.ExactPath, Methods: r.Methods, Hosts: r.Hosts, Public: r.Public,
 			AllowGroups: r.AllowGroups, AllowEmailDomains: r.AllowEmailDomains,
 			OmitAccessToken:     r.ALBAccessToken != nil && !*r.ALBAccessToken,
 			Mode:                r.Mode,
