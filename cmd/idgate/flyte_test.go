@@ -357,3 +357,34 @@ routes:
 		}
 	})
 }
+
+// TestShadowModeBesideOAuth2Proxy: in shadow mode the declared headers are
+// compared with the ones the proxy being replaced (oauth2-proxy) sends,
+// and the request is left as it is.
+func TestShadowModeBesideOAuth2Proxy(t *testing.T) {
+	idp := mustIdP(t)
+	in := mustStart(t, fmt.Sprintf(`
+server: {grpc_addr: "127.0.0.1:0", http_addr: "127.0.0.1:0", shutdown_grace: 2s}
+mode: shadow
+issuers:
+  - {issuer: %s, audiences: [flyte], userinfo: false}
+%s`, idp.Issuer(), declaredYAML))
+	in.waitReady(t)
+	tok := mustMint(t, idp, map[string]any{"sub": "u1", "aud": "flyte", "email": "u1@example.com", "email_verified": true}, "RS256")
+	for _, tc := range []struct {
+		name    string
+		headers map[string]string
+	}{
+		{"agrees", map[string]string{"authorization": "Bearer " + tok, "x-auth-request-email": "u1@example.com"}},
+		{"differs", map[string]string{"authorization": "Bearer " + tok, "x-auth-request-email": "someone-else@example.com"}},
+	} {
+		resp := check(t, in, checkRequest("/api", tc.headers))
+		ok := resp.GetOkResponse()
+		if resp.GetStatus().GetCode() != 0 || len(ok.GetHeaders()) != 0 || len(ok.GetHeadersToRemove()) != 0 {
+			t.Fatalf("%s: shadow mode changed or denied the request: %v", tc.name, resp)
+		}
+	}
+	if m := get(t, "http://"+in.httpAddr+"/metrics"); !strings.Contains(m, `idgate_shadow_mismatches_total{header="x-auth-request-email"} 1`) {
+		t.Errorf("metrics lack the x-auth-request-email mismatch:\n%s", m)
+	}
+}

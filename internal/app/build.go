@@ -55,7 +55,7 @@ func (s *stack) build(opts Options) error {
 		Renderer:          renderer,
 		ErrUnsafeIdentity: outputs.ErrUnsafeUserID,
 		Shadow:            cfg.Mode == config.ModeShadow,
-		ShadowCompare:     []string{cfg.Outputs.Kubeflow.UserIDHeader, cfg.Outputs.Kubeflow.GroupsHeader},
+		ShadowCompare:     shadowCompare(cfg.Outputs),
 		Browser:           browser,
 		EmailPolicies:     emailPolicies(cfg.Issuers),
 	}
@@ -113,6 +113,17 @@ func (s *stack) buildRenderer(opts Options) (*outputs.Renderer, error) {
 		Headers: declaredHeaders(cfg.Outputs.Headers),
 		Now:     opts.Now,
 	}, s.key)
+}
+
+// shadowCompare names the plain headers shadow mode compares with the
+// incoming ones: Kubeflow's and the declared ones (oauth2-proxy's
+// x-auth-request-*, when replacing it).
+func shadowCompare(o config.Outputs) []string {
+	names := []string{o.Kubeflow.UserIDHeader, o.Kubeflow.GroupsHeader}
+	for _, h := range o.Headers {
+		names = append(names, h.Name)
+	}
+	return names
 }
 
 func declaredHeaders(in []config.OutputHeader) []outputs.HeaderOutput {
