@@ -16,6 +16,10 @@ var reservedHeaders = map[string]bool{
 	"host": true, "content-length": true, "content-type": true,
 	"transfer-encoding": true, "connection": true, "te": true,
 	"upgrade": true, "keep-alive": true, "trailer": true,
+	// forwardauth's answers to the proxy (RemoveHeader, UpstreamCookieHeader):
+	// an output of that name would let a claim choose what the proxy removes
+	// or which cookies the upstream gets.
+	"x-idgate-remove": true, "x-idgate-cookie": true,
 }
 
 // albHeaders are written when outputs.alb.enabled is set.
