@@ -77,7 +77,7 @@ func TestManifestsDecodeStrictly(t *testing.T) {
 	}
 }
 
-var overlays = []string{"kubernetes/overlays/gateway", "kubernetes/overlays/sidecar", "istio", "kubernetes/examples/kubernetes-issuer"}
+var overlays = []string{"kubernetes/overlays/gateway", "kubernetes/overlays/sidecar", "istio", "kubernetes/examples/kubernetes-issuer", "istio/flyte"}
 
 func TestKustomizeBuilds(t *testing.T) {
 	for _, dir := range overlays {
