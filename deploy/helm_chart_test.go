@@ -245,3 +245,39 @@ func assertNoGatewayObjects(t *testing.T, r Rendered) {
 		t.Errorf("sidecar mode rendered %d Deployment/Service/PDB objects", n)
 	}
 }
+
+// TestHelmConfigFollowsValues: the listen addresses and the Redis address
+// of the rendered config come from values, and what they render still loads.
+func TestHelmConfigFollowsValues(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		vals  map[string]any
+		grpc  string
+		http  string
+		redis []string
+	}{
+		{"defaults", nil, ":9001", ":8080", []string{"idgate-redis:6379"}},
+		{"other ports", map[string]any{"ports": map[string]any{"grpc": 19001, "http": 18080}}, ":19001", ":18080", []string{"idgate-redis:6379"}},
+		{"sentinels", map[string]any{"redis": map[string]any{"addrs": []any{"s-0:26379", "s-1:26379"}}}, ":9001", ":8080", []string{"s-0:26379", "s-1:26379"}},
+		{"sidecar", map[string]any{"mode": "sidecar"}, "127.0.0.1:9001", ":8080", []string{"idgate-redis:6379"}},
+		{"no redis", map[string]any{"redis": map[string]any{"addrs": []any{}}}, ":9001", ":8080", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := MustRender(t, "idgate", nil, tc.vals)
+			cfg := MustLoadIdgateConfig(t, r.configMap(t, "idgate-config").Data["config.yaml"])
+			if cfg.Server.GRPCAddr != tc.grpc || cfg.Server.HTTPAddr != tc.http {
+				t.Errorf("grpc_addr %q http_addr %q, want %q %q", cfg.Server.GRPCAddr, cfg.Server.HTTPAddr, tc.grpc, tc.http)
+			}
+			if !slices.Equal(cfg.Cache.Redis.Addrs, tc.redis) {
+				t.Errorf("cache.redis.addrs %v, want %v", cfg.Cache.Redis.Addrs, tc.redis)
+			}
+			if tc.vals["ports"] == nil || tc.vals["mode"] != nil {
+				return
+			}
+			_, c := gatewayDeployment(t, r)
+			if got := containerPort(t, c, "grpc"); got != port(t, tc.grpc) {
+				t.Errorf("container port grpc %d, config %s", got, tc.grpc)
+			}
+		})
+	}
+}
