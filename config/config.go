@@ -156,6 +156,23 @@ type Outputs struct {
 	// StripHeaders are extra header names always removed from the client
 	// request; HTTP token names, stored lower-case. [none]
 	StripHeaders []string `mapstructure:"strip_headers"`
+	// Headers are plain headers the operator declares, each carrying one
+	// claim (oauth2-proxy's x-auth-request-email, for instance); each name
+	// is also stripped from client requests. [none]
+	Headers []OutputHeader `mapstructure:"headers"`
+}
+
+// OutputHeader is one declared output header.
+type OutputHeader struct {
+	// Name is the header name: an HTTP token, stored lower-case, not a
+	// built-in output's, a hop-by-hop header, or a credential header
+	// (authorization, cookie). Required.
+	Name string `mapstructure:"name"`
+	// Claim is the claim it carries, by exact (case-sensitive) name: sub,
+	// iss, email, name, given_name, family_name, preferred_username, groups
+	// (joined with ","), or an issuer's user_claim. A claim the identity
+	// lacks leaves the header out. Required.
+	Claim string `mapstructure:"claim"`
 }
 
 // KubeflowOutput configures the Kubeflow identity headers.
@@ -214,8 +231,15 @@ const (
 // Route is one authorization rule, matched by path prefix (and optionally
 // methods and hosts).
 type Route struct {
+	// Preset, when set, makes this entry stand for a named list of public
+	// routes (see [RoutePresets]: "flyte", "flyte1"), expanded in place by
+	// [Load]; only Hosts may be set beside it. [""]
+	Preset string `mapstructure:"preset"`
 	// PathPrefix matches the request path; required, starts with "/".
 	PathPrefix string `mapstructure:"path_prefix"`
+	// ExactPath makes PathPrefix the whole path: /a matches /a, not /a/
+	// nor /a/b. Public routes only. [false]
+	ExactPath bool `mapstructure:"exact_path"`
 	// Public lets anonymous requests through; no allow_* rule may be set.
 	Public bool `mapstructure:"public"`
 	// AllowGroups, when set, admits only users in one of these groups.
@@ -388,6 +412,9 @@ func (c *Config) Redacted() *Config {
 		r.Routes = append(r.Routes, rt)
 	}
 	r.Outputs.StripHeaders = clone(c.Outputs.StripHeaders)
+	if c.Outputs.Headers != nil {
+		r.Outputs.Headers = append([]OutputHeader(nil), c.Outputs.Headers...)
+	}
 	r.Cache.Redis.Addrs = clone(c.Cache.Redis.Addrs)
 	for _, secret := range []*string{&r.Cache.Redis.Password, &r.Login.ClientSecret, &r.Login.SessionKey, &r.Login.PreviousSessionKey} {
 		if *secret != "" {

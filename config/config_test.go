@@ -47,7 +47,8 @@ func TestRepoConfigExamplesAreValid(t *testing.T) {
 		c.Issuers[1].UserClaim != "sub" || c.Issuers[1].Audiences[0] != "idgate" {
 		t.Errorf("issuers = %+v", c.Issuers)
 	}
-	if len(c.Routes) != 2 || !c.Routes[0].Public || c.Routes[1].AllowGroups[0] != "admins" {
+	if len(c.Routes) != 5 || !c.Routes[0].Public || c.Routes[1].AllowGroups[0] != "admins" ||
+		c.Routes[2].PathPrefix != "/.well-known/oauth-authorization-server" || c.Routes[4].Preset != "" {
 		t.Errorf("routes = %+v", c.Routes)
 	}
 }
@@ -71,8 +72,8 @@ func TestRepoConfigDocumentsEveryKey(t *testing.T) {
 		}
 		prev = trimmed
 	}
-	if keys != 80 {
-		t.Errorf("config.yaml has %d keys, want 80 (68 settings and 12 sections)", keys)
+	if keys != 81 {
+		t.Errorf("config.yaml has %d keys, want 81 (69 settings and 12 sections)", keys)
 	}
 }
 
@@ -107,6 +108,7 @@ func TestEnvKeys(t *testing.T) {
 		"IDGATE_JWKS_REFRESH_MIN_INTERVAL": {"jwks_refresh_min_interval", envScalar},
 		"IDGATE_CACHE_REDIS_TLS_CA_FILE":   {"cache.redis.tls.ca_file", envScalar},
 		"IDGATE_OUTPUTS_STRIP_HEADERS":     {"outputs.strip_headers", envList},
+		"IDGATE_OUTPUTS_HEADERS":           {"outputs.headers", envJSON},
 		"IDGATE_ISSUERS":                   {"issuers", envJSON},
 		"IDGATE_ROUTES":                    {"routes", envJSON},
 	}
@@ -123,8 +125,8 @@ func TestEnvKeys(t *testing.T) {
 		}
 		seen[k.key] = true
 	}
-	if len(keys) != 68 {
-		t.Errorf("len(envKeys()) = %d, want 68 (one per leaf key)", len(keys))
+	if len(keys) != 69 {
+		t.Errorf("len(envKeys()) = %d, want 69 (one per leaf key)", len(keys))
 	}
 }
 

@@ -68,6 +68,7 @@ func Parse(r io.Reader, environ []string) (*Config, error) {
 	if err := c.readSecrets(); err != nil {
 		return nil, err
 	}
+	c.Routes = ExpandRoutes(c.Routes)
 	return c, nil
 }
 
@@ -265,6 +266,9 @@ func (c *Config) normalize() {
 	o.Kubeflow.GroupsHeader = strings.ToLower(o.Kubeflow.GroupsHeader)
 	o.Flyte.Header = strings.ToLower(o.Flyte.Header)
 	mapAll(o.StripHeaders, strings.ToLower)
+	for i := range o.Headers {
+		o.Headers[i].Name = strings.ToLower(o.Headers[i].Name)
+	}
 	for i := range c.Routes {
 		r := &c.Routes[i]
 		mapAll(r.Methods, strings.ToUpper)

@@ -31,7 +31,7 @@ func (c *Config) Validate() error {
 	for i := range c.Issuers {
 		c.validateIssuer(&p, i)
 	}
-	c.Outputs.validate(&p)
+	c.Outputs.validate(&p, c.Issuers)
 	if c.Signing.KeyFile != "" {
 		if _, err := ReadSigningKey(c.Signing.KeyFile); err != nil {
 			p.addf("signing.key_file", "%w", err)
@@ -207,11 +207,18 @@ func isLoopback(host string) bool {
 }
 
 func (r Route) validate(p *problems, k string) {
+	if r.Preset != "" {
+		r.validatePreset(p, k)
+		return
+	}
 	switch {
 	case r.PathPrefix == "":
 		p.addf(k+".path_prefix", "required")
 	case !strings.HasPrefix(r.PathPrefix, "/") || strings.ContainsAny(r.PathPrefix, "?# \t\r\n"):
 		p.addf(k+".path_prefix", "%q must be a path starting with \"/\"", r.PathPrefix)
+	}
+	if r.ExactPath && !r.Public {
+		p.addf(k+".exact_path", "only on public routes (/a/ and /a/b, served as /a by many upstreams, would fall to a weaker route)")
 	}
 	if r.Public && (len(r.AllowGroups) > 0 || len(r.AllowEmailDomains) > 0) {
 		p.addf(k+".public", "cannot be combined with allow_groups or allow_email_domains")

@@ -2,8 +2,11 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/idgate/idgate/outputs"
 )
 
 // reservedHeaders may not be used as output headers: writing them would
@@ -18,7 +21,19 @@ var reservedHeaders = map[string]bool{
 // albHeaders are written when outputs.alb.enabled is set.
 var albHeaders = []string{"x-amzn-oidc-data", "x-amzn-oidc-identity", "x-amzn-oidc-accesstoken"}
 
-func (o Outputs) validate(p *problems) {
+// hopByHop are connection-level headers (RFC 9110 7.6.1 and the
+// de-facto ones) that a proxy consumes or rewrites; none may be declared.
+var hopByHop = map[string]bool{
+	"connection": true, "keep-alive": true, "proxy-connection": true, "proxy-authenticate": true,
+	"proxy-authorization": true, "te": true, "trailer": true, "trailers": true,
+	"transfer-encoding": true, "upgrade": true,
+}
+
+// credentialHeaders carry a caller's credentials, which idgate reads; a
+// declared header may not overwrite them.
+var credentialHeaders = map[string]bool{"authorization": true, "cookie": true, "flyte-authorization": true}
+
+func (o Outputs) validate(p *problems, issuers []Issuer) {
 	type header struct{ key, name string }
 	written := []header{
 		{"outputs.kubeflow.userid_header", o.Kubeflow.UserIDHeader},
@@ -33,10 +48,25 @@ func (o Outputs) validate(p *problems) {
 			written = append(written, header{"outputs.alb (" + name + ")", name})
 		}
 	}
+	for i, h := range o.Headers {
+		key := fmt.Sprintf("outputs.headers[%d]", i)
+		checkHeaderName(p, key+".name", h.Name)
+		if n := strings.ToLower(h.Name); hopByHop[n] || credentialHeaders[n] {
+			p.addf(key+".name", "header %q is a hop-by-hop or credential header", n)
+		}
+		// The ALB names are taken even while outputs.alb is off, so
+		// enabling it never meets a declared header of the same name.
+		if !o.ALB.Enabled && slices.ContainsFunc(albHeaders, func(a string) bool { return sameHeader(a, h.Name) }) {
+			p.addf(key+".name", "header %q is an outputs.alb header", strings.ToLower(h.Name))
+		}
+		checkClaim(p, key+".claim", h.Claim, issuers)
+		written = append(written, header{key + ".name", h.Name})
+	}
 	for i, h := range written {
 		for _, prev := range written[:i] {
-			if h.name != "" && strings.EqualFold(prev.name, h.name) {
+			if h.name != "" && sameHeader(prev.name, h.name) {
 				p.addf(h.key, "header %q is also %s", strings.ToLower(h.name), prev.key)
+				break
 			}
 		}
 	}
@@ -58,6 +88,28 @@ func (o Outputs) validate(p *problems) {
 			p.addf(fmt.Sprintf("outputs.strip_headers[%d]", i), "invalid header name %s", safeQuote(h))
 		}
 	}
+}
+
+// sameHeader reports whether two header names are one to an upstream:
+// letter case aside, and "_" read as "-" (WSGI, CGI).
+func sameHeader(a, b string) bool {
+	norm := func(s string) string { return strings.ReplaceAll(strings.ToLower(s), "_", "-") }
+	return norm(a) == norm(b)
+}
+
+// checkClaim checks that claim is one a declared header can carry: one
+// the identity has a field for, or an issuer's user_claim. Names are
+// exact: "Email" is not "email".
+func checkClaim(p *problems, key, claim string, issuers []Issuer) {
+	if claim == "" {
+		p.addf(key, "required")
+		return
+	}
+	if slices.Contains(outputs.DeclarableClaims, claim) ||
+		slices.ContainsFunc(issuers, func(is Issuer) bool { return is.UserClaim == claim }) {
+		return
+	}
+	p.addf(key, "%s is not a claim idgate keeps: one of %v or an issuer's user_claim", safeQuote(claim), outputs.DeclarableClaims)
 }
 
 // checkHeaderName checks that name may be an output header.

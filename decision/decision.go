@@ -78,6 +78,9 @@ func New(cfg Config) (*Engine, error) {
 	}
 	cfg.Routes = slices.Clone(cfg.Routes)
 	for i := range cfg.Routes {
+		if cfg.Routes[i].ExactPath && !cfg.Routes[i].Public {
+			return nil, fmt.Errorf("decision: route %s: an exact path must be public", cfg.Routes[i].PathPrefix)
+		}
 		cfg.Routes[i].prepare()
 	}
 	return &Engine{cfg: cfg, strip: newStripList(cfg.Renderer.Names(), cfg.StripHeaders)}, nil

@@ -15,6 +15,12 @@ type Route struct {
 	// any other route ignores letter case (/ADMIN is /admin), because
 	// Express and others route case-insensitively.
 	PathPrefix string
+	// ExactPath matches the path PathPrefix names and no path under it
+	// (/a matches /a only, not /a/ nor /a/b): a public route that opens one
+	// endpoint opens nothing else an upstream may serve beneath it. Public
+	// routes only: /a/, which many upstreams serve as /a, must never fall
+	// to a weaker route than /a.
+	ExactPath bool
 	// Methods, when set, restrict the route to these methods.
 	Methods []string
 	// Hosts, when set, restrict the route to these hosts (port ignored,
@@ -59,7 +65,7 @@ func (r *Route) matches(method, host string, f pathForm) bool {
 	if f.encoded && r.encodedPrefix != "" {
 		prefix = r.encodedPrefix
 	}
-	if !prefixMatch(prefix, f.path, !r.Public) {
+	if !prefixMatch(prefix, f.path, !r.Public) || r.ExactPath && len(f.path) != len(prefix) {
 		return false
 	}
 	if len(r.Methods) > 0 && !slices.ContainsFunc(r.Methods, func(m string) bool { return strings.EqualFold(m, method) }) {

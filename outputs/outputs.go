@@ -8,8 +8,8 @@ import (
 	"github.com/idgate/idgate/identity"
 )
 
-// ErrUnsafeUserID is returned when the user id claim cannot travel in a
-// header: it holds a control character.
+// ErrUnsafeUserID is returned when the user id claim, or a claim a declared
+// header carries, cannot travel in a header: it holds a control character.
 var ErrUnsafeUserID = errors.New("outputs: user id claim is not representable in a header")
 
 // Signer signs a compact JWS; *signing.Key implements it.
@@ -47,6 +47,9 @@ type Config struct {
 	Issuer string
 	// ALB configures the ALB-compatible headers.
 	ALB ALBConfig
+	// Headers are the declared plain headers, written after the built-in
+	// ones; a name may not be one of theirs nor repeat.
+	Headers []HeaderOutput
 	// CacheSize bounds the reuse cache (entries). Zero means 10000.
 	CacheSize int
 	// Now is the clock; nil means time.Now.
@@ -55,14 +58,15 @@ type Config struct {
 
 // Renderer turns an identity into upstream headers.
 type Renderer struct {
-	cfg    Config
-	signer Signer
-	tokens *tokenCache
-	alb    *tokenCache
+	cfg     Config
+	signer  Signer
+	outputs []output
+	tokens  *tokenCache
+	alb     *tokenCache
 }
 
 // New checks cfg and returns a Renderer. signer may be nil only when
-// FlyteHeader is empty.
+// FlyteHeader is empty and ALB is off.
 func New(cfg Config, signer Signer) (*Renderer, error) {
 	if cfg.UserIDHeader == "" {
 		return nil, errors.New("outputs: userid header: required")
@@ -82,52 +86,40 @@ func New(cfg Config, signer Signer) (*Renderer, error) {
 	if (cfg.FlyteHeader != "" || cfg.ALB.Enabled) && signer == nil {
 		return nil, errors.New("outputs: signed headers need a signer")
 	}
-	return &Renderer{cfg: cfg, signer: signer, tokens: newTokenCache(cfg.CacheSize), alb: newTokenCache(cfg.CacheSize)}, nil
+	outs, err := table(&cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Renderer{cfg: cfg, signer: signer, outputs: outs,
+		tokens: newTokenCache(cfg.CacheSize), alb: newTokenCache(cfg.CacheSize)}, nil
 }
 
 // Names lists every header Render can set, for the strip list.
 func (r *Renderer) Names() []string {
-	names := []string{r.cfg.UserIDHeader}
-	if r.cfg.GroupsHeader != "" {
-		names = append(names, r.cfg.GroupsHeader)
-	}
-	if r.cfg.FlyteHeader != "" {
-		names = append(names, r.cfg.FlyteHeader)
-	}
-	if r.cfg.ALB.Enabled {
-		names = append(names, ALBData, ALBIdentity, ALBAccessToken)
+	names := make([]string, len(r.outputs))
+	for i, o := range r.outputs {
+		names[i] = o.name
 	}
 	return names
 }
 
 // Render appends to dst the headers to overwrite on the upstream request
-// for id. accessToken is the caller's token for x-amzn-oidc-accesstoken ("" to
-// leave it out). Groups holding a control character are left out. It fails
-// when the user id cannot be represented (the caller denies) or signing fails.
+// for id, one per output that has a value. accessToken is the caller's
+// token for x-amzn-oidc-accesstoken ("" to leave it out). Groups holding a
+// control character are left out. It fails when the user id or a declared
+// claim cannot be represented (ErrUnsafeUserID: the caller denies) or
+// signing fails.
 func (r *Renderer) Render(dst []identity.Header, id *identity.Identity, accessToken string) ([]identity.Header, error) {
-	// No user claim (a token with only sub whose userinfo failed): no user
-	// id header at all, never a guess such as sub in place of an email.
-	if raw := id.UserID(); raw != "" {
-		uid, ok := headerValue(raw)
-		if !ok {
-			return dst, ErrUnsafeUserID
-		}
-		dst = append(dst, identity.Header{Name: r.cfg.UserIDHeader, Value: r.prefix(id.Issuer) + uid})
-	}
-	if r.cfg.GroupsHeader != "" && len(id.Groups) > 0 {
-		if g, _ := groupsValue(id.Groups); g != "" {
-			dst = append(dst, identity.Header{Name: r.cfg.GroupsHeader, Value: g})
-		}
-	}
-	if r.cfg.FlyteHeader != "" {
-		tok, err := r.flyteToken(id)
-		if err != nil {
+	for i := range r.outputs {
+		o := &r.outputs[i]
+		v, err := r.value(o, id, accessToken)
+		switch {
+		case err == errSkip:
+			continue
+		case err != nil:
 			return dst, err
 		}
-		dst = append(dst, identity.Header{Name: r.cfg.FlyteHeader, Value: tok})
-	}
-	if r.cfg.ALB.Enabled {
-		return r.renderALB(dst, id, accessToken)
+		dst = append(dst, identity.Header{Name: o.name, Value: v})
 	}
 	return dst, nil
 }
@@ -140,27 +132,20 @@ func (r *Renderer) prefix(issuer string) string {
 	return r.cfg.UserIDPrefix
 }
 
-// renderALB writes the ALB set. x-amzn-oidc-identity is the subject; a
-// subject or token that cannot travel in a header is left out.
-func (r *Renderer) renderALB(dst []identity.Header, id *identity.Identity, accessToken string) ([]identity.Header, error) {
-	if sub, ok := headerValue(id.Subject); ok {
-		dst = append(dst, identity.Header{Name: ALBIdentity, Value: sub})
-	}
-	if tok, ok := headerValue(accessToken); ok && tok != "" {
-		dst = append(dst, identity.Header{Name: ALBAccessToken, Value: tok})
-	}
+// albToken is x-amzn-oidc-data for id, reused while it has life left.
+func (r *Renderer) albToken(id *identity.Identity) (string, error) {
 	now := r.cfg.Now()
 	c := r.claims(id)
 	if tok, ok := r.alb.get(&c, now, id.ExpiresAt, r.cfg.ReuseMargin); ok {
-		return append(dst, identity.Header{Name: ALBData, Value: tok}), nil
+		return tok, nil
 	}
 	exp := r.expiry(id, now)
 	tok, err := r.albData(&c, exp)
 	if err != nil {
-		return dst, err
+		return "", err
 	}
 	r.alb.put(&c, tok, exp)
-	return append(dst, identity.Header{Name: ALBData, Value: tok}), nil
+	return tok, nil
 }
 
 // claims is the identity part shared by the signed headers; the cache keys

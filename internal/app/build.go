@@ -110,8 +110,17 @@ func (s *stack) buildRenderer(opts Options) (*outputs.Renderer, error) {
 		Issuer:             cfg.Signing.Issuer,
 		ALB: outputs.ALBConfig{Enabled: cfg.Outputs.ALB.Enabled, Padding: cfg.Outputs.ALB.Padding,
 			Client: cfg.Outputs.ALB.Client, Signer: cfg.Signing.Issuer},
-		Now: opts.Now,
+		Headers: declaredHeaders(cfg.Outputs.Headers),
+		Now:     opts.Now,
 	}, s.key)
+}
+
+func declaredHeaders(in []config.OutputHeader) []outputs.HeaderOutput {
+	out := make([]outputs.HeaderOutput, len(in))
+	for i, h := range in {
+		out[i] = outputs.HeaderOutput{Name: h.Name, Claim: h.Claim}
+	}
+	return out
 }
 
 // usesUserinfo reports whether any issuer may call userinfo.
@@ -238,11 +247,14 @@ func issuerPrefixes(in []config.Issuer) map[string]string {
 	return out
 }
 
+// routes converts the route table, expanding any preset left in a
+// configuration built in code (Load has expanded the rest).
 func routes(in []config.Route) []decision.Route {
+	in = config.ExpandRoutes(in)
 	out := make([]decision.Route, len(in))
 	for i, r := range in {
 		out[i] = decision.Route{
-			PathPrefix: r.PathPrefix, Methods: r.Methods, Hosts: r.Hosts, Public: r.Public,
+			PathPrefix: r.PathPrefix, ExactPath: r.ExactPath, Methods: r.Methods, Hosts: r.Hosts, Public: r.Public,
 			AllowGroups: r.AllowGroups, AllowEmailDomains: r.AllowEmailDomains,
 			OmitAccessToken:     r.ALBAccessToken != nil && !*r.ALBAccessToken,
 			Mode:                r.Mode,
