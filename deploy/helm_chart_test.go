@@ -55,6 +55,7 @@ func TestHelmDefaultValuesRenderAGateway(t *testing.T) {
 	}
 	cfg := MustLoadIdgateConfig(t, r.configMap(t, cfgVol.ConfigMap.Name).Data["config.yaml"])
 	t.Run("config", func(t *testing.T) {
+		assertPublicExact(t, cfg, "/.well-known/oauth-authorization-server")
 		if len(cfg.Issuers) == 0 || cfg.Issuers[0].Issuer == "" {
 			t.Errorf("no example issuer in the default config")
 		}

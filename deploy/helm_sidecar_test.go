@@ -56,6 +56,8 @@ type sidecarSnippet struct {
 	pod          labels.Set
 	// upstream is the port of Flyte's API in the pod.
 	upstream uint32
+	// discovery is a path the Flyte client fetches before login.
+	discovery string
 	// check tests what is specific to one Flyte chart.
 	check func(t *testing.T, snippet map[string]any, envoyPort int32)
 }
@@ -68,6 +70,7 @@ var sidecarSnippets = []sidecarSnippet{
 		volumes:    []string{"deployment", "extraVolumes"},
 		pod:        flyteBinaryPod,
 		upstream:   8090,
+		discovery:  "/flyteidl2.auth.AuthMetadataService/GetOAuth2Metadata",
 		check:      checkFlyteBinarySnippet,
 	},
 	{
@@ -78,6 +81,7 @@ var sidecarSnippets = []sidecarSnippet{
 		idgateValues: []string{chartDir + "/examples/idgate-flyte-core-values.yaml"},
 		pod:          flyteadminPod,
 		upstream:     8088,
+		discovery:    "/flyteidl.service.AuthMetadataService/GetOAuth2Metadata",
 		check:        checkFlyteCoreSnippet,
 	},
 }
@@ -123,6 +127,7 @@ func TestHelmSidecarSnippets(t *testing.T) {
 				t.Fatalf("idgate's config is not from a ConfigMap")
 			}
 			cfg := MustLoadIdgateConfig(t, r.configMap(t, cfgVol.ConfigMap.Name).Data["config.yaml"])
+			assertPublicExact(t, cfg, tc.discovery)
 			if host, _, _ := net.SplitHostPort(cfg.Server.GRPCAddr); host != "127.0.0.1" {
 				t.Errorf("server.grpc_addr %s: ext_authz must listen on loopback only in Flyte's pod", cfg.Server.GRPCAddr)
 			}

@@ -222,3 +222,15 @@ func gatewayDeployment(tb testing.TB, r Rendered) (*appsv1.Deployment, corev1.Co
 	}
 	return idgateContainer(tb, r.Objects)
 }
+
+// assertPublicExact: a loaded config (presets expanded) has a public route
+// for exactly path.
+func assertPublicExact(t *testing.T, cfg *config.Config, path string) {
+	t.Helper()
+	for _, r := range cfg.Routes {
+		if r.PathPrefix == path && r.Public && r.ExactPath {
+			return
+		}
+	}
+	t.Errorf("no public exact route for %s in %+v", path, cfg.Routes)
+}
