@@ -79,6 +79,15 @@ func TestHelmDefaultValuesRenderAGateway(t *testing.T) {
 		}
 	})
 	t.Run("service", func(t *testing.T) { assertServiceSelects(t, r, podLabels, c) })
+	t.Run("the Istio provider names this Service", func(t *testing.T) {
+		// helm install idgate deploy/helm/idgate -n idgate
+		g := MustMeshConfig(t).GetExtensionProviders()[0].GetEnvoyExtAuthzGrpc()
+		svc := find[corev1.Service](r.Objects)[0]
+		if g.GetService() != svc.Name+".idgate.svc.cluster.local" ||
+			!slices.ContainsFunc(svc.Spec.Ports, func(p corev1.ServicePort) bool { return uint32(p.Port) == g.GetPort() }) {
+			t.Errorf("provider %s:%d is not the chart's Service %s %v", g.GetService(), g.GetPort(), svc.Name, svc.Spec.Ports)
+		}
+	})
 	t.Run("network policy", func(t *testing.T) { assertGatewayNetworkPolicy(t, r, podLabels, c) })
 	for _, kind := range []string{"HorizontalPodAutoscaler", "ServiceMonitor"} {
 		if slices.ContainsFunc(r.Objects, func(o Object) bool { return o.Kind == kind }) {
@@ -130,7 +139,8 @@ func assertServiceSelects(t *testing.T, r Rendered, podLabels labels.Set, c core
 	}
 }
 
-// assertGatewayNetworkPolicy: ext_authz (gRPC) is open only to named peers.
+// assertGatewayNetworkPolicy: ext_authz (gRPC) is open only to the ingress
+// gateway pods, the ones the CUSTOM policy makes call idgate.
 func assertGatewayNetworkPolicy(t *testing.T, r Rendered, podLabels labels.Set, c corev1.Container) {
 	t.Helper()
 	nps := find[networkingv1.NetworkPolicy](r.Objects)
@@ -147,8 +157,8 @@ func assertGatewayNetworkPolicy(t *testing.T, r Rendered, podLabels labels.Set, 
 			t.Errorf("an ingress rule opens every port: %+v", rule)
 		}
 		for _, p := range rule.Ports {
-			if p.Port != nil && p.Port.IntVal == grpc && len(rule.From) == 0 {
-				t.Errorf("gRPC port %d open to every source", grpc)
+			if p.Port != nil && p.Port.IntVal == grpc {
+				assertOnlyGatewayPeers(t, rule.From)
 			}
 		}
 	}
