@@ -45,12 +45,18 @@ func envoyFiles(tb testing.TB) []string {
 // MustBootstrap strictly decodes and deeply validates an Envoy bootstrap.
 func MustBootstrap(tb testing.TB, path string) *bootstrapv3.Bootstrap {
 	tb.Helper()
+	return MustBootstrapYAML(tb, path, MustReadFile(tb, path))
+}
+
+// MustBootstrapYAML is [MustBootstrap] for YAML already read, named name.
+func MustBootstrapYAML(tb testing.TB, name string, data []byte) *bootstrapv3.Bootstrap {
+	tb.Helper()
 	var b bootstrapv3.Bootstrap
-	if err := unmarshalProtoYAML(MustReadFile(tb, path), &b); err != nil {
-		tb.Fatalf("%s: strict decode into bootstrap/v3: %v", path, err)
+	if err := unmarshalProtoYAML(data, &b); err != nil {
+		tb.Fatalf("%s: strict decode into bootstrap/v3: %v", name, err)
 	}
 	if err := validateDeep(&b); err != nil {
-		tb.Fatalf("%s: %v", path, err)
+		tb.Fatalf("%s: %v", name, err)
 	}
 	return &b
 }

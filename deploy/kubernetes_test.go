@@ -77,7 +77,7 @@ func TestManifestsDecodeStrictly(t *testing.T) {
 	}
 }
 
-var overlays = []string{"kubernetes/overlays/gateway", "kubernetes/overlays/sidecar", "istio", "kubernetes/examples/kubernetes-issuer"}
+var overlays = []string{"kubernetes/overlays/gateway", "kubernetes/overlays/sidecar", "istio", "kubernetes/examples/kubernetes-issuer", "istio/flyte"}
 
 func TestKustomizeBuilds(t *testing.T) {
 	for _, dir := range overlays {
@@ -281,4 +281,12 @@ func assertConfigAndSecrets(t *testing.T, objs []Object, pod corev1.PodSpec, c c
 	if secVol.Secret == nil || secVol.Secret.SecretName != "idgate-secrets" {
 		t.Errorf("/var/run/secrets/idgate is not the idgate-secrets Secret: %+v", secVol)
 	}
+}
+
+// TestKustomizeConfigLoads: base/config.yaml, the config every overlay
+// mounts, loads with idgate's own config package once the idgate-secrets
+// files exist, and lets Flyte's pre-login discovery through.
+func TestKustomizeConfigLoads(t *testing.T) {
+	cfg := MustLoadIdgateConfig(t, string(MustReadFile(t, "kubernetes/base/config.yaml")))
+	assertPublicExact(t, cfg, "/flyteidl2.auth.AuthMetadataService/GetOAuth2Metadata")
 }

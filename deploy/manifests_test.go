@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"testing"
 
+	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	"google.golang.org/protobuf/proto"
 	networkingv1alpha3 "istio.io/api/networking/v1alpha3"
 	securityv1beta1 "istio.io/api/security/v1beta1"
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -29,15 +31,17 @@ type Object struct {
 
 // k8sKinds maps apiVersion/kind to a fresh typed object.
 var k8sKinds = map[string]func() any{
-	"v1/ConfigMap":                       func() any { return &corev1.ConfigMap{} },
-	"v1/Secret":                          func() any { return &corev1.Secret{} },
-	"v1/Service":                         func() any { return &corev1.Service{} },
-	"v1/ServiceAccount":                  func() any { return &corev1.ServiceAccount{} },
-	"v1/Namespace":                       func() any { return &corev1.Namespace{} },
-	"v1/Pod":                             func() any { return &corev1.Pod{} },
-	"apps/v1/Deployment":                 func() any { return &appsv1.Deployment{} },
-	"policy/v1/PodDisruptionBudget":      func() any { return &policyv1.PodDisruptionBudget{} },
-	"networking.k8s.io/v1/NetworkPolicy": func() any { return &networkingv1.NetworkPolicy{} },
+	"v1/ConfigMap":                            func() any { return &corev1.ConfigMap{} },
+	"v1/Secret":                               func() any { return &corev1.Secret{} },
+	"v1/Service":                              func() any { return &corev1.Service{} },
+	"v1/ServiceAccount":                       func() any { return &corev1.ServiceAccount{} },
+	"v1/Namespace":                            func() any { return &corev1.Namespace{} },
+	"v1/Pod":                                  func() any { return &corev1.Pod{} },
+	"apps/v1/Deployment":                      func() any { return &appsv1.Deployment{} },
+	"policy/v1/PodDisruptionBudget":           func() any { return &policyv1.PodDisruptionBudget{} },
+	"networking.k8s.io/v1/NetworkPolicy":      func() any { return &networkingv1.NetworkPolicy{} },
+	"autoscaling/v2/HorizontalPodAutoscaler":  func() any { return &autoscalingv2.HorizontalPodAutoscaler{} },
+	"monitoring.coreos.com/v1/ServiceMonitor": func() any { return &monitoringv1.ServiceMonitor{} },
 	"rbac.authorization.k8s.io/v1/ClusterRoleBinding": func() any { return &rbacv1.ClusterRoleBinding{} },
 }
 
