@@ -71,8 +71,8 @@ func TestRepoConfigDocumentsEveryKey(t *testing.T) {
 		}
 		prev = trimmed
 	}
-	if keys != 80 {
-		t.Errorf("config.yaml has %d keys, want 80 (68 settings and 12 sections)", keys)
+	if keys != 82 {
+		t.Errorf("config.yaml has %d keys, want 82 (70 settings and 12 sections)", keys)
 	}
 }
 
@@ -123,8 +123,8 @@ func TestEnvKeys(t *testing.T) {
 		}
 		seen[k.key] = true
 	}
-	if len(keys) != 68 {
-		t.Errorf("len(envKeys()) = %d, want 68 (one per leaf key)", len(keys))
+	if len(keys) != 70 {
+		t.Errorf("len(envKeys()) = %d, want 70 (one per leaf key)", len(keys))
 	}
 }
 
