@@ -45,7 +45,7 @@ type issuer struct {
 
 	mu        sync.Mutex
 	inflight  *fetchCall
-	queued    *fetchCall // the forced fetch waiting for its slot (see awaitSlot)
+	queued    *fetchCall    // the forced fetch waiting for its slot (see awaitSlot)
 	lastFetch time.Time     // start of the last fetch attempt
 	lastErr   error         // outcome of the last fetch
 	refresh   time.Duration // from the last JWKS Cache-Control
