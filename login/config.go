@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -34,7 +35,9 @@ type CookieConfig struct {
 
 // Endpoints are the IdP endpoints discovery announced.
 type Endpoints struct {
-	// Authorization is authorization_endpoint. Required for login.
+	// Authorization is authorization_endpoint, an absolute URL, or a path
+	// (such as "/dex/auth") on the scheme and host of the request being
+	// logged in. Required for login.
 	Authorization string
 	// Token is token_endpoint. Required for login.
 	Token string
@@ -75,7 +78,8 @@ type Config struct {
 	Scopes []string
 	// CallbackPath is the redirect URI's path. Default "/oauth2/callback".
 	CallbackPath string
-	// LogoutPath ends the session. Default "/oauth2/logout".
+	// LogoutPath ends the session. Default "/oauth2/logout". SignOutPath
+	// always does too.
 	LogoutPath string
 	// PostLogoutRedirectURL is where logout lands (via the IdP's
 	// end_session_endpoint when it has one). Empty means "/" on the host.
@@ -100,6 +104,9 @@ type Config struct {
 	HTTPClient *http.Client
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+	// Logger receives refresh_refused (a refresh the IdP refused, which
+	// ends the session) at WARN. Nil discards it.
+	Logger *slog.Logger
 	// Timeout bounds each token endpoint call. Default 2s. A callback takes
 	// up to Timeout plus the ID token's key wait plus a store write, which
 	// must fit in the proxy's ext_authz timeout.
@@ -137,6 +144,9 @@ func (cfg *Config) setDefaults() {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 2 * time.Second
@@ -182,6 +192,9 @@ func (cfg *Config) validate() error {
 	}
 	if cfg.CallbackPath == cfg.LogoutPath {
 		return errors.New("login: logout_path: must differ from callback_path")
+	}
+	if cfg.CallbackPath == SignOutPath {
+		return fmt.Errorf("login: callback_path: %s is always the logout alias", SignOutPath)
 	}
 	return cfg.Cookie.validate()
 }
