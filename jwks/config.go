@@ -55,7 +55,9 @@ type Config struct {
 	Issuers []IssuerConfig
 	// RefreshMinInterval spaces forced (unknown kid) key refetches: at most
 	// one per issuer per interval, one in flight at a time. Must be
-	// positive. Default 5s.
+	// positive. Default 1s, equal to KeyWait's: a Check that finds the
+	// allowance spent (forged kids flooding) still meets the next refetch
+	// within its wait, so a key rotated in unannounced is followed at once.
 	RefreshMinInterval time.Duration
 	// ClockSkew is the leeway on exp, nbf and iat; 0 is none. Default 30s.
 	ClockSkew time.Duration
@@ -98,7 +100,7 @@ type Config struct {
 // Issuers (and may set the clock, client and registerer).
 func DefaultConfig() Config {
 	return Config{
-		RefreshMinInterval: 5 * time.Second,
+		RefreshMinInterval: time.Second,
 		ClockSkew:          30 * time.Second,
 		FetchTimeout:       5 * time.Second,
 		KeyWait:            time.Second,

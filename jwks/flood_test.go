@@ -78,3 +78,13 @@ func TestUnknownKidFloodDoesNotLockOutRotation(t *testing.T) {
 		t.Errorf("only %d forged tokens tried", forged.Load())
 	}
 }
+
+// TestDefaultsFollowRotationUnderFlood: the guarantee above holds for every
+// genuine token only when a Check's wait covers a whole refetch interval;
+// the defaults must keep it.
+func TestDefaultsFollowRotationUnderFlood(t *testing.T) {
+	d := jwks.DefaultConfig()
+	if d.RefreshMinInterval > d.KeyWait {
+		t.Fatalf("default RefreshMinInterval %v > KeyWait %v: a genuine token with a fresh key can be refused during a forged-kid flood", d.RefreshMinInterval, d.KeyWait)
+	}
+}
