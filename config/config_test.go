@@ -30,7 +30,7 @@ func TestRepoConfigExamplesAreValid(t *testing.T) {
 	inExample := false
 	for line := range strings.Lines(string(b)) {
 		switch {
-		case line == "issuers:\n" || line == "routes:\n":
+		case line == "issuers:\n" || line == "routes:\n" || line == "trusted_forwarders:\n":
 			inExample = true
 		case inExample && strings.HasPrefix(line, "#"):
 			line = line[1:]
@@ -49,6 +49,9 @@ func TestRepoConfigExamplesAreValid(t *testing.T) {
 	}
 	if len(c.Routes) != 2 || !c.Routes[0].Public || c.Routes[1].AllowGroups[0] != "admins" {
 		t.Errorf("routes = %+v", c.Routes)
+	}
+	if len(c.TrustedForwarders) != 1 || c.TrustedForwarders[0].Headers[0] != "kubeflow-userid" {
+		t.Errorf("trusted_forwarders = %+v", c.TrustedForwarders)
 	}
 }
 
@@ -71,8 +74,8 @@ func TestRepoConfigDocumentsEveryKey(t *testing.T) {
 		}
 		prev = trimmed
 	}
-	if keys != 80 {
-		t.Errorf("config.yaml has %d keys, want 80 (68 settings and 12 sections)", keys)
+	if keys != 81 {
+		t.Errorf("config.yaml has %d keys, want 81 (69 settings and 12 sections)", keys)
 	}
 }
 
@@ -109,6 +112,7 @@ func TestEnvKeys(t *testing.T) {
 		"IDGATE_OUTPUTS_STRIP_HEADERS":     {"outputs.strip_headers", envList},
 		"IDGATE_ISSUERS":                   {"issuers", envJSON},
 		"IDGATE_ROUTES":                    {"routes", envJSON},
+		"IDGATE_TRUSTED_FORWARDERS":        {"trusted_forwarders", envJSON},
 	}
 	for name, k := range want {
 		if keys[name] != k {
@@ -123,8 +127,8 @@ func TestEnvKeys(t *testing.T) {
 		}
 		seen[k.key] = true
 	}
-	if len(keys) != 68 {
-		t.Errorf("len(envKeys()) = %d, want 68 (one per leaf key)", len(keys))
+	if len(keys) != 69 {
+		t.Errorf("len(envKeys()) = %d, want 69 (one per leaf key)", len(keys))
 	}
 }
 

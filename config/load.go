@@ -265,6 +265,7 @@ func (c *Config) normalize() {
 	o.Kubeflow.GroupsHeader = strings.ToLower(o.Kubeflow.GroupsHeader)
 	o.Flyte.Header = strings.ToLower(o.Flyte.Header)
 	mapAll(o.StripHeaders, strings.ToLower)
+	c.lowerForwarders()
 	for i := range c.Routes {
 		r := &c.Routes[i]
 		mapAll(r.Methods, strings.ToUpper)

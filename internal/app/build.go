@@ -58,6 +58,9 @@ func (s *stack) build(opts Options) error {
 		ShadowCompare:     []string{cfg.Outputs.Kubeflow.UserIDHeader, cfg.Outputs.Kubeflow.GroupsHeader},
 		Browser:           browser,
 		EmailPolicies:     emailPolicies(cfg.Issuers),
+		Forwarders:        forwarders(cfg.TrustedForwarders),
+		UserIDHeader:      cfg.Outputs.Kubeflow.UserIDHeader,
+		GroupsHeader:      cfg.Outputs.Kubeflow.GroupsHeader,
 	}
 	if enricher != nil { // a nil *Resolver must not become a non-nil interface
 		dc.Enricher = enricher
@@ -248,6 +251,15 @@ func routes(in []config.Route) []decision.Route {
 			Mode:                r.Mode,
 			AllowEncodedSlashes: r.AllowEncodedSlashes,
 		}
+	}
+	return out
+}
+
+// forwarders maps trusted_forwarders to the engine's.
+func forwarders(fs []config.TrustedForwarder) []decision.Forwarder {
+	out := make([]decision.Forwarder, len(fs))
+	for i, f := range fs {
+		out[i] = decision.Forwarder{Principal: f.Principal, Headers: f.Headers}
 	}
 	return out
 }
