@@ -115,13 +115,29 @@ func (l Log) SlogLevel() slog.Level {
 // Issuer is one trusted token issuer.
 type Issuer struct {
 	// Issuer is the exact `iss` value and the discovery base URL; required,
-	// absolute, https unless the host is loopback.
+	// absolute, https unless the host is loopback or InsecureHTTP is set.
 	Issuer string `mapstructure:"issuer"`
 	// Audiences are the accepted `aud` values; required, non-empty.
 	Audiences []string `mapstructure:"audiences"`
 	// JWKSURI overrides the discovered jwks_uri; absolute, https unless
-	// loopback, on the issuer's host or one of AllowedHosts. [""]
+	// loopback (or InsecureHTTP), on the issuer's host or one of
+	// AllowedHosts. Required with SkipDiscovery. [""]
 	JWKSURI string `mapstructure:"jwks_uri"`
+	// UserinfoEndpoint overrides the discovered userinfo_endpoint; same
+	// rules as JWKSURI. With SkipDiscovery it is the only way to use
+	// userinfo. [""]
+	UserinfoEndpoint string `mapstructure:"userinfo_endpoint"`
+	// SkipDiscovery never fetches the discovery document: an in-cluster
+	// issuer (Dex at http://dex.auth.svc.cluster.local:5556/dex) announces
+	// browser-facing endpoints idgate cannot use. Requires JWKSURI, and for
+	// login login.authorization_endpoint and login.token_endpoint. [false]
+	SkipDiscovery bool `mapstructure:"skip_discovery"`
+	// InsecureHTTP allows plain http for the issuer, JWKSURI and
+	// UserinfoEndpoint on any host, not only loopback, for an issuer
+	// reached inside a cluster (keys then travel unauthenticated on that
+	// network: use it only where the network is trusted, e.g. with mesh
+	// mTLS). Logged as a warning at start. [false]
+	InsecureHTTP bool `mapstructure:"insecure_http"`
 	// UserClaim names the claim that becomes the user id. ["email"]
 	UserClaim string `mapstructure:"user_claim"`
 	// GroupsClaim names the claim holding the groups. ["groups"]

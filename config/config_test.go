@@ -74,8 +74,8 @@ func TestRepoConfigDocumentsEveryKey(t *testing.T) {
 		}
 		prev = trimmed
 	}
-	if keys != 81 {
-		t.Errorf("config.yaml has %d keys, want 81 (69 settings and 12 sections)", keys)
+	if keys != 83 {
+		t.Errorf("config.yaml has %d keys, want 83 (71 settings and 12 sections)", keys)
 	}
 }
 
@@ -127,8 +127,8 @@ func TestEnvKeys(t *testing.T) {
 		}
 		seen[k.key] = true
 	}
-	if len(keys) != 69 {
-		t.Errorf("len(envKeys()) = %d, want 69 (one per leaf key)", len(keys))
+	if len(keys) != 71 {
+		t.Errorf("len(envKeys()) = %d, want 71 (one per leaf key)", len(keys))
 	}
 }
 

@@ -72,6 +72,36 @@ issuers:
 				t.Errorf("allowed_hosts not lower-cased: %q", h)
 			}
 		}},
+		{"in-cluster dex: insecure_http, skip_discovery, login endpoints", `
+issuers:
+  - issuer: http://dex.auth.svc.cluster.local:5556/dex
+    audiences: [kubeflow-oidc-authservice]
+    insecure_http: true
+    skip_discovery: true
+    jwks_uri: http://dex.auth.svc.cluster.local:5556/dex/keys
+    userinfo_endpoint: http://dex.auth.svc.cluster.local:5556/dex/userinfo
+login:
+  issuer: http://dex.auth.svc.cluster.local:5556/dex
+  client_id: kubeflow-oidc-authservice
+  authorization_endpoint: /dex/auth
+  token_endpoint: http://dex.auth.svc.cluster.local:5556/dex/token
+  scopes: [openid, email, groups]
+`, []string{"IDGATE_LOGIN_CLIENT_SECRET=s"}, func(t *testing.T, c *Config) {
+			iss := c.Issuers[0]
+			if !iss.InsecureHTTP || !iss.SkipDiscovery || iss.UserinfoEndpoint != "http://dex.auth.svc.cluster.local:5556/dex/userinfo" {
+				t.Errorf("issuer = %+v", iss)
+			}
+			if c.Login.AuthorizationEndpoint != "/dex/auth" || c.Login.TokenEndpoint != "http://dex.auth.svc.cluster.local:5556/dex/token" {
+				t.Errorf("login = %+v", c.Login)
+			}
+		}},
+		{"login endpoints: absolute authorization URL with a query", minimalIssuer + `
+login: {issuer: "https://idp.example.com", client_id: c, authorization_endpoint: "https://login.example.com/auth?kc_idp_hint=corp", token_endpoint: "https://idp.example.com/token"}
+`, []string{"IDGATE_LOGIN_CLIENT_SECRET=s"}, func(t *testing.T, c *Config) {
+			if c.Login.AuthorizationEndpoint != "https://login.example.com/auth?kc_idp_hint=corp" {
+				t.Errorf("login = %+v", c.Login)
+			}
+		}},
 		{"issuer email rules", `
 issuers:
   - {issuer: "https://corp.example.com", audiences: [a], email_verified: required, email_domains: [Corp.COM]}

@@ -27,6 +27,15 @@ type Login struct {
 	// offline_access, plus groups when the issuer's discovery lists it in
 	// scopes_supported (Dex puts groups in tokens only for that scope). [none]
 	Scopes []string `mapstructure:"scopes"`
+	// AuthorizationEndpoint overrides the discovered authorization_endpoint:
+	// an absolute http(s) URL, or a path ("/dex/auth") on the request's own
+	// scheme and host, for an IdP the browser reaches through the gateway.
+	// Required when the login issuer has skip_discovery. [""]
+	AuthorizationEndpoint string `mapstructure:"authorization_endpoint"`
+	// TokenEndpoint overrides the discovered token_endpoint: an absolute
+	// URL, https unless loopback or the login issuer has insecure_http.
+	// Required when the login issuer has skip_discovery. [""]
+	TokenEndpoint string `mapstructure:"token_endpoint"`
 	// CallbackPath is the redirect URI's path, answered by idgate. ["/oauth2/callback"]
 	CallbackPath string `mapstructure:"callback_path"`
 	// LogoutPath ends the session. ["/oauth2/logout"]
@@ -126,6 +135,10 @@ func (c *Config) validateLogin(p *problems) {
 	if l.CallbackPath == l.LogoutPath {
 		p.addf("login.logout_path", "same as login.callback_path")
 	}
+	if l.CallbackPath == SignOutPath {
+		p.addf("login.callback_path", "%s is always the logout alias", SignOutPath)
+	}
+	c.validateLoginEndpoints(p)
 	if l.PostLogoutRedirectURL != "" {
 		if u, err := url.Parse(l.PostLogoutRedirectURL); err != nil || (u.Scheme != "https" && u.Scheme != "http" && u.Scheme != "") {
 			p.addf("login.post_logout_redirect_url", "invalid URL")
@@ -160,6 +173,72 @@ func (c *Config) validateLogin(p *problems) {
 	if len(l.Scopes) > 0 && !strings.Contains(" "+strings.Join(l.Scopes, " ")+" ", " openid ") {
 		p.addf("login.scopes", "must include openid")
 	}
+}
+
+// SignOutPath is always served as a logout, besides login.logout_path:
+// oauth2-proxy's path, which Kubeflow's dashboard links to.
+const SignOutPath = "/oauth2/sign_out"
+
+// validateLoginEndpoints checks login.authorization_endpoint and
+// login.token_endpoint, which the login issuer's skip_discovery requires.
+func (c *Config) validateLoginEndpoints(p *problems) {
+	l := &c.Login
+	var iss Issuer
+	for _, is := range c.Issuers {
+		if is.Issuer == l.Issuer {
+			iss = is
+		}
+	}
+	if a := l.AuthorizationEndpoint; a != "" {
+		if strings.HasPrefix(a, "/") {
+			if !safeEndpointPath(a) {
+				p.addf("login.authorization_endpoint", "%s is not a single-slash absolute path", safeQuote(a))
+			}
+		} else if err := checkEndpointURL(a, iss.InsecureHTTP, true); err != nil {
+			p.addf("login.authorization_endpoint", "%v (or a path such as /dex/auth)", err)
+		}
+	} else if iss.SkipDiscovery {
+		p.addf("login.authorization_endpoint", "required when the login issuer has skip_discovery")
+	}
+	if t := l.TokenEndpoint; t != "" {
+		if err := checkEndpointURL(t, iss.InsecureHTTP, false); err != nil {
+			p.addf("login.token_endpoint", "%v", err)
+		}
+	} else if iss.SkipDiscovery {
+		p.addf("login.token_endpoint", "required when the login issuer has skip_discovery")
+	}
+}
+
+// checkEndpointURL is checkURL, with a query allowed when query is set.
+func checkEndpointURL(raw string, insecureHTTP, query bool) error {
+	if query {
+		if u, err := url.Parse(raw); err == nil && u.Fragment == "" {
+			u.RawQuery = ""
+			raw = u.String()
+		}
+	}
+	_, err := checkURL(raw, insecureHTTP)
+	return err
+}
+
+// safeEndpointPath accepts a path (and query) that, put after the request's
+// scheme://host, stays on that host however a browser reads it: one
+// leading "/", no backslash, no encoded slash or backslash, no control
+// characters, spaces or fragment.
+func safeEndpointPath(s string) bool {
+	lower := strings.ToLower(s)
+	return strings.HasPrefix(s, "/") && !strings.HasPrefix(s, "//") &&
+		!strings.ContainsAny(s, "\\# ") && !strings.Contains(lower, "%2f") && !strings.Contains(lower, "%5c") &&
+		isASCII(s)
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] >= 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // readLoginSecrets moves the login's secret files into the configuration.

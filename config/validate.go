@@ -120,7 +120,7 @@ func (c *Config) validateIssuer(p *problems, i int) {
 	var issuerHost string
 	if iss.Issuer == "" {
 		p.addf(k+".issuer", "required")
-	} else if u, err := checkURL(iss.Issuer); err != nil {
+	} else if u, err := checkURL(iss.Issuer, iss.InsecureHTTP); err != nil {
 		p.addf(k+".issuer", "%v", err)
 	} else {
 		issuerHost = u.Hostname()
@@ -143,14 +143,7 @@ func (c *Config) validateIssuer(p *problems, i int) {
 			p.addf(fmt.Sprintf("%s.allowed_hosts[%d]", k, j), "invalid host name %s", safeQuote(h))
 		}
 	}
-	if iss.JWKSURI != "" {
-		if u, err := checkURL(iss.JWKSURI); err != nil {
-			p.addf(k+".jwks_uri", "%v", err)
-		} else if h := strings.ToLower(u.Hostname()); issuerHost != "" &&
-			h != strings.ToLower(issuerHost) && !contains(iss.AllowedHosts, h) {
-			p.addf(k+".jwks_uri", "host %q is neither the issuer's host nor in allowed_hosts", h)
-		}
-	}
+	iss.validateEndpoints(p, k, issuerHost)
 	if iss.UserClaim == "" {
 		p.addf(k+".user_claim", "required")
 	}
@@ -173,6 +166,32 @@ func (c *Config) validateIssuer(p *problems, i int) {
 	}
 }
 
+// validateEndpoints checks jwks_uri and userinfo_endpoint (absolute, https
+// unless loopback or insecure_http, on the issuer's host or an allowed one)
+// and what skip_discovery requires.
+func (iss Issuer) validateEndpoints(p *problems, k, issuerHost string) {
+	for _, e := range []struct{ key, url string }{{"jwks_uri", iss.JWKSURI}, {"userinfo_endpoint", iss.UserinfoEndpoint}} {
+		if e.url == "" {
+			continue
+		}
+		if u, err := checkURL(e.url, iss.InsecureHTTP); err != nil {
+			p.addf(k+"."+e.key, "%v", err)
+		} else if h := strings.ToLower(u.Hostname()); issuerHost != "" &&
+			h != strings.ToLower(issuerHost) && !contains(iss.AllowedHosts, h) {
+			p.addf(k+"."+e.key, "host %q is neither the issuer's host nor in allowed_hosts", h)
+		}
+	}
+	if !iss.SkipDiscovery {
+		return
+	}
+	if iss.JWKSURI == "" {
+		p.addf(k+".jwks_uri", "required with skip_discovery")
+	}
+	if iss.Userinfo != nil && *iss.Userinfo && iss.UserinfoEndpoint == "" {
+		p.addf(k+".userinfo_endpoint", "required with skip_discovery and userinfo: true")
+	}
+}
+
 // Values of issuers[].email_verified.
 const (
 	EmailVerifiedIfPresent = "if_present"
@@ -181,8 +200,8 @@ const (
 )
 
 // checkURL accepts an absolute http(s) URL without credentials, query or
-// fragment; plain http only for a loopback host.
-func checkURL(raw string) (*url.URL, error) {
+// fragment; plain http only for a loopback host unless insecureHTTP.
+func checkURL(raw string, insecureHTTP bool) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		return nil, fmt.Errorf("%s is not an absolute http(s) URL", safeQuote(raw))
@@ -192,8 +211,8 @@ func checkURL(raw string) (*url.URL, error) {
 		return nil, fmt.Errorf("must not contain credentials")
 	case u.RawQuery != "" || u.Fragment != "":
 		return nil, fmt.Errorf("must not have a query or fragment")
-	case u.Scheme == "http" && !isLoopback(u.Hostname()):
-		return nil, fmt.Errorf("plain http only allowed for loopback hosts")
+	case u.Scheme == "http" && !insecureHTTP && !isLoopback(u.Hostname()):
+		return nil, fmt.Errorf("plain http only allowed for loopback hosts (or with insecure_http)")
 	}
 	return u, nil
 }

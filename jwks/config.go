@@ -16,15 +16,27 @@ import (
 // IssuerConfig is one trusted token issuer.
 type IssuerConfig struct {
 	// Issuer is the exact `iss` of its tokens. Discovery is fetched from
-	// Issuer + "/.well-known/openid-configuration". It must be https, or http
-	// on a loopback host.
+	// Issuer + "/.well-known/openid-configuration" unless SkipDiscovery. It
+	// must be https, or http on a loopback host or with InsecureHTTP.
 	Issuer string
 	// Audiences are the accepted `aud` values; a token's aud must contain one.
 	// Required.
 	Audiences []string
 	// JWKSURI, when set, overrides the discovered jwks_uri; discovery is then
-	// still attempted for Metadata but not required.
+	// still attempted for Metadata but not required. Required with
+	// SkipDiscovery.
 	JWKSURI string
+	// UserinfoEndpoint, when set, overrides the discovered
+	// userinfo_endpoint in Metadata.
+	UserinfoEndpoint string
+	// SkipDiscovery never fetches the discovery document: Metadata holds
+	// only Issuer, JWKSURI and UserinfoEndpoint, from the start.
+	SkipDiscovery bool
+	// InsecureHTTP allows plain http on any host for the issuer, JWKSURI
+	// and a discovered jwks_uri (an issuer reached inside a cluster), not
+	// only on loopback. Redirects are still never followed to plain http
+	// off loopback.
+	InsecureHTTP bool
 	// UserClaim names the claim that becomes Identity.UserClaim. Default
 	// "email".
 	UserClaim string
@@ -123,7 +135,7 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 	if len(via) >= 3 {
 		return errors.New("jwks: too many redirects")
 	}
-	if err := checkFetchURL(req.URL); err != nil {
+	if err := checkFetchURL(req.URL, false); err != nil {
 		return err
 	}
 	return nil
@@ -172,7 +184,7 @@ func (ic *IssuerConfig) validate() error {
 	if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
 		return fmt.Errorf("issuer: %q is not an absolute URL without query", ic.Issuer)
 	}
-	if err := checkFetchURL(u); err != nil {
+	if err := checkFetchURL(u, ic.InsecureHTTP); err != nil {
 		return fmt.Errorf("issuer: %w", err)
 	}
 	if len(ic.Audiences) == 0 {
@@ -183,14 +195,20 @@ func (ic *IssuerConfig) validate() error {
 			return errors.New("audiences: empty value")
 		}
 	}
-	if ic.JWKSURI != "" {
-		u, err := url.Parse(ic.JWKSURI)
+	for _, e := range []struct{ key, url string }{{"jwks_uri", ic.JWKSURI}, {"userinfo_endpoint", ic.UserinfoEndpoint}} {
+		if e.url == "" {
+			continue
+		}
+		u, err := url.Parse(e.url)
 		if err != nil || u.Host == "" {
-			return fmt.Errorf("jwks_uri: %q is not an absolute URL", ic.JWKSURI)
+			return fmt.Errorf("%s: %q is not an absolute URL", e.key, e.url)
 		}
-		if err := checkFetchURL(u); err != nil {
-			return fmt.Errorf("jwks_uri: %w", err)
+		if err := checkFetchURL(u, ic.InsecureHTTP); err != nil {
+			return fmt.Errorf("%s: %w", e.key, err)
 		}
+	}
+	if ic.SkipDiscovery && ic.JWKSURI == "" {
+		return errors.New("jwks_uri: required with skip_discovery")
 	}
 	for _, h := range ic.AllowedHosts {
 		if h == "" || strings.ContainsAny(h, "/?#@") {
@@ -200,16 +218,17 @@ func (ic *IssuerConfig) validate() error {
 	return nil
 }
 
-// checkFetchURL allows https anywhere and http only on loopback hosts.
-func checkFetchURL(u *url.URL) error {
+// checkFetchURL allows https anywhere and http only on loopback hosts, or
+// anywhere with insecureHTTP.
+func checkFetchURL(u *url.URL, insecureHTTP bool) error {
 	switch u.Scheme {
 	case "https":
 		return nil
 	case "http":
-		if isLoopback(u.Hostname()) {
+		if insecureHTTP || isLoopback(u.Hostname()) {
 			return nil
 		}
-		return fmt.Errorf("%s: plain http only allowed for loopback hosts", u.Redacted())
+		return fmt.Errorf("%s: plain http only allowed for loopback hosts (or with insecure_http)", u.Redacted())
 	}
 	return fmt.Errorf("%s: scheme must be https", u.Redacted())
 }

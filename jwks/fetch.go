@@ -123,7 +123,7 @@ func (is *issuer) checkJWKSURI(raw string) error {
 	if err != nil || u.Host == "" {
 		return fmt.Errorf("%w: jwks_uri %q is not an absolute URL", errInvalid, raw)
 	}
-	if err := checkFetchURL(u); err != nil {
+	if err := checkFetchURL(u, is.cfg.InsecureHTTP); err != nil {
 		return fmt.Errorf("%w: jwks_uri %w", errRefused, err)
 	}
 	if u.Host != is.host && !slices.Contains(is.cfg.AllowedHosts, u.Host) &&

@@ -60,7 +60,7 @@ type fetchCall struct {
 func newIssuer(v *Verifier, cfg IssuerConfig) *issuer {
 	u, _ := url.Parse(cfg.Issuer) // validated by New
 	v.m.presetIssuer(cfg.Issuer)
-	return &issuer{
+	is := &issuer{
 		v:              v,
 		cfg:            cfg,
 		host:           u.Host,
@@ -75,6 +75,10 @@ func newIssuer(v *Verifier, cfg IssuerConfig) *issuer {
 			Attrs:            []any{"issuer", cfg.Issuer},
 		}),
 	}
+	if cfg.SkipDiscovery {
+		is.meta.Store(&Metadata{Issuer: cfg.Issuer, JWKSURI: cfg.JWKSURI, UserinfoEndpoint: cfg.UserinfoEndpoint})
+	}
+	return is
 }
 
 // current returns the keys, or nil when there are none or they have been
@@ -177,7 +181,7 @@ func (is *issuer) report(err error, now time.Time, mode fetchMode, retryWait tim
 // load fetches discovery when needed and then the keys.
 func (is *issuer) load(ctx context.Context, mode fetchMode, now time.Time) (*keySet, time.Duration, error) {
 	md := is.meta.Load()
-	if md == nil || mode == modeScheduled {
+	if !is.cfg.SkipDiscovery && (md == nil || mode == modeScheduled) {
 		fresh, err := is.discover(ctx)
 		switch {
 		case err == nil:

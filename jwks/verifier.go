@@ -141,8 +141,10 @@ func (v *Verifier) Unready() []string {
 	return out
 }
 
-// Metadata returns the endpoints issuer's discovery document announced, and
-// false when it is not configured or discovery has not succeeded yet.
+// Metadata returns the endpoints issuer's discovery document announced,
+// with the configured JWKSURI and UserinfoEndpoint in place of theirs, and
+// false when it is not configured or discovery has not succeeded yet. With
+// SkipDiscovery it holds only the configured endpoints, from the start.
 func (v *Verifier) Metadata(issuer string) (Metadata, bool) {
 	is := v.issuers[issuer]
 	if is == nil {
@@ -155,6 +157,9 @@ func (v *Verifier) Metadata(issuer string) (Metadata, bool) {
 	out := *md
 	if is.cfg.JWKSURI != "" {
 		out.JWKSURI = is.cfg.JWKSURI
+	}
+	if is.cfg.UserinfoEndpoint != "" {
+		out.UserinfoEndpoint = is.cfg.UserinfoEndpoint
 	}
 	return out, true
 }

@@ -34,7 +34,9 @@ type CookieConfig struct {
 
 // Endpoints are the IdP endpoints discovery announced.
 type Endpoints struct {
-	// Authorization is authorization_endpoint. Required for login.
+	// Authorization is authorization_endpoint, an absolute URL, or a path
+	// (such as "/dex/auth") on the scheme and host of the request being
+	// logged in. Required for login.
 	Authorization string
 	// Token is token_endpoint. Required for login.
 	Token string
@@ -75,7 +77,8 @@ type Config struct {
 	Scopes []string
 	// CallbackPath is the redirect URI's path. Default "/oauth2/callback".
 	CallbackPath string
-	// LogoutPath ends the session. Default "/oauth2/logout".
+	// LogoutPath ends the session. Default "/oauth2/logout". SignOutPath
+	// always does too.
 	LogoutPath string
 	// PostLogoutRedirectURL is where logout lands (via the IdP's
 	// end_session_endpoint when it has one). Empty means "/" on the host.
@@ -182,6 +185,9 @@ func (cfg *Config) validate() error {
 	}
 	if cfg.CallbackPath == cfg.LogoutPath {
 		return errors.New("login: logout_path: must differ from callback_path")
+	}
+	if cfg.CallbackPath == SignOutPath {
+		return fmt.Errorf("login: callback_path: %s is always the logout alias", SignOutPath)
 	}
 	return cfg.Cookie.validate()
 }

@@ -87,14 +87,18 @@ func New(cfg Config) (*Flow, error) {
 	return &Flow{cfg: cfg}, nil
 }
 
-// Endpoint answers requests to CallbackPath and LogoutPath; it returns false
-// for any other path, which the caller then handles.
+// SignOutPath is always answered as LogoutPath is: oauth2-proxy's logout
+// path, which Kubeflow's central dashboard links to (LOGOUT_URL).
+const SignOutPath = "/oauth2/sign_out"
+
+// Endpoint answers requests to CallbackPath, LogoutPath and SignOutPath; it
+// returns false for any other path, which the caller then handles.
 func (f *Flow) Endpoint(ctx context.Context, req *Request) (*Response, bool) {
 	path, query, _ := strings.Cut(req.Path, "?")
 	switch path {
 	case f.cfg.CallbackPath:
 		return f.callback(ctx, req, query), true
-	case f.cfg.LogoutPath:
+	case f.cfg.LogoutPath, SignOutPath:
 		return f.logout(ctx, req), true
 	}
 	return nil, false

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -53,14 +54,15 @@ func (f *Flow) Start(ctx context.Context, req *Request) *Response {
 		return page(http.StatusServiceUnavailable, ReasonLoginUnavailable, "Sign-in unavailable",
 			"The identity provider cannot be reached right now. Please try again in a moment.", returnTo)
 	}
-	authURL, err := url.Parse(eps.Authorization)
-	if err != nil || !authURL.IsAbs() {
-		return page(http.StatusServiceUnavailable, ReasonLoginUnavailable, "Sign-in unavailable",
-			"The identity provider is misconfigured.", "")
-	}
-	redirectURI, ok := f.redirectURI(req)
+	origin, ok := requestOrigin(req)
 	if !ok {
 		return page(http.StatusBadRequest, ReasonBadRequest, "Bad request", "The request's host is not valid.", "")
+	}
+	redirectURI, _ := f.redirectURI(req)
+	authURL, err := authorizationURL(eps.Authorization, origin)
+	if err != nil {
+		return page(http.StatusServiceUnavailable, ReasonLoginUnavailable, "Sign-in unavailable",
+			"The identity provider is misconfigured.", "")
 	}
 	st := session.State{ID: randomString(), Verifier: randomString(), Nonce: randomString(), ReturnTo: shortReturn(returnTo)}
 	sealed, err := f.cfg.Sessions.SealState(st)
@@ -124,6 +126,14 @@ func (f *Flow) prunePending(req *Request) []identity.Header {
 // redirectURI is scheme://host + CallbackPath, false for a host that is not
 // a plain host[:port].
 func (f *Flow) redirectURI(req *Request) (string, bool) {
+	origin, ok := requestOrigin(req)
+	return origin + f.cfg.CallbackPath, ok
+}
+
+// requestOrigin is the request's scheme://host, on which the redirect URI
+// (and a path-form authorization endpoint) is built; false for a host that
+// is not a plain host[:port].
+func requestOrigin(req *Request) (string, bool) {
 	scheme := strings.ToLower(req.Scheme)
 	switch scheme {
 	case "":
@@ -135,7 +145,26 @@ func (f *Flow) redirectURI(req *Request) (string, bool) {
 	if !validHost(req.Host) {
 		return "", false
 	}
-	return scheme + "://" + req.Host + f.cfg.CallbackPath, true
+	return scheme + "://" + req.Host, true
+}
+
+// authorizationURL is the authorization endpoint: an absolute URL as is, or
+// a path ("/dex/auth", for an IdP the browser reaches through the same
+// gateway) on origin. A path must stay on origin however a browser reads
+// it: no "//", backslash or encoded separators.
+func authorizationURL(endpoint, origin string) (*url.URL, error) {
+	if strings.HasPrefix(endpoint, "/") {
+		if safeReturnPath(endpoint) != endpoint || strings.Contains(strings.ToLower(endpoint), "%2f") ||
+			strings.Contains(strings.ToLower(endpoint), "%5c") {
+			return nil, errors.New("login: authorization endpoint: unsafe path")
+		}
+		endpoint = origin + endpoint
+	}
+	u, err := url.Parse(endpoint)
+	if err != nil || !u.IsAbs() || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return nil, errors.New("login: authorization endpoint: not an absolute http(s) URL")
+	}
+	return u, nil
 }
 
 // validHost accepts a DNS name or IP literal with an optional port.

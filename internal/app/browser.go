@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/idgate/idgate/config"
 	"github.com/idgate/idgate/decision"
 	"github.com/idgate/idgate/jwks"
 	"github.com/idgate/idgate/login"
@@ -45,22 +46,37 @@ func (s *stack) buildBrowser(opts Options, v *jwks.Verifier, cache *profilecache
 	flow, err := login.New(login.Config{
 		ClientID: lc.ClientID, ClientSecret: lc.ClientSecret, Scopes: lc.Scopes,
 		CallbackPath: lc.CallbackPath, LogoutPath: lc.LogoutPath, PostLogoutRedirectURL: lc.PostLogoutRedirectURL,
-		Cookie: login.CookieConfig{Name: lc.Cookie.Name, Domain: lc.Cookie.Domain, Secure: lc.Cookie.Secure, SameSite: lc.Cookie.SameSite},
-		Endpoints: func() (login.Endpoints, bool) {
-			md, ok := v.Metadata(lc.Issuer)
-			if !ok || md.AuthorizationEndpoint == "" || md.TokenEndpoint == "" {
-				return login.Endpoints{}, false
-			}
-			return login.Endpoints{Authorization: md.AuthorizationEndpoint, Token: md.TokenEndpoint, EndSession: md.EndSessionEndpoint,
-				ScopesSupported: md.ScopesSupported}, true
-		},
-		IDTokens: v, Sessions: store, Userinfo: fetcher, HTTPClient: noRedirects(opts), Now: opts.Now,
+		Cookie:    login.CookieConfig{Name: lc.Cookie.Name, Domain: lc.Cookie.Domain, Secure: lc.Cookie.Secure, SameSite: lc.Cookie.SameSite},
+		Endpoints: loginEndpoints(v, lc),
+		IDTokens:  v, Sessions: store, Userinfo: fetcher, HTTPClient: noRedirects(opts), Now: opts.Now,
 		Timeout: lc.TokenTimeout,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("app: login: %w", err)
 	}
 	return browser{flow: flow}, nil
+}
+
+// loginEndpoints are the login issuer's discovered endpoints with
+// login.authorization_endpoint and login.token_endpoint in their place when
+// set (with skip_discovery, they are all there is); unknown until both an
+// authorization and a token endpoint are.
+func loginEndpoints(v *jwks.Verifier, lc config.Login) func() (login.Endpoints, bool) {
+	return func() (login.Endpoints, bool) {
+		md, _ := v.Metadata(lc.Issuer) // zero while discovery has not answered
+		eps := login.Endpoints{Authorization: md.AuthorizationEndpoint, Token: md.TokenEndpoint,
+			EndSession: md.EndSessionEndpoint, ScopesSupported: md.ScopesSupported}
+		if lc.AuthorizationEndpoint != "" {
+			eps.Authorization = lc.AuthorizationEndpoint
+		}
+		if lc.TokenEndpoint != "" {
+			eps.Token = lc.TokenEndpoint
+		}
+		if eps.Authorization == "" || eps.Token == "" {
+			return login.Endpoints{}, false
+		}
+		return eps, true
+	}
 }
 
 // browser adapts *login.Flow to decision.Browser.

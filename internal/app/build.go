@@ -74,6 +74,12 @@ func (s *stack) buildVerifier(opts Options) (*jwks.Verifier, error) {
 	cfg := s.cfg
 	jc := jwks.DefaultConfig() // FetchTimeout and MaxTokenBytes have no config key
 	jc.Issuers = issuerConfigs(cfg.Issuers)
+	for _, is := range cfg.Issuers {
+		if is.InsecureHTTP {
+			s.log.Warn("issuer allows plain http (insecure_http): its keys and userinfo travel unauthenticated on this network",
+				"issuer", is.Issuer)
+		}
+	}
 	jc.RefreshMinInterval = cfg.JWKSRefreshMinInterval
 	jc.ClockSkew = cfg.ClockSkew
 	jc.MaxStale = cfg.JWKSMaxStale
@@ -214,7 +220,8 @@ func issuerConfigs(in []config.Issuer) []jwks.IssuerConfig {
 	out := make([]jwks.IssuerConfig, len(in))
 	for i, is := range in {
 		out[i] = jwks.IssuerConfig{
-			Issuer: is.Issuer, Audiences: is.Audiences, JWKSURI: is.JWKSURI,
+			Issuer: is.Issuer, Audiences: is.Audiences, JWKSURI: is.JWKSURI, UserinfoEndpoint: is.UserinfoEndpoint,
+			SkipDiscovery: is.SkipDiscovery, InsecureHTTP: is.InsecureHTTP,
 			UserClaim: is.UserClaim, GroupsClaim: is.GroupsClaim, AllowedHosts: is.AllowedHosts,
 		}
 	}

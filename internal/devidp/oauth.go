@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -104,6 +105,7 @@ func (p *Provider) pruneLocked() {
 	}
 	if len(p.refreshTokens) >= maxPending {
 		clear(p.refreshTokens)
+		clear(p.userRefresh)
 	}
 }
 
@@ -149,7 +151,9 @@ func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 		delete(p.refreshTokens, rt) // refresh tokens rotate
 		p.mu.Unlock()
 		if g == nil {
-			tokenError(w, http.StatusBadRequest, "invalid_grant")
+			// Dex's words for a refresh token a later login replaced.
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_grant",
+				"error_description": "Refresh token is invalid or has already been claimed by another client."})
 			return
 		}
 	default:
@@ -184,6 +188,9 @@ func (p *Provider) redeemCode(form url.Values) *authCode {
 func (p *Provider) issueTokens(g *grant, nonce string) (map[string]any, error) {
 	now := p.opts.Now()
 	base := maps.Clone(g.user)
+	if p.opts.GroupsNeedScope && !slices.Contains(strings.Fields(g.scope), "groups") {
+		delete(base, "groups")
+	}
 	base["aud"] = p.opts.ClientID
 	base["azp"] = p.opts.ClientID
 	base["iat"] = now.Unix()
@@ -207,6 +214,10 @@ func (p *Provider) issueTokens(g *grant, nonce string) (map[string]any, error) {
 	p.mu.Lock()
 	p.pruneLocked()
 	p.refreshTokens[rt] = &grant{user: maps.Clone(g.user), scope: g.scope}
+	if sub, _ := g.user["sub"].(string); p.opts.OneRefreshTokenPerUser {
+		delete(p.refreshTokens, p.userRefresh[sub])
+		p.userRefresh[sub] = rt
+	}
 	p.mu.Unlock()
 	return map[string]any{
 		"access_token":  at,

@@ -1,6 +1,7 @@
 package devidp
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -33,6 +34,17 @@ type Options struct {
 	DefaultUser map[string]any
 	// Now is the clock for minted tokens and codes. Nil means time.Now.
 	Now func() time.Time
+	// Issuer is the `iss` the provider claims and announces (with its
+	// endpoints under it), e.g. Kubeflow's in-cluster Dex URL that a test
+	// routes to this provider. Empty means its own URL, "http://ADDR".
+	Issuer string
+	// GroupsNeedScope leaves `groups` out of the tokens of a login that did
+	// not ask for the groups scope, as Dex does.
+	GroupsNeedScope bool
+	// OneRefreshTokenPerUser keeps one refresh token per user (and client),
+	// as Dex does: a new login revokes the user's earlier refresh token,
+	// which is then refused with invalid_grant.
+	OneRefreshTokenPerUser bool
 }
 
 // Fault makes an endpoint misbehave. The zero Fault means normal service.
@@ -69,6 +81,7 @@ type MintOptions struct {
 // use.
 type Provider struct {
 	opts   Options
+	url    string // where it listens
 	issuer string
 	ln     net.Listener
 	srv    *http.Server
@@ -84,6 +97,7 @@ type Provider struct {
 	defaultUser   map[string]any
 	codes         map[string]*authCode
 	refreshTokens map[string]*grant
+	userRefresh   map[string]string // sub → its one refresh token (OneRefreshTokenPerUser)
 	logouts       int64
 
 	jwksCalls     atomic.Int64
@@ -111,7 +125,8 @@ func Start(opts Options) (*Provider, error) {
 	}
 	p := &Provider{
 		opts:          opts,
-		issuer:        "http://" + ln.Addr().String(),
+		url:           "http://" + ln.Addr().String(),
+		issuer:        cmp.Or(opts.Issuer, "http://"+ln.Addr().String()),
 		ln:            ln,
 		done:          make(chan struct{}),
 		gen:           1,
@@ -121,6 +136,7 @@ func Start(opts Options) (*Provider, error) {
 		defaultUser:   opts.DefaultUser,
 		codes:         map[string]*authCode{},
 		refreshTokens: map[string]*grant{},
+		userRefresh:   map[string]string{},
 	}
 	p.srv = &http.Server{Handler: p.routes(), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
@@ -169,8 +185,12 @@ func (p *Provider) routes() http.Handler {
 	return mux
 }
 
-// Issuer is the provider's issuer URL, "http://127.0.0.1:PORT".
+// Issuer is the provider's issuer URL, "http://127.0.0.1:PORT" unless
+// Options.Issuer says otherwise.
 func (p *Provider) Issuer() string { return p.issuer }
+
+// URL is where the provider listens, "http://127.0.0.1:PORT".
+func (p *Provider) URL() string { return p.url }
 
 // ClientID is the client the provider accepts.
 func (p *Provider) ClientID() string { return p.opts.ClientID }
