@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/idgate/idgate/internal/devidp"
 	"github.com/idgate/idgate/internal/envoysim"
+	"github.com/idgate/idgate/internal/redistest"
 )
 
 // Istio's sidecar reports the mTLS peer as spiffe://<trust domain>/ns/<ns>/sa/<sa>.
@@ -27,9 +30,10 @@ const (
 	kfUser       = "user@example.com"
 )
 
-// kubeflowWorld is idgate configured as deploy/kubeflow configures it: Dex
-// (the test IdP) for users and browser login, the cluster's service-account
-// issuer with KFP's audience, and the two trusted forwarders.
+// kubeflowWorld is idgate running deploy/kubeflow/config.yaml, the
+// configuration the Kubeflow component ships, with its in-cluster URLs
+// pointed at test IdPs (Dex's stand-in, the cluster's service-account
+// issuer), its secrets in files and a real Redis.
 type kubeflowWorld struct {
 	dex, k8s *devidp.Provider
 	idg      *instance
@@ -37,32 +41,44 @@ type kubeflowWorld struct {
 
 func mustKubeflowWorld(t *testing.T) *kubeflowWorld {
 	t.Helper()
-	w := &kubeflowWorld{dex: mustIdP(t), k8s: mustIdP(t)}
-	w.dex.SetDefaultUser(map[string]any{"sub": "15841185641784", "email": kfUser, "email_verified": true, "groups": []string{"kubeflow-users"}})
-	w.idg = mustStart(t, fmt.Sprintf(`
-server: {grpc_addr: "127.0.0.1:0", http_addr: "127.0.0.1:0", shutdown_grace: 2s}
-issuers:
-  - issuer: %[1]s
-    audiences: [%[2]s]
-  - issuer: %[4]s
-    audiences: [pipelines.kubeflow.org, idgate]
-    user_claim: sub
-    userinfo: false
-login:
-  issuer: %[1]s
-  client_id: %[2]s
-  client_secret: %[3]s
-  cookie: {secure: false}
-  session_key: "0123456789abcdef0123456789abcdef-test-only"
-  logout_path: /oauth2/sign_out
-trusted_forwarders:
-  - principal: %[5]s
-    headers: [kubeflow-userid]
-  - principal: %[6]s
-    headers: [kubeflow-userid]
-routes:
-  - {path_prefix: /dex, public: true}
-`, w.dex.Issuer(), w.dex.ClientID(), w.dex.ClientSecret(), w.k8s.Issuer(), uiPeer, dashPeer))
+	dex, err := devidp.Start(devidp.Options{ClientID: "kubeflow-oidc-authservice", GroupsNeedScope: true,
+		DefaultUser: map[string]any{"sub": "15841185641784", "email": kfUser, "email_verified": true, "groups": []string{"kubeflow-users"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dex.Close() })
+	w := &kubeflowWorld{dex: dex, k8s: mustIdP(t)}
+	raw, err := os.ReadFile("../../deploy/kubeflow/config.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for name, content := range map[string]string{"client-secret": dex.ClientSecret(), "session-key": strings.Repeat("s", 48)} {
+		if err := writeFile(filepath.Join(dir, name), content); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const inClusterDex, apiserver = "http://dex.auth.svc.cluster.local:5556/dex", "https://kubernetes.default.svc.cluster.local"
+	cfg := strings.NewReplacer(
+		inClusterDex+"/keys", dex.Issuer()+"/jwks",
+		inClusterDex+"/token", dex.Issuer()+"/token",
+		"authorization_endpoint: /dex/auth", "authorization_endpoint: "+dex.Issuer()+"/authorize", // the gateway's /dex/ route, here direct
+		inClusterDex, dex.Issuer(),
+		apiserver+"/openid/v1/jwks", w.k8s.Issuer()+"/jwks",
+		apiserver, w.k8s.Issuer(),
+		`":9001"`, `"127.0.0.1:0"`, `":8080"`, `"127.0.0.1:0"`,
+		"  key_file: /var/run/secrets/idgate/signing-key.pem\n", "", // a generated key
+		"/var/run/secrets/idgate/", dir+"/",
+		"secure: true", "secure: false", // plain http on loopback: Go's cookie jar sends no Secure cookie
+		`addrs: ["idgate-redis:6379"]`, fmt.Sprintf("addrs: [%q]", redistest.Start(t).Addr()),
+		"    password_file: /var/run/secrets/idgate/redis-password\n", "",
+	).Replace(string(raw))
+	for _, gone := range []string{"svc.cluster.local", "/var/run/secrets", "redis-password"} {
+		if strings.Contains(cfg, gone) {
+			t.Fatalf("deploy/kubeflow/config.yaml changed: %q left in the test's copy:\n%s", gone, cfg)
+		}
+	}
+	w.idg = mustStart(t, cfg)
 	w.idg.waitReady(t)
 	return w
 }
@@ -90,7 +106,7 @@ func workloadCheck(peer, host, path string, hs []envoysim.Header) *authv3.CheckR
 // with exactly one kubeflow-userid, the right one.
 func TestKubeflowRequestMatrix(t *testing.T) {
 	w := mustKubeflowWorld(t)
-	userTok := mustMint(t, w.dex, map[string]any{"sub": "15841185641784", "aud": w.dex.ClientID(), "email": kfUser, "email_verified": true}, "RS256")
+	userTok := mustMint(t, w.dex, map[string]any{"sub": "15841185641784", "aud": "kubeflow-oidc-authservice", "email": kfUser, "email_verified": true}, "RS256")
 	swfTok := w.saToken(t, saSubject, "pipelines.kubeflow.org")
 	nbTok := w.saToken(t, notebookSA, "pipelines.kubeflow.org")
 	const kfp, kfpGRPC, kfam = "ml-pipeline.kubeflow.svc.cluster.local:8888", "ml-pipeline.kubeflow.svc.cluster.local:8887", "profiles-kfam.kubeflow.svc.cluster.local:8081"
