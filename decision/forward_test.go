@@ -16,7 +16,7 @@ const (
 
 // mustForwardEngine is mustEngine with ml-pipeline-ui trusted to forward
 // kubeflow-userid and centraldashboard the user id and groups.
-func mustForwardEngine(t *testing.T, routes []Route) *Engine {
+func mustForwardEngine(t testing.TB, routes []Route) *Engine {
 	t.Helper()
 	cfg := mustEngine(t, routes).cfg
 	cfg.UserIDHeader, cfg.GroupsHeader = "kubeflow-userid", "kubeflow-groups"
@@ -168,4 +168,45 @@ func TestForwardedShadow(t *testing.T) {
 	if err != nil || !res.Shadow || !res.WouldAllow || len(res.Mismatches) != 0 || len(res.Remove) != 0 {
 		t.Fatalf("%v %+v", err, res)
 	}
+}
+
+// FuzzForwardedHeaders: whatever a trusted forwarder sends, an allow on its
+// headers passes on only its listed headers, each one clean value under its
+// own name, and strips every other identity header.
+func FuzzForwardedHeaders(f *testing.F) {
+	f.Add("kubeflow-userid", "alice@example.com", "kubeflow-groups", "a,b%2Cc")
+	f.Add("kubeflow-userid", "a@x,b@x", "x-flyte-identity", "e30.e30.")
+	f.Add("kubeflow_userid", "root", "Kubeflow-Userid", "alice")
+	f.Add("kubeflow-groups", "%zz,admins", "kubeflow-userid", "alice\r\nx: y")
+	e := mustForwardEngine(f, []Route{{PathPrefix: "/admin", AllowGroups: []string{"admins"}}})
+	f.Fuzz(func(t *testing.T, n1, v1, n2, v2 string) {
+		h := map[string]string{strings.ToLower(n1): v1}
+		if k := strings.ToLower(n2); k != strings.ToLower(n1) {
+			h[k] = v2
+		}
+		for _, path := range []string{"/api", "/admin"} {
+			res, err := e.Decide(context.Background(), &Request{Method: "GET", Host: "h", Path: path, Headers: h, Principal: dashPrincipal})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !res.Allowed || res.Forwarder == "" {
+				continue
+			}
+			for name, v := range h {
+				norm, _ := normalName(name)
+				listed := name == "kubeflow-userid" || name == "kubeflow-groups"
+				switch {
+				case listed && (strings.ContainsAny(v, "\r\n\x00") || name == "kubeflow-userid" && strings.Contains(v, ",")):
+					t.Fatalf("%s %q passed on", name, v)
+				case listed && slices.Contains(res.Remove, name):
+					t.Fatalf("forwarded %s removed", name)
+				case !listed && (contains(e.strip.all, norm) || family(norm) != "") && !slices.Contains(res.Remove, name):
+					t.Fatalf("%s goes upstream beside a forwarded identity", name)
+				}
+			}
+			if len(res.Set) != 0 {
+				t.Fatalf("a forwarded request gets headers set: %v", res.Set)
+			}
+		}
+	})
 }
