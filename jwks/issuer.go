@@ -45,6 +45,7 @@ type issuer struct {
 
 	mu        sync.Mutex
 	inflight  *fetchCall
+	queued    *fetchCall    // the forced fetch waiting for its slot (see awaitSlot)
 	lastFetch time.Time     // start of the last fetch attempt
 	lastErr   error         // outcome of the last fetch
 	refresh   time.Duration // from the last JWKS Cache-Control
@@ -102,16 +103,28 @@ func (is *issuer) current(now time.Time) *keySet {
 }
 
 // fetch joins the fetch in flight or starts one, and waits for it on ctx.
-// A forced fetch within RefreshMinInterval of the last one returns at once.
+// A forced fetch within RefreshMinInterval of the last one waits for the
+// next one the interval allows, shared by every such caller (awaitSlot),
+// or returns at once when that comes after ctx ends.
 func (is *issuer) fetch(ctx context.Context, mode fetchMode) error {
 	is.mu.Lock()
 	call := is.inflight
 	if call == nil {
 		now := is.v.cfg.Now()
 		if mode == modeForced && !is.lastFetch.IsZero() && now.Sub(is.lastFetch) < is.v.cfg.RefreshMinInterval {
-			err := is.lastErr
+			call = is.awaitSlot(ctx, is.lastFetch.Add(is.v.cfg.RefreshMinInterval).Sub(now))
+			if call == nil {
+				err := is.lastErr
+				is.mu.Unlock()
+				return err
+			}
 			is.mu.Unlock()
-			return err
+			select {
+			case <-call.done:
+				return call.err
+			case <-ctx.Done():
+				return ctx.Err()
+			}
 		}
 		call = &fetchCall{done: make(chan struct{})}
 		if !is.v.goBackground(func(ctx context.Context) { is.run(ctx, call, mode) }) {
@@ -128,6 +141,65 @@ func (is *issuer) fetch(ctx context.Context, mode fetchMode) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// awaitSlot returns the forced fetch queued for the next slot the rate
+// limit allows, wait from now, queueing it if none is; nil when ctx ends
+// before then (or the verifier is closed). is.mu is held.
+//
+// This keeps unknown kids from locking out a key rotation: without it a
+// flood of forged kids spends every refetch, and a genuine token signed
+// with a just-published key is refused until a request happens to arrive
+// when the interval has passed. Queued, it is accepted by the next fetch
+// if that comes within its KeyWait, and however many kids arrive there is
+// still at most one forced fetch per RefreshMinInterval.
+func (is *issuer) awaitSlot(ctx context.Context, wait time.Duration) *fetchCall {
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
+		return nil
+	}
+	if is.queued != nil {
+		return is.queued
+	}
+	call := &fetchCall{done: make(chan struct{})}
+	since := is.lastFetch
+	if !is.v.goBackground(func(bg context.Context) { is.runQueued(bg, call, since, wait) }) {
+		return nil
+	}
+	is.queued = call
+	return call
+}
+
+// runQueued waits for the slot, then fetches, unless a fetch started
+// since the call was queued (a scheduled one): its outcome serves.
+func (is *issuer) runQueued(ctx context.Context, call *fetchCall, since time.Time, wait time.Duration) {
+	t := time.NewTimer(wait)
+	select {
+	case <-ctx.Done():
+		t.Stop()
+	case <-t.C:
+	}
+	is.mu.Lock()
+	is.queued = nil
+	switch {
+	case ctx.Err() != nil:
+		is.mu.Unlock()
+		call.err = ErrNoKeys
+	case is.inflight != nil:
+		other := is.inflight
+		is.mu.Unlock()
+		<-other.done
+		call.err = other.err
+	case !is.lastFetch.Equal(since):
+		call.err = is.lastErr
+		is.mu.Unlock()
+	default:
+		is.inflight = call
+		is.lastFetch = is.v.cfg.Now()
+		is.mu.Unlock()
+		is.run(ctx, call, modeForced)
+		return // run closes call.done
+	}
+	close(call.done)
 }
 
 // run performs one fetch on the verifier's own context and publishes it.

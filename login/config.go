@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -103,6 +104,9 @@ type Config struct {
 	HTTPClient *http.Client
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+	// Logger receives refresh_refused (a refresh the IdP refused, which
+	// ends the session) at WARN. Nil discards it.
+	Logger *slog.Logger
 	// Timeout bounds each token endpoint call. Default 2s. A callback takes
 	// up to Timeout plus the ID token's key wait plus a store write, which
 	// must fit in the proxy's ext_authz timeout.
@@ -140,6 +144,9 @@ func (cfg *Config) setDefaults() {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 2 * time.Second

@@ -44,6 +44,7 @@ type env struct {
 }
 
 type envOptions struct {
+	idp     devidp.Options // Now is the env's clock
 	redis   bool
 	session session.Config
 	edit    func(*Config)
@@ -53,7 +54,9 @@ type envOptions struct {
 func MustEnv(t testing.TB, o envOptions) *env {
 	t.Helper()
 	e := &env{t: t, clk: testclock.New(time.Now().Truncate(time.Second))}
-	idp, err := devidp.Start(devidp.Options{Now: e.clk.Now})
+	io := o.idp
+	io.Now = e.clk.Now
+	idp, err := devidp.Start(io)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -157,6 +157,7 @@ func (f *Flow) doRefresh(ctx context.Context, cookie string, sess *session.Sessi
 		if cur, gerr := f.cfg.Sessions.Get(ctx, cookie); gerr == nil && cur.RefreshToken != sess.RefreshToken {
 			return cur, nil
 		}
+		f.logRefusedRefresh(sess, err)
 	}
 	if err != nil {
 		return nil, err
@@ -179,6 +180,22 @@ func (f *Flow) doRefresh(ctx context.Context, cookie string, sess *session.Sessi
 	// Another store fault: the new tokens serve this request; a later
 	// refresh with the old token may then be refused and end the session.
 	return &n, nil
+}
+
+// logRefusedRefresh reports a refresh the IdP refused: the session ends
+// and the user logs in again. Dex keeps one refresh token per user and
+// client, so a second login of the same user (another browser, another
+// replica's session) silently revokes the first session's; this line says
+// why that session ended. It names the IdP's error and description, never
+// a token.
+func (f *Flow) logRefusedRefresh(sess *session.Session, err error) {
+	var te *tokenError
+	if !errors.As(err, &te) {
+		return
+	}
+	f.cfg.Logger.Warn("refresh_refused", "issuer", sess.Issuer, "subject", sess.Subject,
+		"status", te.Status, "error", te.Code, "error_description", te.Description,
+		"effect", "session ended; the user logs in again")
 }
 
 // refreshedIdentity is the session's identity as the IdP sees it now, so a

@@ -51,10 +51,29 @@ func (r *tokenResponse) expiry(now time.Time) time.Time {
 }
 
 // tokenError is a refusal from the token endpoint. It carries only the
-// status and the RFC 6749 error code, never a token.
+// status, the RFC 6749 error code and a clipped error_description, never a
+// token.
 type tokenError struct {
-	Status int
-	Code   string
+	Status      int
+	Code        string
+	Description string // printable ASCII, at most maxErrorDescription bytes
+}
+
+// maxErrorDescription bounds the IdP's error_description kept for the log.
+const maxErrorDescription = 200
+
+// cleanDescription keeps an error_description fit for a log line:
+// printable ASCII only, at most maxErrorDescription bytes.
+func cleanDescription(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s) && b.Len() < maxErrorDescription; i++ {
+		if c := s[i]; c >= 0x20 && c < 0x7f {
+			b.WriteByte(c)
+		} else {
+			b.WriteByte('?')
+		}
+	}
+	return b.String()
 }
 
 func (e *tokenError) Error() string {
@@ -96,13 +115,14 @@ func (f *Flow) callToken(ctx context.Context, endpoint string, form url.Values) 
 	}
 	if resp.StatusCode != http.StatusOK {
 		var e struct {
-			Error string `json:"error"`
+			Error       string `json:"error"`
+			Description string `json:"error_description"`
 		}
 		_ = json.Unmarshal(body, &e)
 		if !validErrorCode(e.Error) {
 			e.Error = ""
 		}
-		return nil, &tokenError{Status: resp.StatusCode, Code: e.Error}
+		return nil, &tokenError{Status: resp.StatusCode, Code: e.Error, Description: cleanDescription(e.Description)}
 	}
 	var tr tokenResponse
 	if err := json.Unmarshal(body, &tr); err != nil {

@@ -17,13 +17,15 @@ func TestHelpAndVersion(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{"--help", []string{"--help"}, []string{"commands:", "serve", "check", "load", "version"}},
+		{"--help", []string{"--help"}, []string{"commands:", "serve", "check", "load", "migrate", "version"}},
 		{"-h", []string{"-h"}, []string{"commands:", "dev"}},
 		{"help", []string{"help"}, []string{"commands:"}},
 		{"serve --help", []string{"serve", "--help"}, []string{"usage: idgate serve", "-config"}},
 		{"check -h", []string{"check", "-h"}, []string{"usage: idgate check", "-addr", "-H"}},
 		{"load --help", []string{"load", "--help"}, []string{"usage: idgate load", "-fail-fast", "-token-file"}},
 		{"dev --help", []string{"dev", "--help"}, []string{"usage: idgate dev", "-grpc-addr"}},
+		{"migrate --help", []string{"migrate", "--help"}, []string{"usage: idgate migrate oauth2-proxy", "-env", "secrets are never printed"}},
+		{"migrate oauth2-proxy -h", []string{"migrate", "oauth2-proxy", "-h"}, []string{"usage: idgate migrate oauth2-proxy"}},
 		{"version", []string{"version"}, []string{"idgate " + buildinfo.Get().Version, "commit:", "built:", "go:"}},
 		{"--version", []string{"--version"}, []string{"idgate ", "commit:"}},
 	}

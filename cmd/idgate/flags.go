@@ -16,6 +16,7 @@ var commands = []struct{ name, summary string }{
 	{"dev", "run with a built-in development OIDC provider and print a sample token"},
 	{"check", "send one CheckRequest to an ext_authz server and print the decision"},
 	{"load", "drive an ext_authz server with CheckRequests; print requests/s, latency and server CPU"},
+	{"migrate", "print the idgate config.yaml equivalent to an oauth2-proxy configuration (migrate oauth2-proxy FILE)"},
 	{"version", "print version, commit and build date"},
 	{"help", "print this help"},
 }

@@ -70,6 +70,8 @@ func dispatch(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 		return runCheck(ctx, args, stdout, stderr)
 	case "load":
 		return runLoad(ctx, args, stdout, stderr)
+	case "migrate":
+		return runMigrate(args, stdout, stderr)
 	}
 	printUsage(stderr)
 	return fmt.Errorf("unknown command %q", cmd)

@@ -48,7 +48,7 @@ func (s *stack) buildBrowser(opts Options, v *jwks.Verifier, cache *profilecache
 		CallbackPath: lc.CallbackPath, LogoutPath: lc.LogoutPath, PostLogoutRedirectURL: lc.PostLogoutRedirectURL,
 		Cookie:    login.CookieConfig{Name: lc.Cookie.Name, Domain: lc.Cookie.Domain, Secure: lc.Cookie.Secure, SameSite: lc.Cookie.SameSite},
 		Endpoints: loginEndpoints(v, lc),
-		IDTokens:  v, Sessions: store, Userinfo: fetcher, HTTPClient: noRedirects(opts), Now: opts.Now,
+		IDTokens:  v, Sessions: store, Userinfo: fetcher, HTTPClient: noRedirects(opts), Now: opts.Now, Logger: s.log,
 		Timeout: lc.TokenTimeout,
 	})
 	if err != nil {
