@@ -120,6 +120,9 @@ func (e *Engine) forward(res Result, req *Request, route *Route, f Forwarder, co
 		return e.deny(res, denyForbidden, "")
 	}
 	res.Allowed, res.Status, res.Reason, res.Forwarder = true, http.StatusOK, "forwarded", f.Principal
+	// What a trusted forwarder may send is no spoof attempt (the alert on
+	// idgate_spoof_attempts_total would fire on every call).
+	res.Spoofed = slices.DeleteFunc(slices.Clone(res.Spoofed), func(n string) bool { return slices.Contains(f.Headers, n) })
 	remove := e.strip.removalsScanned(nil, req.Headers, res.unusualHeaders)
 	remove = slices.DeleteFunc(slices.Clone(remove), func(n string) bool { return slices.Contains(f.Headers, n) })
 	res.Set, res.Remove = e.withCookie(nil, remove, cookie, dropCookie)

@@ -135,6 +135,14 @@ func TestForwardedIdentityFields(t *testing.T) {
 	if !slices.Contains(res.Remove, "authorization") {
 		t.Fatal("a bearer credential beside a forwarded identity goes upstream")
 	}
+	if len(res.Spoofed) != 0 {
+		t.Fatalf("forwarded headers counted as spoof attempts: %v", res.Spoofed)
+	}
+	res, _ = e.Decide(context.Background(), &Request{Method: "GET", Host: "h", Path: "/api", Principal: uiPrincipal,
+		Headers: map[string]string{"kubeflow-userid": "alice@example.com", "kubeflow-groups": "admins"}})
+	if !res.Allowed || !slices.Equal(res.Spoofed, []string{"kubeflow-groups"}) {
+		t.Fatalf("a header the forwarder may not send is a spoof attempt: %v %v", res.Allowed, res.Spoofed)
+	}
 }
 
 func TestForwardersValidated(t *testing.T) {
