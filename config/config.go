@@ -56,6 +56,9 @@ type Config struct {
 	Mode string `mapstructure:"mode"`
 	// Login configures browser login (off unless login.issuer is set).
 	Login Login `mapstructure:"login"`
+	// TrustedForwarders are the mTLS peers whose requests may carry identity
+	// headers they were given (see TrustedForwarder). [none]
+	TrustedForwarders []TrustedForwarder `mapstructure:"trusted_forwarders"`
 	// WatchConfig reloads the configuration file when its content changes
 	// (polled every 2s; SIGHUP always reloads). [false]
 	WatchConfig bool `mapstructure:"watch_config"`
@@ -426,6 +429,11 @@ func (c *Config) Redacted() *Config {
 		rt.Methods = clone(rt.Methods)
 		rt.Hosts = clone(rt.Hosts)
 		r.Routes = append(r.Routes, rt)
+	}
+	r.TrustedForwarders = nil
+	for _, f := range c.TrustedForwarders {
+		f.Headers = clone(f.Headers)
+		r.TrustedForwarders = append(r.TrustedForwarders, f)
 	}
 	r.Outputs.StripHeaders = clone(c.Outputs.StripHeaders)
 	if c.Outputs.Headers != nil {

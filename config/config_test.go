@@ -30,7 +30,7 @@ func TestRepoConfigExamplesAreValid(t *testing.T) {
 	inExample := false
 	for line := range strings.Lines(string(b)) {
 		switch {
-		case line == "issuers:\n" || line == "routes:\n":
+		case line == "issuers:\n" || line == "routes:\n" || line == "trusted_forwarders:\n":
 			inExample = true
 		case inExample && strings.HasPrefix(line, "#"):
 			line = line[1:]
@@ -50,6 +50,9 @@ func TestRepoConfigExamplesAreValid(t *testing.T) {
 	if len(c.Routes) != 5 || !c.Routes[0].Public || c.Routes[1].AllowGroups[0] != "admins" ||
 		c.Routes[2].PathPrefix != "/.well-known/oauth-authorization-server" || c.Routes[4].Preset != "" {
 		t.Errorf("routes = %+v", c.Routes)
+	}
+	if len(c.TrustedForwarders) != 1 || c.TrustedForwarders[0].Headers[0] != "kubeflow-userid" {
+		t.Errorf("trusted_forwarders = %+v", c.TrustedForwarders)
 	}
 }
 
@@ -72,8 +75,8 @@ func TestRepoConfigDocumentsEveryKey(t *testing.T) {
 		}
 		prev = trimmed
 	}
-	if keys != 83 {
-		t.Errorf("config.yaml has %d keys, want 83 (71 settings and 12 sections)", keys)
+	if keys != 84 {
+		t.Errorf("config.yaml has %d keys, want 84 (72 settings and 12 sections)", keys)
 	}
 }
 
@@ -111,6 +114,7 @@ func TestEnvKeys(t *testing.T) {
 		"IDGATE_OUTPUTS_HEADERS":           {"outputs.headers", envJSON},
 		"IDGATE_ISSUERS":                   {"issuers", envJSON},
 		"IDGATE_ROUTES":                    {"routes", envJSON},
+		"IDGATE_TRUSTED_FORWARDERS":        {"trusted_forwarders", envJSON},
 	}
 	for name, k := range want {
 		if keys[name] != k {
@@ -125,8 +129,8 @@ func TestEnvKeys(t *testing.T) {
 		}
 		seen[k.key] = true
 	}
-	if len(keys) != 71 {
-		t.Errorf("len(envKeys()) = %d, want 71 (one per leaf key)", len(keys))
+	if len(keys) != 72 {
+		t.Errorf("len(envKeys()) = %d, want 72 (one per leaf key)", len(keys))
 	}
 }
 

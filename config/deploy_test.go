@@ -4,6 +4,7 @@ import (
 	"crypto/elliptic"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -30,5 +31,36 @@ func TestDeployConfigLoads(t *testing.T) {
 	}
 	if c.Outputs.Kubeflow.UserIDPrefix != "" || c.Outputs.Kubeflow.UserIDHeader != "kubeflow-userid" {
 		t.Fatal("Kubeflow needs kubeflow-userid with an empty prefix")
+	}
+}
+
+// TestKubeflowDeployConfigLoads keeps deploy/kubeflow/config.yaml (the
+// ConfigMap deploy/kubeflow builds; the deploy module checks it is that
+// file) honest: it loads with this package, Dex in-cluster and KFP's
+// service-account audience included.
+func TestKubeflowDeployConfigLoads(t *testing.T) {
+	raw, err := os.ReadFile("../deploy/kubeflow/config.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	MustWriteFile(t, dir, "signing-key.pem", MustECKeyPEM(t, elliptic.P256(), false))
+	MustWriteFile(t, dir, "redis-password", []byte("redis-pw\n"))
+	MustWriteFile(t, dir, "client-secret", []byte("client-secret\n"))
+	MustWriteFile(t, dir, "session-key", []byte(strings.Repeat("k", 48)))
+	c, err := Parse(strings.NewReader(strings.ReplaceAll(string(raw), "/var/run/secrets/idgate/", dir+string(filepath.Separator))), nil)
+	if err != nil {
+		t.Fatalf("deploy/kubeflow/config.yaml does not load: %v", err)
+	}
+	dex, k8s := c.Issuers[0], c.Issuers[1]
+	if dex.Issuer != "http://dex.auth.svc.cluster.local:5556/dex" || !dex.InsecureHTTP || !dex.SkipDiscovery || c.Login.Issuer != dex.Issuer ||
+		c.Login.AuthorizationEndpoint != "/dex/auth" || c.Login.TokenEndpoint != dex.Issuer+"/token" {
+		t.Errorf("Dex in-cluster: %+v login %+v", dex, c.Login)
+	}
+	if k8s.UserClaim != "sub" || !slices.Contains(k8s.Audiences, "pipelines.kubeflow.org") {
+		t.Errorf("service-account issuer: %+v", k8s)
+	}
+	if len(c.TrustedForwarders) != 2 || c.Outputs.Kubeflow.UserIDPrefix != "" || !slices.Contains(c.Login.Scopes, "groups") {
+		t.Errorf("forwarders %+v, prefix %q, scopes %v", c.TrustedForwarders, c.Outputs.Kubeflow.UserIDPrefix, c.Login.Scopes)
 	}
 }

@@ -269,6 +269,7 @@ func (c *Config) normalize() {
 	for i := range o.Headers {
 		o.Headers[i].Name = strings.ToLower(o.Headers[i].Name)
 	}
+	c.lowerForwarders()
 	for i := range c.Routes {
 		r := &c.Routes[i]
 		mapAll(r.Methods, strings.ToUpper)

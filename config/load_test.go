@@ -238,3 +238,20 @@ routes:
 		})
 	}
 }
+
+// TestTrustedForwardersLoad: header names are stored lower-case, and a
+// custom output header may be forwarded.
+func TestTrustedForwardersLoad(t *testing.T) {
+	c, err := Parse(strings.NewReader(`
+outputs: {kubeflow: {userid_header: x-kf-user}}
+trusted_forwarders:
+  - principal: spiffe://cluster.local/ns/kubeflow/sa/ml-pipeline-ui
+    headers: [X-KF-User, Kubeflow-Groups]
+`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.TrustedForwarders[0].Headers; len(got) != 2 || got[0] != "x-kf-user" || got[1] != "kubeflow-groups" {
+		t.Fatalf("headers = %v", got)
+	}
+}

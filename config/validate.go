@@ -43,6 +43,7 @@ func (c *Config) Validate() error {
 	for i, r := range c.Routes {
 		r.validate(&p, fmt.Sprintf("routes[%d]", i))
 	}
+	c.validateForwarders(&p)
 	c.Cache.validate(&p)
 	c.validateCacheKey(&p)
 	if c.Mode != ModeEnforce && c.Mode != ModeShadow {

@@ -60,12 +60,20 @@ type Config struct {
 	// id (a 403 when the user claim is the email) and matches no
 	// email-domain rule.
 	EmailPolicies map[string]identity.EmailPolicy
+	// Forwarders are the peers trusted to pass on identity headers (see
+	// Forwarder); none by default.
+	Forwarders []Forwarder
+	// UserIDHeader and GroupsHeader name the headers a forwarded identity's
+	// user id and groups are read from, for route rules and logs
+	// (outputs.kubeflow).
+	UserIDHeader, GroupsHeader string
 }
 
 // Engine decides.
 type Engine struct {
 	cfg   Config
 	strip stripList
+	fwd   forwarders
 }
 
 // New returns an Engine.
@@ -83,7 +91,14 @@ func New(cfg Config) (*Engine, error) {
 		}
 		cfg.Routes[i].prepare()
 	}
-	return &Engine{cfg: cfg, strip: newStripList(cfg.Renderer.Names(), cfg.StripHeaders)}, nil
+	e := &Engine{cfg: cfg, strip: newStripList(cfg.Renderer.Names(), cfg.StripHeaders)}
+	emitted := cfg.Renderer.Names()
+	known := func(h string) bool { return slices.Contains(identityHeaders, h) || slices.Contains(emitted, h) }
+	var err error
+	if e.fwd, err = newForwarders(cfg.Forwarders, known); err != nil {
+		return nil, err
+	}
+	return e, nil
 }
 
 // Result is a decision.
@@ -118,8 +133,8 @@ type Result struct {
 	// from idgate's (shadow mode only).
 	Mismatches []string
 	// Forwarder names the trusted forwarder (its mTLS principal) whose
-	// identity headers decided the request; empty otherwise (always, until
-	// trusted forwarders exist). The decision log omits it when empty.
+	// identity headers decided the request; empty otherwise. The decision
+	// log omits it when empty.
 	Forwarder string
 
 	unusualHeaders bool // the strip scan's verdict, reused by removals
@@ -182,6 +197,9 @@ func (e *Engine) decide(ctx context.Context, req *Request, route *Route, res Res
 			return err == nil
 		})
 		return res, nil
+	}
+	if f, ok := e.forwarded(req); ok {
+		return e.forward(res, req, route, f, cookie, dropCookie), nil
 	}
 	id, tok, res, ok := e.authenticate(ctx, req, res)
 	if !ok {

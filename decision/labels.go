@@ -7,7 +7,7 @@ import "slices"
 // first denial.
 func DenyReasons() []string {
 	return []string{denyMissing.reason, denyMalformed.reason, denyForbidden.reason, denyUnsafe.reason,
-		denyUnverifiedEmail.reason, denyBadPath.reason, denyBadHost.reason}
+		denyUnverifiedEmail.reason, denyBadPath.reason, denyBadHost.reason, denyForwardedCopies.reason, denyForwardedUnsafe.reason}
 }
 
 // DegradedReasons are the Identity.Degraded values the engine itself sets

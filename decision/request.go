@@ -23,6 +23,14 @@ type Request struct {
 	// Headers are the request headers with lower-case names. Several copies
 	// of a header are joined with "," as Envoy does.
 	Headers map[string]string
+	// Principal is the mTLS peer identity of the caller as Envoy reports it
+	// (source.principal; spiffe://... under Istio); empty for a plaintext
+	// peer and in HTTP forward-auth. Only it selects a trusted Forwarder.
+	Principal string
+	// Repeated names the headers (lower case) known to have arrived in
+	// more than one copy before they were joined into Headers; nil when the
+	// front end cannot tell (Envoy's joined header map).
+	Repeated []string
 }
 
 // NewID returns a random request id for a request that came without one

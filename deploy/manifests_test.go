@@ -47,9 +47,10 @@ var k8sKinds = map[string]func() any{
 
 // istioKinds maps an Istio apiVersion/kind to a fresh spec message.
 var istioKinds = map[string]func() proto.Message{
-	"security.istio.io/v1/AuthorizationPolicy": func() proto.Message { return &securityv1beta1.AuthorizationPolicy{} },
-	"security.istio.io/v1/PeerAuthentication":  func() proto.Message { return &securityv1beta1.PeerAuthentication{} },
-	"networking.istio.io/v1alpha3/EnvoyFilter": func() proto.Message { return &networkingv1alpha3.EnvoyFilter{} },
+	"security.istio.io/v1/AuthorizationPolicy":      func() proto.Message { return &securityv1beta1.AuthorizationPolicy{} },
+	"security.istio.io/v1beta1/AuthorizationPolicy": func() proto.Message { return &securityv1beta1.AuthorizationPolicy{} },
+	"security.istio.io/v1/PeerAuthentication":       func() proto.Message { return &securityv1beta1.PeerAuthentication{} },
+	"networking.istio.io/v1alpha3/EnvoyFilter":      func() proto.Message { return &networkingv1alpha3.EnvoyFilter{} },
 }
 
 // istioEnvelope is a custom resource with a spec decoded separately.

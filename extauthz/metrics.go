@@ -23,10 +23,11 @@ import (
 //	idgate_check_errors_total               faults returned as gRPC errors
 //	idgate_shadow_mismatches_total{header}  shadow mode: incoming identity differs from idgate's
 //	idgate_groups_overage_total             tokens whose IdP left groups out (Entra ID overage)
+//	idgate_forwarded_total{principal}       requests whose identity headers a trusted forwarder passed on
 //
 // The HTTP forward-auth front end records into the same metrics. Label
 // values are bounded: results and reasons are fixed sets, headers come from
-// the strip list. The known label sets are exported at zero (Preset).
+// the strip list, principals from the configured trusted forwarders. The known label sets are exported at zero (Preset).
 type Metrics struct {
 	decisions *prometheus.CounterVec
 	duration  *prometheus.HistogramVec
@@ -38,6 +39,7 @@ type Metrics struct {
 	errors                          prometheus.Counter
 	mismatch                        *prometheus.CounterVec
 	overage                         prometheus.Counter
+	forwarded                       *prometheus.CounterVec
 	counters                        *decisionCounters
 }
 
@@ -61,6 +63,8 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Help: "Shadow mode: requests whose incoming identity header differs from idgate's (\"decision\": idgate would deny)."}, []string{"header"}),
 		overage: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "idgate", Name: "groups_overage_total",
 			Help: "Decisions for tokens whose IdP reported more groups than it put in the token (Entra ID _claim_names/hasgroups): kubeflow-groups is incomplete."}),
+		forwarded: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "idgate", Name: "forwarded_total",
+			Help: "Requests allowed on identity headers a trusted forwarder (by mTLS principal) passed on."}, []string{"principal"}),
 		counters: &decisionCounters{},
 	}
 	m.durAllowed = m.duration.WithLabelValues("allowed")
@@ -68,7 +72,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m.durError = m.duration.WithLabelValues("error")
 	m.Preset(Labels{})
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.decisions, m.duration, m.inFlight, m.spoofed, m.degraded, m.errors, m.mismatch, m.overage} {
+		for _, c := range []prometheus.Collector{m.decisions, m.duration, m.inFlight, m.spoofed, m.degraded, m.errors, m.mismatch, m.overage, m.forwarded} {
 			if err := reg.Register(c); err != nil {
 				// A second registration would leave these collectors
 				// unexported: fail at start-up instead.
@@ -106,6 +110,9 @@ func (m *Metrics) observe(res *decision.Result, d time.Duration) {
 	for _, h := range res.Mismatches {
 		m.mismatch.WithLabelValues(h).Inc()
 	}
+	if res.Forwarder != "" { // a configured principal: a bounded label
+		m.forwarded.WithLabelValues(res.Forwarder).Inc()
+	}
 }
 
 // Labels are label values known at start. Preset exports each at zero, so
@@ -117,14 +124,17 @@ type Labels struct {
 	DegradedReasons []string
 	// SpoofHeaders are spoof_attempts_total header names.
 	SpoofHeaders []string
+	// Forwarders are forwarded_total principals (the trusted forwarders).
+	Forwarders []string
 }
 
 // Preset exports l's label sets at zero, with the reasons extauthz itself
-// gives (allow: ok, public; deny: bad_request). It may be called again
+// gives (allow: ok, public, forwarded; deny: bad_request). It may be called again
 // (after a reload) to add new ones.
 func (m *Metrics) Preset(l Labels) {
 	m.decisions.WithLabelValues("allow", "ok")
 	m.decisions.WithLabelValues("allow", "public")
+	m.decisions.WithLabelValues("allow", "forwarded")
 	m.decisions.WithLabelValues("deny", reasonBadRequest)
 	for _, r := range l.DenyReasons {
 		m.decisions.WithLabelValues("deny", r)
@@ -134,6 +144,9 @@ func (m *Metrics) Preset(l Labels) {
 	}
 	for _, h := range l.SpoofHeaders {
 		m.spoofed.WithLabelValues(h)
+	}
+	for _, p := range l.Forwarders {
+		m.forwarded.WithLabelValues(p)
 	}
 }
 

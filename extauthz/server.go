@@ -103,17 +103,21 @@ const reasonBadRequest = "bad_request"
 // Translate turns a CheckRequest into a decision.Request. Header names are
 // lower-cased (Envoy already does; other clients may not) and copies of one
 // header are joined with ",", so "KubeFlow-UserID" and two copies of it are
-// both seen. ok is false when the request has no HTTP attributes.
+// both seen; the names that came in several copies are listed in
+// Repeated. Principal is source.principal: the mTLS peer identity Envoy
+// itself verified, never a header. ok is false when the request has no
+// HTTP attributes.
 func Translate(req *authv3.CheckRequest) (*decision.Request, bool) {
 	h := req.GetAttributes().GetRequest().GetHttp()
 	if h == nil {
 		return &decision.Request{ID: decision.NewID()}, false
 	}
 	headers := h.GetHeaders()
+	var repeated []string
 	if len(headers) == 0 && h.GetHeaderMap() != nil {
-		headers = fromHeaderMap(h.GetHeaderMap().GetHeaders())
+		headers, repeated = fromHeaderMap(h.GetHeaderMap().GetHeaders())
 	} else if needsLowering(headers) {
-		headers = lowered(headers)
+		headers, repeated = lowered(headers)
 	}
 	id := h.GetId()
 	if rid := headers["x-request-id"]; rid != "" {
@@ -122,7 +126,8 @@ func Translate(req *authv3.CheckRequest) (*decision.Request, bool) {
 	if id == "" {
 		id = decision.NewID()
 	}
-	return &decision.Request{ID: id, Method: h.GetMethod(), Scheme: h.GetScheme(), Host: h.GetHost(), Path: h.GetPath(), Headers: headers}, true
+	return &decision.Request{ID: id, Method: h.GetMethod(), Scheme: h.GetScheme(), Host: h.GetHost(), Path: h.GetPath(),
+		Headers: headers, Principal: req.GetAttributes().GetSource().GetPrincipal(), Repeated: repeated}, true
 }
 
 func needsLowering(m map[string]string) bool {
@@ -136,20 +141,34 @@ func needsLowering(m map[string]string) bool {
 	return false
 }
 
-func lowered(m map[string]string) map[string]string {
-	out := make(map[string]string, len(m))
+// lowered lower-cases the names of m, joining the values of names that
+// meet; repeated lists those names.
+func lowered(m map[string]string) (out map[string]string, repeated []string) {
+	out = make(map[string]string, len(m))
 	for k, v := range m {
 		k = strings.ToLower(k)
 		if prev, ok := out[k]; ok {
 			v = prev + "," + v
+			repeated = appendOnce(repeated, k)
 		}
 		out[k] = v
 	}
-	return out
+	return out, repeated
 }
 
-func fromHeaderMap(hs []*corev3.HeaderValue) map[string]string {
-	out := make(map[string]string, len(hs))
+func appendOnce(list []string, s string) []string {
+	for _, e := range list {
+		if e == s {
+			return list
+		}
+	}
+	return append(list, s)
+}
+
+// fromHeaderMap reads Envoy's header_map (one entry per copy), joining
+// copies as the headers map does; repeated lists the names met twice.
+func fromHeaderMap(hs []*corev3.HeaderValue) (out map[string]string, repeated []string) {
+	out = make(map[string]string, len(hs))
 	for _, hv := range hs {
 		k := strings.ToLower(hv.GetKey())
 		v := hv.GetValue()
@@ -158,10 +177,11 @@ func fromHeaderMap(hs []*corev3.HeaderValue) map[string]string {
 		}
 		if prev, ok := out[k]; ok {
 			v = prev + "," + v
+			repeated = appendOnce(repeated, k)
 		}
 		out[k] = v
 	}
-	return out
+	return out, repeated
 }
 
 // Preset exports the known label sets of the decision metrics at zero; see

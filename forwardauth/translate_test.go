@@ -55,3 +55,16 @@ func TestTranslateJoinsCookiesAsOneCookieString(t *testing.T) {
 		t.Errorf("x-multi = %q", got)
 	}
 }
+
+// TestTranslateHasNoPrincipal: forward-auth has no mTLS peer of the
+// original caller (the proxy is idgate's peer), so trusted_forwarders never
+// applies here, whatever the request claims.
+func TestTranslateHasNoPrincipal(t *testing.T) {
+	r := httptest.NewRequest("GET", "https://authz.local/authz", nil)
+	r.Header.Set("X-Forwarded-Client-Cert", "By=spiffe://cluster.local/ns/idgate/sa/idgate;URI=spiffe://cluster.local/ns/kubeflow/sa/ml-pipeline-ui")
+	r.Header.Set("X-Forwarded-Uri", "/apis/v2beta1/runs")
+	req, ok := Translate(r)
+	if !ok || req.Principal != "" {
+		t.Fatalf("ok=%v principal=%q, want none", ok, req.Principal)
+	}
+}

@@ -13,6 +13,9 @@ const (
 	SourceBearer Source = "bearer"
 	// SourceSession is a server-side login session (browser cookie).
 	SourceSession Source = "session"
+	// SourceForwarded is an identity a trusted forwarder (an mTLS peer
+	// named in the configuration) passed on in identity headers.
+	SourceForwarded Source = "forwarded"
 )
 
 // Identity is a caller whose token idgate verified. Fields are filled from the

@@ -58,6 +58,9 @@ func (s *stack) build(opts Options) error {
 		ShadowCompare:     shadowCompare(cfg.Outputs),
 		Browser:           browser,
 		EmailPolicies:     emailPolicies(cfg.Issuers),
+		Forwarders:        forwarders(cfg.TrustedForwarders),
+		UserIDHeader:      cfg.Outputs.Kubeflow.UserIDHeader,
+		GroupsHeader:      cfg.Outputs.Kubeflow.GroupsHeader,
 	}
 	if enricher != nil { // a nil *Resolver must not become a non-nil interface
 		dc.Enricher = enricher
@@ -278,6 +281,15 @@ func routes(in []config.Route) []decision.Route {
 			Mode:                r.Mode,
 			AllowEncodedSlashes: r.AllowEncodedSlashes,
 		}
+	}
+	return out
+}
+
+// forwarders maps trusted_forwarders to the engine's.
+func forwarders(fs []config.TrustedForwarder) []decision.Forwarder {
+	out := make([]decision.Forwarder, len(fs))
+	for i, f := range fs {
+		out[i] = decision.Forwarder{Principal: f.Principal, Headers: f.Headers}
 	}
 	return out
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/idgate/idgate/config"
 	"github.com/idgate/idgate/decision"
 	"github.com/idgate/idgate/extauthz"
 	"github.com/idgate/idgate/internal/buildinfo"
@@ -55,5 +56,14 @@ func presetLabels(s *stack) extauthz.Labels {
 		DenyReasons:     deny,
 		DegradedReasons: slices.Concat(decision.DegradedReasons(), userinfo.DegradedReasons()),
 		SpoofHeaders:    s.engine.StrippedHeaders(),
+		Forwarders:      principals(s.cfg.TrustedForwarders),
 	}
+}
+
+func principals(fs []config.TrustedForwarder) []string {
+	out := make([]string, len(fs))
+	for i, f := range fs {
+		out[i] = f.Principal
+	}
+	return out
 }
