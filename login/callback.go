@@ -102,12 +102,7 @@ func (f *Flow) redeem(ctx context.Context, req *Request, code string, st session
 		return nil, ReasonTokenExchange
 	}
 	now := f.cfg.Now()
-	tr, err := f.callToken(ctx, eps.Token, url.Values{
-		"grant_type":    {"authorization_code"},
-		"code":          {code},
-		"redirect_uri":  {redirectURI},
-		"code_verifier": {st.Verifier},
-	})
+	tr, err := f.exchange(ctx, eps.Token, redirectURI, code, st.Verifier)
 	if err != nil {
 		return nil, ReasonTokenExchange
 	}

@@ -1,9 +1,13 @@
 package login
 
 import (
+	"errors"
+	"io"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 )
 
 // FuzzSafeReturnPath: the result is "/" or the input without its fragment,
@@ -68,6 +72,50 @@ func FuzzFlowStripCookies(f *testing.F) {
 		}
 		if again := e.flow.StripCookies(out); again != out {
 			t.Fatalf("not idempotent: %q then %q", out, again)
+		}
+	})
+}
+
+// answerTransport answers every request with one canned response.
+type answerTransport struct {
+	status      int
+	contentType string
+	body        string
+}
+
+func (a answerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	return &http.Response{StatusCode: a.status, Status: http.StatusText(a.status), Request: req,
+		Header: http.Header{"Content-Type": {a.contentType}}, Body: io.NopCloser(strings.NewReader(a.body))}, nil
+}
+
+// FuzzTokenAnswer: whatever the token endpoint answers, a refusal keeps
+// only a valid error code and a printable, bounded description; no error
+// carries CR, LF or NUL into a log line; an accepted answer has an access
+// token and a sane expires_in.
+func FuzzTokenAnswer(f *testing.F) {
+	f.Add(200, "application/json", `{"access_token":"a","token_type":"Bearer","expires_in":60,"id_token":"x.y.z"}`)
+	f.Add(400, "application/json", `{"error":"invalid_grant","error_description":"a\r\nb"}`)
+	f.Add(200, "application/x-www-form-urlencoded", "access_token=a&expires_in=60")
+	f.Fuzz(func(t *testing.T, status int, contentType, body string) {
+		if status < 100 || status > 999 {
+			return
+		}
+		fl := &Flow{cfg: Config{ClientID: "c", ClientSecret: "s", Timeout: time.Second,
+			HTTPClient: &http.Client{Transport: answerTransport{status, contentType, body}}}}
+		tr, err := fl.exchange(t.Context(), "https://idp.example/token", "https://app.example/cb", "code", "verifier")
+		if err != nil {
+			if strings.ContainsAny(err.Error(), "\r\n\x00") {
+				t.Fatalf("error %q is not one log line", err)
+			}
+			var te *tokenError
+			if errors.As(err, &te) && ((te.Code != "" && !validErrorCode(te.Code)) ||
+				len(te.Description) > maxErrorDescription || strings.ContainsFunc(te.Description, func(r rune) bool { return r < 0x20 || r >= 0x7f })) {
+				t.Fatalf("refusal %+v keeps what a log line must not", te)
+			}
+			return
+		}
+		if tr.AccessToken == "" || tr.ExpiresIn < 0 || tr.ExpiresIn > maxExpiresIn {
+			t.Fatalf("accepted %+v", tr)
 		}
 	})
 }

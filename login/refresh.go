@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
 	"time"
 
@@ -147,10 +146,7 @@ func (f *Flow) doRefresh(ctx context.Context, cookie string, sess *session.Sessi
 		return nil, errors.New("login: refresh: token endpoint unknown")
 	}
 	now := f.cfg.Now()
-	tr, err := f.callToken(ctx, eps.Token, url.Values{
-		"grant_type":    {"refresh_token"},
-		"refresh_token": {sess.RefreshToken},
-	})
+	tr, err := f.redeemRefresh(ctx, eps.Token, sess.RefreshToken)
 	if isInvalidGrant(err) {
 		// Another replica may have redeemed it first (rotating refresh
 		// tokens): use what it stored.

@@ -3,7 +3,6 @@ package login
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"net/http"
@@ -11,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"golang.org/x/oauth2"
 
 	"github.com/idgate/idgate/identity"
 	"github.com/idgate/idgate/session"
@@ -64,23 +65,13 @@ func (f *Flow) Start(ctx context.Context, req *Request) *Response {
 		return page(http.StatusServiceUnavailable, ReasonLoginUnavailable, "Sign-in unavailable",
 			"The identity provider is misconfigured.", "")
 	}
-	st := session.State{ID: randomString(), Verifier: randomString(), Nonce: randomString(), ReturnTo: shortReturn(returnTo)}
+	st := session.State{ID: randomString(), Verifier: oauth2.GenerateVerifier(), Nonce: randomString(), ReturnTo: shortReturn(returnTo)}
 	sealed, err := f.cfg.Sessions.SealState(st)
 	if err != nil {
 		return page(http.StatusServiceUnavailable, ReasonSessionStore, "Sign-in unavailable",
 			"Sign-in is temporarily unavailable. Please try again in a moment.", returnTo)
 	}
-	challenge := sha256.Sum256([]byte(st.Verifier))
-	q := authURL.Query()
-	q.Set("response_type", "code")
-	q.Set("client_id", f.cfg.ClientID)
-	q.Set("redirect_uri", redirectURI)
-	q.Set("scope", strings.Join(f.scopes(eps), " "))
-	q.Set("state", st.ID)
-	q.Set("nonce", st.Nonce)
-	q.Set("code_challenge", b64.EncodeToString(challenge[:]))
-	q.Set("code_challenge_method", "S256")
-	authURL.RawQuery = q.Encode()
+	setParams(authURL, f.authParams(redirectURI, f.scopes(eps), st.ID, st.Verifier, st.Nonce))
 	cookies := append(f.prunePending(req), f.stateCookie(st.ID, sealed))
 	return redirect(authURL.String(), ReasonLoginRedirect, cookies...)
 }

@@ -2,45 +2,36 @@ package login
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"maps"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/oauth2"
 )
 
-// maxTokenResponse bounds a token endpoint response body.
-const maxTokenResponse = 1 << 20
+// The OAuth 2.0 protocol (PKCE, the code exchange, the refresh grant and
+// the token endpoint's answers and refusals) is golang.org/x/oauth2's; this
+// file adds idgate's rules on top: client_secret_basic and nothing else (no
+// second request in another style), Timeout on each call, the injected
+// clock for expiry, a Bearer token_type, and refusals reduced to their
+// status, error code and a clipped description, never the body. x/oauth2
+// reads at most 1 MiB of a token response; a longer one does not parse.
 
-// tokenResponse is a token endpoint's answer (RFC 6749 5.1).
+// tokenResponse is what idgate keeps of a token endpoint's answer.
 type tokenResponse struct {
-	AccessToken  string    `json:"access_token"`
-	TokenType    string    `json:"token_type"`
-	RefreshToken string    `json:"refresh_token"`
-	IDToken      string    `json:"id_token"`
-	ExpiresIn    expiresIn `json:"expires_in"`
+	AccessToken  string
+	RefreshToken string
+	IDToken      string
+	// ExpiresIn is expires_in in seconds; 0 when the IdP did not say.
+	ExpiresIn int64
 }
 
-// expiresIn accepts a number or a numeric string (some IdPs send one).
-type expiresIn int64
-
-func (e *expiresIn) UnmarshalJSON(b []byte) error {
-	s := strings.Trim(string(b), `"`)
-	if s == "" || s == "null" {
-		*e = 0
-		return nil
-	}
-	n, err := strconv.ParseFloat(s, 64)
-	if err != nil || n < 0 || n > 1e9 {
-		return errors.New("login: expires_in: not a duration")
-	}
-	*e = expiresIn(n)
-	return nil
-}
+// maxExpiresIn bounds expires_in; a larger one is not a duration.
+const maxExpiresIn = 1e9
 
 // expiry is when the access token expires, zero when the IdP did not say.
 func (r *tokenResponse) expiry(now time.Time) time.Time {
@@ -90,51 +81,132 @@ func isInvalidGrant(err error) bool {
 	return errors.As(err, &te) && (te.Code == "invalid_grant" || te.Status == http.StatusBadRequest)
 }
 
-// callToken posts form to the token endpoint with client_secret_basic.
-func (f *Flow) callToken(ctx context.Context, endpoint string, form url.Values) (*tokenResponse, error) {
+// oauthConfig is the client as x/oauth2 sees it, for one call to
+// tokenURL. The style is explicit: AutoDetect would retry a refused call
+// with the secret in the body, doubling requests (and a refresh token's
+// redemptions).
+func (f *Flow) oauthConfig(tokenURL, redirectURI string) *oauth2.Config {
+	return &oauth2.Config{
+		ClientID:     f.cfg.ClientID,
+		ClientSecret: f.cfg.ClientSecret,
+		Endpoint:     oauth2.Endpoint{TokenURL: tokenURL, AuthStyle: oauth2.AuthStyleInHeader},
+		RedirectURL:  redirectURI,
+	}
+}
+
+// authParams are the authorization request's parameters (RFC 6749 4.1.1,
+// PKCE S256 of verifier, the OIDC nonce), as x/oauth2 writes them. The
+// caller sets them on the authorization endpoint's URL, replacing any the
+// endpoint's own query has.
+func (f *Flow) authParams(redirectURI string, scopes []string, state, verifier, nonce string) url.Values {
+	conf := &oauth2.Config{ClientID: f.cfg.ClientID, RedirectURL: redirectURI, Scopes: scopes}
+	// With no AuthURL the result is "?" and the encoded parameters.
+	raw := conf.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("nonce", nonce))
+	params, _ := url.ParseQuery(strings.TrimPrefix(raw, "?")) // x/oauth2 encoded them
+	return params
+}
+
+// setParams sets params on u's query, replacing values u already has.
+func setParams(u *url.URL, params url.Values) {
+	q := u.Query()
+	maps.Copy(q, params)
+	u.RawQuery = q.Encode()
+}
+
+// exchange redeems an authorization code with its PKCE verifier.
+func (f *Flow) exchange(ctx context.Context, tokenURL, redirectURI, code, verifier string) (*tokenResponse, error) {
+	conf := f.oauthConfig(tokenURL, redirectURI)
+	return f.callToken(ctx, func(ctx context.Context) (*oauth2.Token, error) {
+		return conf.Exchange(ctx, code, oauth2.VerifierOption(verifier))
+	})
+}
+
+// redeemRefresh redeems a refresh token. The answer's RefreshToken is the
+// new one, or refreshToken when the IdP did not rotate it.
+func (f *Flow) redeemRefresh(ctx context.Context, tokenURL, refreshToken string) (*tokenResponse, error) {
+	conf := f.oauthConfig(tokenURL, "")
+	return f.callToken(ctx, func(ctx context.Context) (*oauth2.Token, error) {
+		return conf.TokenSource(ctx, &oauth2.Token{RefreshToken: refreshToken}).Token()
+	})
+}
+
+// callToken runs one token endpoint call within Timeout on the Flow's
+// HTTP client and checks its answer.
+func (f *Flow) callToken(ctx context.Context, call func(context.Context) (*oauth2.Token, error)) (*tokenResponse, error) {
 	ctx, cancel := context.WithTimeout(ctx, f.cfg.Timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	ctx = context.WithValue(ctx, oauth2.HTTPClient, acceptJSON(f.cfg.HTTPClient))
+	tok, err := call(ctx)
 	if err != nil {
-		return nil, errors.New("login: token endpoint: bad url")
+		return nil, tokenCallError(err)
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
-	req.SetBasicAuth(url.QueryEscape(f.cfg.ClientID), url.QueryEscape(f.cfg.ClientSecret))
-	resp, err := f.cfg.HTTPClient.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("login: token endpoint: %w", err)
+	return checkToken(tok)
+}
+
+// tokenCallError keeps of a failed call what may be logged: a refusal
+// becomes a tokenError (x/oauth2's RetrieveError carries the body), a
+// transport or parse fault is wrapped as it is.
+func tokenCallError(err error) error {
+	var re *oauth2.RetrieveError
+	if !errors.As(err, &re) {
+		return fmt.Errorf("login: token endpoint: %w", err)
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxTokenResponse+1))
-	if err != nil {
-		return nil, fmt.Errorf("login: token endpoint: read: %w", err)
+	te := &tokenError{Description: cleanDescription(re.ErrorDescription)}
+	if re.Response != nil {
+		te.Status = re.Response.StatusCode
 	}
-	if len(body) > maxTokenResponse {
-		return nil, errors.New("login: token endpoint: response too large")
+	if validErrorCode(re.ErrorCode) {
+		te.Code = re.ErrorCode
 	}
-	if resp.StatusCode != http.StatusOK {
-		var e struct {
-			Error       string `json:"error"`
-			Description string `json:"error_description"`
-		}
-		_ = json.Unmarshal(body, &e)
-		if !validErrorCode(e.Error) {
-			e.Error = ""
-		}
-		return nil, &tokenError{Status: resp.StatusCode, Code: e.Error, Description: cleanDescription(e.Description)}
-	}
-	var tr tokenResponse
-	if err := json.Unmarshal(body, &tr); err != nil {
-		return nil, errors.New("login: token endpoint: response is not a token response")
-	}
-	if tr.AccessToken == "" {
+	return te
+}
+
+// checkToken refuses an answer that is not a Bearer token with a sane
+// expires_in and a string id_token.
+func checkToken(tok *oauth2.Token) (*tokenResponse, error) {
+	if tok.AccessToken == "" {
 		return nil, errors.New("login: token endpoint: no access_token")
 	}
-	if tr.TokenType != "" && !strings.EqualFold(tr.TokenType, "bearer") {
-		return nil, fmt.Errorf("login: token endpoint: token_type %q is not Bearer", clip(tr.TokenType))
+	if tok.TokenType != "" && !strings.EqualFold(tok.TokenType, "bearer") {
+		return nil, fmt.Errorf("login: token endpoint: token_type %q is not Bearer", clip(tok.TokenType))
 	}
-	return &tr, nil
+	tr := &tokenResponse{AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken, ExpiresIn: tok.ExpiresIn}
+	if tr.ExpiresIn == 0 { // a form-encoded answer: x/oauth2 parsed only Expiry, on its own clock
+		if n, ok := tok.Extra("expires_in").(int64); ok {
+			tr.ExpiresIn = n
+		}
+	}
+	if tr.ExpiresIn < 0 || tr.ExpiresIn > maxExpiresIn {
+		return nil, errors.New("login: token endpoint: expires_in: not a duration")
+	}
+	switch v := tok.Extra("id_token").(type) {
+	case nil:
+	case string:
+		tr.IDToken = v
+	default:
+		return nil, errors.New("login: token endpoint: id_token is not a string")
+	}
+	return tr, nil
+}
+
+// acceptJSON is c sending "Accept: application/json" with each request, as
+// idgate's token requests always have (x/oauth2 sends no Accept).
+func acceptJSON(c *http.Client) *http.Client {
+	base := c.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	n := *c
+	n.Transport = acceptJSONTransport{base}
+	return &n
+}
+
+type acceptJSONTransport struct{ base http.RoundTripper }
+
+func (t acceptJSONTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	req = req.Clone(req.Context())
+	req.Header.Set("Accept", "application/json")
+	return t.base.RoundTrip(req)
 }
 
 // clip shortens a value the IdP chose before it goes into an error.
