@@ -32,7 +32,7 @@ func benchResult() decision.Result {
 // BenchmarkAllowedResponse builds and marshals an allow, as gRPC does.
 func BenchmarkAllowedResponse(b *testing.B) {
 	res := benchResult()
-	c := &responseCaches{}
+	c := newResponseCaches()
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := proto.Marshal(allowed(c, &res)); err != nil {

@@ -53,6 +53,10 @@ type responseCaches struct {
 	meta   encodedMetadata
 }
 
+// newResponseCaches returns empty caches, each bounded (maxInterned,
+// maxEncodedMetadata).
+func newResponseCaches() *responseCaches { return &responseCaches{} }
+
 // metadata is the encoded dynamic_metadata field of an allow for res.
 func (rc *responseCaches) metadata(res *decision.Result) protoreflect.RawFields {
 	c := &rc.meta

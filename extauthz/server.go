@@ -47,14 +47,14 @@ func New(cfg Config) (*Server, error) {
 		return nil, errors.New("extauthz: recorder required")
 	}
 	s := &Server{cfg: cfg}
-	s.caches.Store(&responseCaches{})
+	s.caches.Store(newResponseCaches())
 	return s, nil
 }
 
 // Reset drops what the Server's responses share (built from routes,
 // issuers and subjects of the configuration in use): the app calls it
 // after a reload, so nothing of the old configuration is kept.
-func (s *Server) Reset() { s.caches.Store(&responseCaches{}) }
+func (s *Server) Reset() { s.caches.Store(newResponseCaches()) }
 
 // Check answers one ext_authz call. A malformed CheckRequest is a denial;
 // only a fault inside idgate returns a gRPC error, so Envoy's
