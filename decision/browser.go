@@ -9,7 +9,9 @@ import (
 
 // Browser is the OIDC login for browsers (authorization code + PKCE, a
 // session cookie), run entirely through Check like an ALB's
-// authenticate-oidc. internal/app adapts *login.Flow to it.
+// authenticate-oidc. *login.Flow implements it: login speaks this
+// package's Request, Reply and SessionInfo, so its replies reach the
+// Result unconverted by anything in between.
 type Browser interface {
 	// Endpoint answers the flow's own paths (callback, logout): ok is true
 	// and the reply is sent to the browser instead of the upstream.
@@ -19,25 +21,40 @@ type Browser interface {
 	Session(ctx context.Context, req *Request) (s SessionInfo, ok bool)
 	// Start begins a login: a redirect to the IdP.
 	Start(ctx context.Context, req *Request) *Reply
-	// StripCookies returns the cookie header without idgate's own cookies,
-	// and whether it changed: the upstream never sees the session id.
-	StripCookies(cookieHeader string) (string, bool)
+	// StripCookies returns the cookie header without idgate's own cookies
+	// (unchanged when it has none): the upstream never sees the session id.
+	StripCookies(cookieHeader string) string
 }
 
-// Reply is a response idgate sends itself (a redirect, an error page).
+// Reply is a response idgate sends itself instead of forwarding the request
+// (a redirect, an error page).
 type Reply struct {
-	Status  int
+	// Status is the HTTP status.
+	Status int
+	// Headers are location, set-cookie (possibly several), content-type and
+	// cache-control, with lower-case names.
 	Headers []identity.Header
-	Body    string
+	// Body is a small HTML page, or empty. It never contains tokens,
+	// cookies or secrets.
+	Body string
 	// Reason labels the reply in logs and metrics.
 	Reason string
 }
 
-// SessionInfo is what a valid session provides.
+// SessionInfo is what a session cookie yields.
 type SessionInfo struct {
-	Identity    identity.Identity
+	// Identity is the verified identity of the login (Source session). Its
+	// ExpiresAt is the current access token's expiry.
+	Identity identity.Identity
+	// AccessToken is the session's current access token.
 	AccessToken string
-	// SetCookie goes on the response (a refreshed or cleared session).
+	// CookieHeader is the request's cookie header without idgate's cookies;
+	// "" means the header should be removed before forwarding. (The engine
+	// strips cookies on every route through StripCookies, so it does not
+	// read this.)
+	CookieHeader string
+	// SetCookie goes on the response (a refreshed or cleared session), also
+	// alongside a false result.
 	SetCookie []identity.Header
 	// Unavailable, with ok false, is the reply for a session that exists but
 	// cannot be read now (the store is down): sent instead of a new login or
@@ -70,9 +87,9 @@ func (e *Engine) cookieRewrite(headers map[string]string) (set *identity.Header,
 	if !ok {
 		return nil, false
 	}
-	stripped, changed := e.cfg.Browser.StripCookies(c)
+	stripped := e.cfg.Browser.StripCookies(c)
 	switch {
-	case !changed:
+	case stripped == c:
 		return nil, false
 	case stripped == "":
 		return nil, true

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/idgate/idgate/decision"
+	"github.com/idgate/idgate/decisionlog"
 	"github.com/idgate/idgate/identity"
 )
 
@@ -31,9 +32,10 @@ func benchResult() decision.Result {
 // BenchmarkAllowedResponse builds and marshals an allow, as gRPC does.
 func BenchmarkAllowedResponse(b *testing.B) {
 	res := benchResult()
+	c := newResponseCaches()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := proto.Marshal(allowed(&res)); err != nil {
+		if _, err := proto.Marshal(allowed(c, &res)); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -41,14 +43,11 @@ func BenchmarkAllowedResponse(b *testing.B) {
 
 // BenchmarkObserve is the decision log line (JSON, to io.Discard) and metrics.
 func BenchmarkObserve(b *testing.B) {
-	s, err := New(Config{Decider: fixedDecider{}, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
-	if err != nil {
-		b.Fatal(err)
-	}
+	_, s := newServer(b, fixedDecider{}, decisionlog.Config{Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
 	res := benchResult()
 	req := &decision.Request{ID: "b7c1f0e2"}
 	ctx := context.Background()
-	start := s.cfg.Now()
+	start := s.Now()
 	b.ReportAllocs()
 	for b.Loop() {
 		s.Observe(ctx, req, &res, start)
@@ -57,10 +56,7 @@ func BenchmarkObserve(b *testing.B) {
 
 // BenchmarkCheck is Translate, a fixed decision, Observe and the response.
 func BenchmarkCheck(b *testing.B) {
-	s, err := New(Config{Decider: fixedDecider{res: benchResult()}, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
-	if err != nil {
-		b.Fatal(err)
-	}
+	s, _ := newServer(b, fixedDecider{res: benchResult()}, decisionlog.Config{Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
 	req := mustFixture(b, "envoy-check-request.json")
 	ctx := context.Background()
 	b.ReportAllocs()

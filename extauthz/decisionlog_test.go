@@ -11,6 +11,7 @@ import (
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 
 	"github.com/idgate/idgate/decision"
+	"github.com/idgate/idgate/decisionlog"
 	"github.com/idgate/idgate/identity"
 )
 
@@ -30,13 +31,10 @@ func TestDecisionLogSetting(t *testing.T) {
 		{"none", allow, false}, {"none", deny, false},
 	}
 	for _, tc := range tests {
-		t.Run(tc.setting+"/"+result(&tc.res), func(t *testing.T) {
+		t.Run(tc.setting+"/"+decisionlog.Result(&tc.res), func(t *testing.T) {
 			var buf bytes.Buffer
-			s, err := New(Config{Decider: fixedDecider{res: tc.res}, LogDecisions: tc.setting,
+			s, _ := newServer(t, fixedDecider{res: tc.res}, decisionlog.Config{LogDecisions: tc.setting,
 				Logger: slog.New(slog.NewJSONHandler(&buf, nil))})
-			if err != nil {
-				t.Fatal(err)
-			}
 			if _, err := s.Check(context.Background(), checkFor("/pipeline/runs?x=1")); err != nil {
 				t.Fatal(err)
 			}
@@ -45,7 +43,7 @@ func TestDecisionLogSetting(t *testing.T) {
 			}
 		})
 	}
-	if _, err := New(Config{Decider: fixedDecider{}, LogDecisions: "some"}); err == nil {
+	if _, err := decisionlog.New(decisionlog.Config{LogDecisions: "some"}); err == nil {
 		t.Fatal(`LogDecisions "some" accepted`)
 	}
 }
@@ -71,10 +69,7 @@ func TestDecisionLogLine(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var buf bytes.Buffer
-			s, err := New(Config{Decider: fixedDecider{res: tc.res}, Logger: slog.New(slog.NewJSONHandler(&buf, nil))})
-			if err != nil {
-				t.Fatal(err)
-			}
+			s, _ := newServer(t, fixedDecider{res: tc.res}, decisionlog.Config{Logger: slog.New(slog.NewJSONHandler(&buf, nil))})
 			req := checkFor("/pipeline/apis/v2beta1/runs?token=query-secret#frag")
 			req.Attributes.Request.Http.Method = "POST"
 			if _, err := s.Check(context.Background(), req); err != nil {

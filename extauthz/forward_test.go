@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/idgate/idgate/decision"
+	"github.com/idgate/idgate/decisionlog"
 	"github.com/idgate/idgate/identity"
 )
 
@@ -65,18 +66,15 @@ func TestTranslatePrincipalAndCopies(t *testing.T) {
 func TestForwardedMetricAndLog(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	var logs bytes.Buffer
-	s, err := New(Config{Decider: fixedDecider{}, Registerer: reg, Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Preset(Labels{Forwarders: []string{uiPrincipal}})
-	if n := testutil.CollectAndCount(s.metrics.forwarded); n != 1 {
+	_, s := newServer(t, fixedDecider{}, decisionlog.Config{Registerer: reg, Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	s.Preset(decisionlog.Labels{Forwarders: []string{uiPrincipal}})
+	if n, err := testutil.GatherAndCount(reg, "idgate_forwarded_total"); err != nil || n != 1 {
 		t.Fatalf("forwarded_total series before any request: %d, want 1", n)
 	}
 	res := decision.Result{Allowed: true, Status: 200, Reason: "forwarded", Forwarder: uiPrincipal,
 		Identity: &identity.Identity{Subject: "alice@example.com", UserClaim: "sub", Source: identity.SourceForwarded}}
 	s.Observe(context.Background(), &decision.Request{ID: "r1"}, &res, time.Now())
-	if got := testutil.ToFloat64(s.metrics.forwarded.WithLabelValues(uiPrincipal)); got != 1 {
+	if got := counter(t, reg, "idgate_forwarded_total"); got != 1 {
 		t.Fatalf("idgate_forwarded_total{principal=%q} = %v, want 1", uiPrincipal, got)
 	}
 	if !strings.Contains(logs.String(), `"forwarder":"`+uiPrincipal+`"`) || !strings.Contains(logs.String(), `"reason":"forwarded"`) {

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/idgate/idgate/decision"
+	"github.com/idgate/idgate/decisionlog"
 )
 
 // dynamicMetadataField is CheckResponse.dynamic_metadata's field number.
@@ -30,7 +31,7 @@ func keyOf(res *decision.Result) metadataKey {
 		k.issuer, k.subject, k.degraded = id.Issuer, id.Subject, id.Degraded
 	}
 	if res.Shadow {
-		k.shadow = result(res)
+		k.shadow = decisionlog.Result(res)
 	}
 	return k
 }
@@ -45,9 +46,20 @@ type encodedMetadata struct {
 	m  map[metadataKey]protoreflect.RawFields
 }
 
-var allowMetadata encodedMetadata
+// responseCaches are the values a Server's responses share. Each Server
+// owns its own (no package state), and Reset replaces them on reload.
+type responseCaches struct {
+	values valueCache
+	meta   encodedMetadata
+}
 
-func (c *encodedMetadata) get(res *decision.Result) protoreflect.RawFields {
+// newResponseCaches returns empty caches, each bounded (maxInterned,
+// maxEncodedMetadata).
+func newResponseCaches() *responseCaches { return &responseCaches{} }
+
+// metadata is the encoded dynamic_metadata field of an allow for res.
+func (rc *responseCaches) metadata(res *decision.Result) protoreflect.RawFields {
+	c := &rc.meta
 	k := keyOf(res)
 	c.mu.RLock()
 	b, ok := c.m[k]
@@ -55,7 +67,7 @@ func (c *encodedMetadata) get(res *decision.Result) protoreflect.RawFields {
 	if ok {
 		return b
 	}
-	raw, err := proto.Marshal(fillMetadata(&structpb.Struct{}, res))
+	raw, err := proto.Marshal(rc.fillMetadata(&structpb.Struct{}, res))
 	if err != nil { // a Struct of strings always marshals; send none rather than fail
 		return nil
 	}

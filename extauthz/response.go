@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/idgate/idgate/decision"
+	"github.com/idgate/idgate/decisionlog"
 	"github.com/idgate/idgate/identity"
 )
 
@@ -41,7 +42,7 @@ type okBlock struct {
 // allowed builds an OK response. Identity headers are overwritten (never
 // listed for removal too: Envoy applies headers first and headers_to_remove
 // after, so a header in both would reach the upstream missing).
-func allowed(res *decision.Result) *authv3.CheckResponse {
+func allowed(c *responseCaches, res *decision.Result) *authv3.CheckResponse {
 	b := &okBlock{}
 	var opts []*corev3.HeaderValueOption
 	if n := len(res.Set); n <= inlineHeaders {
@@ -63,12 +64,12 @@ func allowed(res *decision.Result) *authv3.CheckResponse {
 	}
 	b.oneof.OkResponse = &b.ok
 	b.resp.Status, b.resp.HttpResponse = okStatus, &b.oneof
-	b.resp.ProtoReflect().SetUnknown(allowMetadata.get(res)) // dynamic_metadata, pre-encoded
+	b.resp.ProtoReflect().SetUnknown(c.metadata(res)) // dynamic_metadata, pre-encoded
 	return &b.resp
 }
 
 // denied builds a denial; the body is a short, token-free sentence.
-func denied(res *decision.Result) *authv3.CheckResponse {
+func denied(c *responseCaches, res *decision.Result) *authv3.CheckResponse {
 	code := codes.PermissionDenied
 	if res.Status == http.StatusUnauthorized {
 		code = codes.Unauthenticated
@@ -93,7 +94,7 @@ func denied(res *decision.Result) *authv3.CheckResponse {
 			Headers: hs,
 			Body:    body,
 		}},
-		DynamicMetadata: fillMetadata(&structpb.Struct{}, res),
+		DynamicMetadata: c.fillMetadata(&structpb.Struct{}, res),
 	}
 }
 
@@ -121,19 +122,19 @@ func overwrite(h identity.Header) *corev3.HeaderValueOption {
 // (under the ext_authz filter's namespace): result, reason, and for a
 // verified caller the issuer, subject and degraded enrichment reason. Values
 // from a bounded set (reasons, routes, issuers) are shared, not rebuilt.
-func fillMetadata(md *structpb.Struct, res *decision.Result) *structpb.Struct {
+func (c *responseCaches) fillMetadata(md *structpb.Struct, res *decision.Result) *structpb.Struct {
 	f := make(map[string]*structpb.Value, 6)
-	f["reason"] = interned.value(res.Reason)
-	f["route"] = interned.value(res.Route)
+	f["reason"] = c.values.value(res.Reason)
+	f["route"] = c.values.value(res.Route)
 	if id := res.Identity; id != nil {
-		f["issuer"] = interned.value(id.Issuer)
+		f["issuer"] = c.values.value(id.Issuer)
 		f["subject"] = structpb.NewStringValue(id.Subject)
 		if id.Degraded != "" {
-			f["degraded"] = interned.value(id.Degraded)
+			f["degraded"] = c.values.value(id.Degraded)
 		}
 	}
 	if res.Shadow {
-		f["shadow_result"] = interned.value(result(res))
+		f["shadow_result"] = c.values.value(decisionlog.Result(res))
 	}
 	md.Fields = f
 	return md
@@ -149,8 +150,6 @@ type valueCache struct {
 	mu sync.Mutex
 	m  atomic.Pointer[map[string]*structpb.Value]
 }
-
-var interned valueCache
 
 func (c *valueCache) value(s string) *structpb.Value {
 	if m := c.m.Load(); m != nil {

@@ -3,18 +3,16 @@ package extauthz
 import (
 	"context"
 	"errors"
-	"fmt"
-	"log/slog"
 	"strings"
-	"time"
+	"sync/atomic"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
-	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/idgate/idgate/decision"
+	"github.com/idgate/idgate/decisionlog"
 )
 
 // Decider makes the decision; *decision.Engine implements it.
@@ -26,23 +24,18 @@ type Decider interface {
 type Config struct {
 	// Decider is required.
 	Decider Decider
-	// Logger receives one line per decision; nil discards.
-	Logger *slog.Logger
-	// LogDecisions says which decisions are logged: "all" (or ""),
-	// "denied" (denials and shadow-mode would-be denials) or "none".
-	// Metrics count every decision regardless.
-	LogDecisions string
-	// Registerer receives the metrics; nil registers nothing.
-	Registerer prometheus.Registerer
-	// Now is the clock used for durations; nil means time.Now.
-	Now func() time.Time
+	// Recorder records every decision (metrics and the decision log line).
+	// Required; the app builds one and gives it to every front end.
+	Recorder *decisionlog.Recorder
 }
 
 // Server implements envoy.service.auth.v3.Authorization.
 type Server struct {
 	authv3.UnimplementedAuthorizationServer
-	cfg     Config
-	metrics *Metrics
+	cfg Config
+	// caches holds what responses share (metadata values, encoded
+	// metadata), for this Server only; Reset replaces it.
+	caches atomic.Pointer[responseCaches]
 }
 
 // New returns a Server.
@@ -50,55 +43,48 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Decider == nil {
 		return nil, errors.New("extauthz: decider required")
 	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
+	if cfg.Recorder == nil {
+		return nil, errors.New("extauthz: recorder required")
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	switch cfg.LogDecisions {
-	case "":
-		cfg.LogDecisions = LogAll
-	case LogAll, LogDenied, LogNone:
-	default:
-		return nil, fmt.Errorf("extauthz: log decisions: %q is not one of all, denied, none", cfg.LogDecisions)
-	}
-	m, err := NewMetrics(cfg.Registerer)
-	if err != nil {
-		return nil, err
-	}
-	return &Server{cfg: cfg, metrics: m}, nil
+	s := &Server{cfg: cfg}
+	s.caches.Store(newResponseCaches())
+	return s, nil
 }
+
+// Reset drops what the Server's responses share (built from routes,
+// issuers and subjects of the configuration in use): the app calls it
+// after a reload, so nothing of the old configuration is kept.
+func (s *Server) Reset() { s.caches.Store(newResponseCaches()) }
 
 // Check answers one ext_authz call. A malformed CheckRequest is a denial;
 // only a fault inside idgate returns a gRPC error, so Envoy's
 // failure_mode_allow decides what happens then.
 func (s *Server) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.CheckResponse, error) {
-	start := s.cfg.Now()
-	s.metrics.inFlight.Inc()
-	defer s.metrics.inFlight.Dec()
+	rec := s.cfg.Recorder
+	start := rec.Now()
+	rec.CheckStarted()
+	defer rec.CheckDone()
+	c := s.caches.Load()
 	dreq, ok := Translate(req)
 	if !ok {
 		res := decision.Result{Status: 400, Reason: reasonBadRequest, Message: "malformed check request"}
-		s.Observe(ctx, dreq, &res, start)
-		return denied(&res), nil
+		rec.Observe(ctx, dreq, &res, start)
+		return denied(c, &res), nil
 	}
 	res, err := s.cfg.Decider.Decide(ctx, dreq)
 	if err != nil {
-		s.metrics.errors.Inc()
-		s.metrics.durError.Observe(s.cfg.Now().Sub(start).Seconds())
-		s.cfg.Logger.ErrorContext(ctx, "decision failed", "decision_id", dreq.ID, "error", err)
+		rec.CheckFault(ctx, dreq, err, start)
 		return nil, status.Error(codes.Internal, "idgate: internal error")
 	}
-	s.Observe(ctx, dreq, &res, start)
+	rec.Observe(ctx, dreq, &res, start)
 	if !res.Allowed {
-		return denied(&res), nil
+		return denied(c, &res), nil
 	}
-	return allowed(&res), nil
+	return allowed(c, &res), nil
 }
 
 // reasonBadRequest denies a CheckRequest without HTTP attributes.
-const reasonBadRequest = "bad_request"
+const reasonBadRequest = decisionlog.ReasonBadRequest
 
 // Translate turns a CheckRequest into a decision.Request. Header names are
 // lower-cased (Envoy already does; other clients may not) and copies of one
@@ -183,7 +169,3 @@ func fromHeaderMap(hs []*corev3.HeaderValue) (out map[string]string, repeated []
 	}
 	return out, repeated
 }
-
-// Preset exports the known label sets of the decision metrics at zero; see
-// [Labels].
-func (s *Server) Preset(l Labels) { s.metrics.Preset(l) }

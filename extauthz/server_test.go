@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/idgate/idgate/decision"
+	"github.com/idgate/idgate/decisionlog"
 	"github.com/idgate/idgate/identity"
 )
 
@@ -94,10 +95,7 @@ func TestCheckResponses(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := New(Config{Decider: tc.decider})
-			if err != nil {
-				t.Fatal(err)
-			}
+			s, _ := newServer(t, tc.decider, decisionlog.Config{})
 			resp, err := s.Check(context.Background(), tc.req)
 			if tc.wantErr {
 				if err == nil {
@@ -135,4 +133,19 @@ func TestCheckResponses(t *testing.T) {
 			}
 		})
 	}
+}
+
+// newServer is a Server over d recording into a Recorder built from rc, as
+// the app builds one Recorder for both front ends.
+func newServer(tb testing.TB, d Decider, rc decisionlog.Config) (*Server, *decisionlog.Recorder) {
+	tb.Helper()
+	rec, err := decisionlog.New(rc)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s, err := New(Config{Decider: d, Recorder: rec})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s, rec
 }

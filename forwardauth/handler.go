@@ -2,23 +2,17 @@ package forwardauth
 
 import (
 	"context"
-	"log/slog"
+	"errors"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/idgate/idgate/decision"
+	"github.com/idgate/idgate/decisionlog"
 )
 
 // Decider makes the decision; *decision.Engine implements it.
 type Decider interface {
 	Decide(ctx context.Context, req *decision.Request) (decision.Result, error)
-}
-
-// Observer records a decision (metrics and the decision log line);
-// *extauthz.Server implements it so both front ends report alike.
-type Observer interface {
-	Observe(ctx context.Context, req *decision.Request, res *decision.Result, start time.Time)
 }
 
 // RemoveHeader lists, on an allowed response, the request headers the proxy
@@ -34,39 +28,52 @@ const RemoveHeader = "x-idgate-remove"
 // (proxy_set_header Cookie). It goes to the proxy only, never to a client.
 const UpstreamCookieHeader = "x-idgate-cookie"
 
+// Config assembles the Handler.
+type Config struct {
+	// Decider decides each request (the app's current engine). Required.
+	Decider Decider
+	// Recorder records each decision (metrics and the decision log line)
+	// and each fault. Required; the app gives the same Recorder to the
+	// ext_authz server, so both front ends report alike.
+	Recorder *decisionlog.Recorder
+}
+
 // Handler answers forward-auth subrequests.
 type Handler struct {
-	Decider  Decider
-	Observer Observer
-	Logger   *slog.Logger
-	Now      func() time.Time
+	cfg Config
+}
+
+// New returns a Handler.
+func New(cfg Config) (*Handler, error) {
+	if cfg.Decider == nil {
+		return nil, errors.New("forwardauth: decider required")
+	}
+	if cfg.Recorder == nil {
+		return nil, errors.New("forwardauth: recorder required")
+	}
+	return &Handler{cfg: cfg}, nil
 }
 
 // ServeHTTP reads the original request from the forwarding headers and
 // answers 200 with the identity headers, or the denial's status, headers and
 // body. Any method is accepted: proxies differ in what they send.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := h.Now()
+	rec := h.cfg.Recorder
+	start := rec.Now()
 	req, ok := Translate(r)
 	if !ok {
 		res := decision.Result{Status: http.StatusBadRequest, Reason: "ambiguous_forwarding", Message: "conflicting forwarded request headers"}
-		if h.Observer != nil {
-			h.Observer.Observe(r.Context(), req, &res, start)
-		}
+		rec.Observe(r.Context(), req, &res, start)
 		http.Error(w, res.Message, res.Status)
 		return
 	}
-	res, err := h.Decider.Decide(r.Context(), req)
+	res, err := h.cfg.Decider.Decide(r.Context(), req)
 	if err != nil {
-		if h.Logger != nil {
-			h.Logger.ErrorContext(r.Context(), "decision failed", "decision_id", req.ID, "error", err)
-		}
+		rec.Fault(r.Context(), req, err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	if h.Observer != nil {
-		h.Observer.Observe(r.Context(), req, &res, start)
-	}
+	rec.Observe(r.Context(), req, &res, start)
 	out := w.Header()
 	out.Set("Cache-Control", "no-store")
 	for _, hd := range res.ResponseHeaders { // set-cookie may repeat

@@ -6,6 +6,7 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/idgate/idgate/decision"
 	"github.com/idgate/idgate/identity"
 )
 
@@ -27,49 +28,20 @@ const (
 	ReasonMethodNotAllowed = "method_not_allowed"
 )
 
-// Request is the part of an HTTP request the login looks at.
-type Request struct {
-	// Method, Scheme ("http" or "https") and Host (the authority).
-	Method, Scheme, Host string
-	// Path is the request target: path and query.
-	Path string
-	// Headers by lower-case name.
-	Headers map[string]string
-}
+// Request is the request as the decision sees it: the login reads Method,
+// Scheme, Host, Path (with its query) and Headers. It is decision's own
+// type, so the flow answers the engine without an adapter.
+type Request = decision.Request
 
-// Response is an answer idgate gives instead of forwarding the request.
-type Response struct {
-	// Status is the HTTP status.
-	Status int
-	// Headers are location, set-cookie (possibly several), content-type and
-	// cache-control, with lower-case names.
-	Headers []identity.Header
-	// Body is a small HTML page, or empty. It never contains tokens,
-	// cookies or secrets.
-	Body string
-	// Reason labels the response for logs and metrics.
-	Reason string
-}
+// Response is an answer idgate gives instead of forwarding the request:
+// decision's Reply, which the engine turns into its denied Result as is.
+type Response = decision.Reply
 
-// SessionResult is what a session cookie yields.
-type SessionResult struct {
-	// Identity is the verified identity of the login (Source session). Its
-	// ExpiresAt is the current access token's expiry.
-	Identity identity.Identity
-	// AccessToken is the session's current access token.
-	AccessToken string
-	// CookieHeader is the request's cookie header without idgate's cookies;
-	// "" means the header should be removed before forwarding.
-	CookieHeader string
-	// SetCookie are headers for the response to the browser: set when the
-	// session ended (they clear the cookie), also alongside a false result.
-	SetCookie []identity.Header
-	// Unavailable, with a false result, is the page to answer with when the
-	// session could not be read (the store failed, or a refresh was cut
-	// short): a logged-in user is told to try again rather than sent to the
-	// IdP, whose callback could not store a session either.
-	Unavailable *Response
-}
+// SessionResult is what a session cookie yields (decision's SessionInfo).
+type SessionResult = decision.SessionInfo
+
+// Flow implements the engine's browser login.
+var _ decision.Browser = (*Flow)(nil)
 
 // Flow runs browser logins. It is safe for concurrent use.
 type Flow struct {

@@ -22,7 +22,9 @@ import (
 
 	"github.com/idgate/idgate/config"
 	"github.com/idgate/idgate/decision"
+	"github.com/idgate/idgate/decisionlog"
 	"github.com/idgate/idgate/extauthz"
+	"github.com/idgate/idgate/forwardauth"
 )
 
 // Options are the dependencies a test or `idgate dev` may replace.
@@ -53,7 +55,9 @@ type App struct {
 	reg      *prometheus.Registry
 	pm       *processMetrics
 	now      func() time.Time
+	rec      *decisionlog.Recorder // the one decision recorder of both front ends
 	authz    *extauthz.Server
+	forward  *forwardauth.Handler
 	decider  extauthz.Decider // a, or a wrapped in a Check span
 	cur      atomic.Pointer[stack]
 	reloadMu sync.Mutex
@@ -100,12 +104,27 @@ func New(cfg *config.Config, opts Options) (*App, error) {
 	if opts.TracerProvider != nil {
 		a.decider = newTracedDecider(a, opts.TracerProvider)
 	}
-	if a.authz, err = extauthz.New(extauthz.Config{Decider: a.decider, Logger: a.log, LogDecisions: cfg.Log.Decisions, Registerer: a.reg, Now: opts.Now}); err != nil {
+	if err := a.buildFrontEnds(cfg); err != nil {
 		s.close()
 		return nil, err
 	}
-	a.authz.Preset(presetLabels(s))
+	a.rec.Preset(presetLabels(s))
 	return a, nil
+}
+
+// buildFrontEnds builds the decision Recorder once and gives it to both
+// front ends: the ext_authz server and the HTTP forward-auth handler.
+func (a *App) buildFrontEnds(cfg *config.Config) error {
+	var err error
+	a.rec, err = decisionlog.New(decisionlog.Config{Logger: a.log, LogDecisions: cfg.Log.Decisions, Registerer: a.reg, Now: a.now})
+	if err != nil {
+		return err
+	}
+	if a.authz, err = extauthz.New(extauthz.Config{Decider: a.decider, Recorder: a.rec}); err != nil {
+		return err
+	}
+	a.forward, err = forwardauth.New(forwardauth.Config{Decider: a.decider, Recorder: a.rec})
+	return err
 }
 
 // Decide runs the current configuration's decision.

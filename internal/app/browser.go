@@ -1,7 +1,6 @@
 package app
 
 import (
-	"context"
 	"crypto/rand"
 	"fmt"
 	"net/http"
@@ -54,7 +53,7 @@ func (s *stack) buildBrowser(opts Options, v *jwks.Verifier, cache *profilecache
 	if err != nil {
 		return nil, fmt.Errorf("app: login: %w", err)
 	}
-	return browser{flow: flow}, nil
+	return flow, nil
 }
 
 // loginEndpoints are the login issuer's discovered endpoints with
@@ -77,47 +76,6 @@ func loginEndpoints(v *jwks.Verifier, lc config.Login) func() (login.Endpoints, 
 		}
 		return eps, true
 	}
-}
-
-// browser adapts *login.Flow to decision.Browser.
-type browser struct {
-	flow *login.Flow
-}
-
-func loginRequest(req *decision.Request) *login.Request {
-	return &login.Request{Method: req.Method, Scheme: req.Scheme, Host: req.Host, Path: req.Path, Headers: req.Headers}
-}
-
-func reply(r *login.Response) *decision.Reply {
-	return &decision.Reply{Status: r.Status, Headers: r.Headers, Body: r.Body, Reason: r.Reason}
-}
-
-func (b browser) Endpoint(ctx context.Context, req *decision.Request) (*decision.Reply, bool) {
-	r, ok := b.flow.Endpoint(ctx, loginRequest(req))
-	if !ok {
-		return nil, false
-	}
-	return reply(r), true
-}
-
-func (b browser) Session(ctx context.Context, req *decision.Request) (decision.SessionInfo, bool) {
-	s, ok := b.flow.Session(ctx, loginRequest(req))
-	info := decision.SessionInfo{Identity: s.Identity, AccessToken: s.AccessToken, SetCookie: s.SetCookie}
-	if s.Unavailable != nil {
-		info.Unavailable = reply(s.Unavailable)
-	}
-	return info, ok
-}
-
-func (b browser) Start(ctx context.Context, req *decision.Request) *decision.Reply {
-	return reply(b.flow.Start(ctx, loginRequest(req)))
-}
-
-// StripCookies removes idgate's cookies under every name the flow uses
-// (__Host- and legacy session names, one state cookie per pending login).
-func (b browser) StripCookies(header string) (string, bool) {
-	out := b.flow.StripCookies(header)
-	return out, out != header
 }
 
 // noRedirects is the outbound client for the token endpoint: a redirect

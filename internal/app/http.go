@@ -3,7 +3,6 @@ package app
 import (
 	"net/http"
 
-	"github.com/idgate/idgate/forwardauth"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -18,7 +17,7 @@ import (
 //	ANY server.authz_path        HTTP forward-auth (nginx auth_request, Traefik forwardAuth)
 func (a *App) httpHandler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle(a.cfg.Server.AuthzPath, &forwardauth.Handler{Decider: a.decider, Observer: a.authz, Logger: a.log, Now: a.now})
+	mux.Handle(a.cfg.Server.AuthzPath, a.forward)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))

@@ -8,7 +8,7 @@ import (
 
 	"github.com/idgate/idgate/config"
 	"github.com/idgate/idgate/decision"
-	"github.com/idgate/idgate/extauthz"
+	"github.com/idgate/idgate/decisionlog"
 	"github.com/idgate/idgate/internal/buildinfo"
 	"github.com/idgate/idgate/jwks"
 	"github.com/idgate/idgate/userinfo"
@@ -50,9 +50,9 @@ func (a *App) RecordReload(err error) {
 }
 
 // presetLabels are the decision metrics' label values known for s.
-func presetLabels(s *stack) extauthz.Labels {
+func presetLabels(s *stack) decisionlog.Labels {
 	deny := slices.Concat(decision.DenyReasons(), jwks.Reasons())
-	return extauthz.Labels{
+	return decisionlog.Labels{
 		DenyReasons:     deny,
 		DegradedReasons: slices.Concat(decision.DegradedReasons(), userinfo.DegradedReasons()),
 		SpoofHeaders:    s.engine.StrippedHeaders(),

@@ -48,7 +48,8 @@ func (a *App) Reload(ctx context.Context, cfg *config.Config) error {
 		return fmt.Errorf("app: reload: %w", err)
 	}
 	a.cur.Store(next)
-	a.authz.Preset(presetLabels(next))
+	a.authz.Reset() // responses share nothing built from the old configuration
+	a.rec.Preset(presetLabels(next))
 	time.AfterFunc(retireDelay, old.close)
 	a.log.Info("configuration reloaded", "issuers", len(cfg.Issuers), "routes", len(cfg.Routes))
 	return nil

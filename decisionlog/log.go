@@ -1,4 +1,4 @@
-package extauthz
+package decisionlog
 
 import (
 	"context"
@@ -21,8 +21,8 @@ const (
 // reason, issuer, subject, user id, forwarder (when one decided), duration.
 // It carries names and labels only: never a token, a cookie, a header
 // value or the query string (the path is cut at '?' and '#').
-func (s *Server) logDecision(ctx context.Context, req *decision.Request, res *decision.Result, d time.Duration) {
-	switch s.cfg.LogDecisions {
+func (r *Recorder) logDecision(ctx context.Context, req *decision.Request, res *decision.Result, d time.Duration) {
+	switch r.cfg.LogDecisions {
 	case LogNone:
 		return
 	case LogDenied:
@@ -30,7 +30,7 @@ func (s *Server) logDecision(ctx context.Context, req *decision.Request, res *de
 			return
 		}
 	}
-	if !s.cfg.Logger.Enabled(ctx, slog.LevelInfo) {
+	if !r.cfg.Logger.Enabled(ctx, slog.LevelInfo) {
 		return
 	}
 	status := res.Status
@@ -44,7 +44,7 @@ func (s *Server) logDecision(ctx context.Context, req *decision.Request, res *de
 		slog.String("host", req.Host),
 		slog.String("path", pathOnly(req.Path)),
 		slog.String("route", res.Route),
-		slog.String("result", result(res)),
+		slog.String("result", Result(res)),
 		slog.Int("status", status),
 		slog.String("reason", res.Reason))
 	if id := res.Identity; id != nil {
@@ -67,7 +67,7 @@ func (s *Server) logDecision(ctx context.Context, req *decision.Request, res *de
 	if res.Shadow && len(res.Mismatches) > 0 {
 		attrs = append(attrs, slog.Any("shadow_mismatches", res.Mismatches))
 	}
-	s.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "decision", attrs...)
+	r.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "decision", attrs...)
 }
 
 // pathOnly is p without its query string and fragment: a query may carry

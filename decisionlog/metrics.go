@@ -1,7 +1,6 @@
-package extauthz
+package decisionlog
 
 import (
-	"context"
 	"fmt"
 	"maps"
 	"sync"
@@ -76,23 +75,15 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			if err := reg.Register(c); err != nil {
 				// A second registration would leave these collectors
 				// unexported: fail at start-up instead.
-				return nil, fmt.Errorf("extauthz: register metrics: %w", err)
+				return nil, fmt.Errorf("decisionlog: register metrics: %w", err)
 			}
 		}
 	}
 	return m, nil
 }
 
-// Observe records a decision in metrics and writes its log line (see
-// logDecision).
-func (s *Server) Observe(ctx context.Context, req *decision.Request, res *decision.Result, start time.Time) {
-	d := s.cfg.Now().Sub(start)
-	s.metrics.observe(res, d)
-	s.logDecision(ctx, req, res, d)
-}
-
 func (m *Metrics) observe(res *decision.Result, d time.Duration) {
-	m.decision(result(res), res.Reason).Inc()
+	m.decision(Result(res), res.Reason).Inc()
 	if res.Allowed && !res.Shadow || res.Shadow && res.WouldAllow {
 		m.durAllowed.Observe(d.Seconds())
 	} else {
@@ -128,14 +119,14 @@ type Labels struct {
 	Forwarders []string
 }
 
-// Preset exports l's label sets at zero, with the reasons extauthz itself
-// gives (allow: ok, public, forwarded; deny: bad_request). It may be called again
+// Preset exports l's label sets at zero, with the reasons the front ends
+// themselves give (allow: ok, public, forwarded; deny: bad_request). It may be called again
 // (after a reload) to add new ones.
 func (m *Metrics) Preset(l Labels) {
 	m.decisions.WithLabelValues("allow", "ok")
 	m.decisions.WithLabelValues("allow", "public")
 	m.decisions.WithLabelValues("allow", "forwarded")
-	m.decisions.WithLabelValues("deny", reasonBadRequest)
+	m.decisions.WithLabelValues("deny", ReasonBadRequest)
 	for _, r := range l.DenyReasons {
 		m.decisions.WithLabelValues("deny", r)
 	}
@@ -150,9 +141,10 @@ func (m *Metrics) Preset(l Labels) {
 	}
 }
 
-// result is the decision's label: allow, deny, or in shadow mode what
-// enforce mode would have done (shadow_allow, shadow_deny).
-func result(res *decision.Result) string {
+// Result is the decision's result label (metrics, the log line, Envoy's
+// dynamic metadata): allow, deny, or in shadow mode what enforce mode
+// would have done (shadow_allow, shadow_deny).
+func Result(res *decision.Result) string {
 	switch {
 	case res.Shadow && res.WouldAllow:
 		return "shadow_allow"
