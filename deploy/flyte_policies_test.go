@@ -28,6 +28,9 @@ const (
 	flyteBinaryWebhook = 9443
 	flyteBinaryCache   = 9444
 	flyteBinarySA      = "cluster.local/ns/flyte/sa/flyte-binary"
+	// gatewayPrincipal is the ingress gateway's mTLS principal, the only
+	// peer the flyte-binary policy admits on its API port.
+	gatewayPrincipal = "cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account"
 )
 
 // ingressGatewayPod holds the labels of Istio's ingress gateway pods, as

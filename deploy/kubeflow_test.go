@@ -201,8 +201,9 @@ func TestKubeflowWorkloadPolicies(t *testing.T) {
 
 // TestKubeflowIdgateWiring: the idgate config in the build is
 // kubeflow/config.yaml, mounted by idgate; its forwarders name KFP's and the
-// dashboard's service accounts in the mesh's trust domain; Dex accepts its
-// redirect URI and admits its pods.
+// dashboard's service accounts in the mesh's trust domain; it writes the
+// user header and prefix KFP's API server reads; Dex accepts its redirect
+// URI and admits its pods.
 func TestKubeflowIdgateWiring(t *testing.T) {
 	b := mustKubeflowBuild(t)
 	cm := b.configMap(t, "idgate", "idgate-config")
@@ -233,6 +234,12 @@ func TestKubeflowIdgateWiring(t *testing.T) {
 			Issuer   string `json:"issuer"`
 			ClientID string `json:"client_id"`
 		} `json:"login"`
+		Outputs struct {
+			Kubeflow struct {
+				UseridHeader string `json:"userid_header"`
+				UseridPrefix string `json:"userid_prefix"`
+			} `json:"kubeflow"`
+		} `json:"outputs"`
 	}
 	if err := unmarshalLoose([]byte(cm.Data["config.yaml"]), &cfg); err != nil {
 		t.Fatal(err)
@@ -248,6 +255,25 @@ func TestKubeflowIdgateWiring(t *testing.T) {
 	want := []string{fmt.Sprintf("spiffe://%s/ns/kubeflow/sa/ml-pipeline-ui", trust), fmt.Sprintf("spiffe://%s/ns/kubeflow/sa/centraldashboard", trust)}
 	if !slices.Equal(principals, want) {
 		t.Errorf("trusted forwarders %v, want %v", principals, want)
+	}
+	// KFP's API server reads the user from the header and strips the prefix
+	// its multi-user install sets: idgate must write exactly those.
+	var kfpEnv map[string]string
+	for _, d := range find[appsv1.Deployment](b.objs) {
+		for _, c := range d.Spec.Template.Spec.Containers {
+			if d.Namespace == "kubeflow" && d.Name == "ml-pipeline" && c.Name == "ml-pipeline-api-server" {
+				kfpEnv = map[string]string{}
+				for _, e := range c.Env {
+					kfpEnv[e.Name] = e.Value
+				}
+			}
+		}
+	}
+	if h, ok := kfpEnv["KUBEFLOW_USERID_HEADER"]; !ok || h != cfg.Outputs.Kubeflow.UseridHeader {
+		t.Errorf("idgate writes the user to %q, KFP reads it from %q", cfg.Outputs.Kubeflow.UseridHeader, h)
+	}
+	if p, ok := kfpEnv["KUBEFLOW_USERID_PREFIX"]; !ok || p != cfg.Outputs.Kubeflow.UseridPrefix {
+		t.Errorf("idgate prefixes the user with %q, KFP strips %q", cfg.Outputs.Kubeflow.UseridPrefix, p)
 	}
 	var sa bool
 	for _, is := range cfg.Issuers {
