@@ -11,10 +11,6 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 )
 
-// gatewayPrincipal is the Istio ingress gateway's mTLS identity in a
-// stock install: the only peer the runs service's API ports admit.
-const gatewayPrincipal = "cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account"
-
 // The Flyte runs service must be reachable only through the proxy that
 // called idgate: Flyte decodes x-flyte-identity without verifying it, so a
 // client that reaches it directly chooses its own identity. These tests
