@@ -14,6 +14,7 @@ import (
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/lestrrat-go/jwx/v2/jws"
 )
 
 // keyKind is the kind of public key an algorithm needs.
@@ -27,9 +28,9 @@ const (
 	kindEd25519
 )
 
-// algorithm is one allowed JWS algorithm (RFC 7518 section 3). jwx does
-// the signature arithmetic (see verifySignature); which algorithms exist,
-// and which key each may use, is idgate's rule and decided here first.
+// algorithm is one allowed JWS algorithm (RFC 7518 section 3). jwx's
+// verifier does the signature arithmetic (see verifySignature); which
+// algorithms exist, and which key each may use, is idgate's rule.
 type algorithm struct {
 	name string
 	jwa  jwa.SignatureAlgorithm
@@ -37,18 +38,32 @@ type algorithm struct {
 	// pssHash is the hash of a PS* algorithm, 0 otherwise: RFC 7518 3.5
 	// fixes the salt length to the hash size, which jwx does not check.
 	pssHash crypto.Hash
+	// verifier is jwx's verifier for jwa, taken once at start-up (jwx's
+	// verifiers hold no state), so a later jws.RegisterVerifier elsewhere
+	// in the process cannot change how idgate verifies.
+	verifier jws.Verifier
+}
+
+// newAlg returns the algorithm with jwx's verifier for a; a is one of
+// jwx's built-in algorithms, so a missing verifier is a build fault.
+func newAlg(name string, a jwa.SignatureAlgorithm, kind keyKind, pssHash crypto.Hash) algorithm {
+	v, err := jws.NewVerifier(a)
+	if err != nil {
+		panic("jwks: jwx has no verifier for " + name + ": " + err.Error())
+	}
+	return algorithm{name: name, jwa: a, kind: kind, pssHash: pssHash, verifier: v}
 }
 
 var (
-	algRS256 = algorithm{"RS256", jwa.RS256, kindRSA, 0}
-	algRS384 = algorithm{"RS384", jwa.RS384, kindRSA, 0}
-	algRS512 = algorithm{"RS512", jwa.RS512, kindRSA, 0}
-	algPS256 = algorithm{"PS256", jwa.PS256, kindRSA, crypto.SHA256}
-	algPS384 = algorithm{"PS384", jwa.PS384, kindRSA, crypto.SHA384}
-	algPS512 = algorithm{"PS512", jwa.PS512, kindRSA, crypto.SHA512}
-	algES256 = algorithm{"ES256", jwa.ES256, kindP256, 0}
-	algES384 = algorithm{"ES384", jwa.ES384, kindP384, 0}
-	algEdDSA = algorithm{"EdDSA", jwa.EdDSA, kindEd25519, 0}
+	algRS256 = newAlg("RS256", jwa.RS256, kindRSA, 0)
+	algRS384 = newAlg("RS384", jwa.RS384, kindRSA, 0)
+	algRS512 = newAlg("RS512", jwa.RS512, kindRSA, 0)
+	algPS256 = newAlg("PS256", jwa.PS256, kindRSA, crypto.SHA256)
+	algPS384 = newAlg("PS384", jwa.PS384, kindRSA, crypto.SHA384)
+	algPS512 = newAlg("PS512", jwa.PS512, kindRSA, crypto.SHA512)
+	algES256 = newAlg("ES256", jwa.ES256, kindP256, 0)
+	algES384 = newAlg("ES384", jwa.ES384, kindP384, 0)
+	algEdDSA = newAlg("EdDSA", jwa.EdDSA, kindEd25519, 0)
 )
 
 // lookupAlg returns the allowed algorithm named name, or nil: `none`, HS*

@@ -14,7 +14,6 @@ var b64 = base64.RawURLEncoding.Strict()
 type parsed struct {
 	alg          *algorithm
 	kid          string
-	compact      string // the whole token, for jws.Verify
 	signingInput string // header.payload
 	sig          []byte
 	payload      []byte
@@ -56,7 +55,7 @@ func parse(token string) (*parsed, error) {
 	if err != nil {
 		return nil, ErrMalformed
 	}
-	p := &parsed{alg: lookupAlg(h.Alg), kid: h.Kid, compact: token, signingInput: token[:j]}
+	p := &parsed{alg: lookupAlg(h.Alg), kid: h.Kid, signingInput: token[:j]}
 	if p.alg == nil {
 		return nil, ErrAlgorithm
 	}

@@ -1,10 +1,7 @@
 package jwks
 
 import (
-	"bytes"
 	"crypto/rsa"
-
-	"github.com/lestrrat-go/jwx/v2/jws"
 )
 
 // verifySignature checks the signature with the key named by kid, or with
@@ -13,9 +10,15 @@ import (
 // idgate's rules come first and need no crypto: parse has already refused
 // alg none, HS* and every unknown alg, and here the key must fit the alg
 // (its type, curve and the JWK's own alg), else ErrAlgorithm. Only then
-// does jwx verify, with jws.WithKey and that one key of the issuer's set:
-// no key set, no key provider, no auto-verification, so the jwk, jku, x5u
-// and x5c header parameters are never used, nor fetched.
+// does jwx verify: its jws.Verifier for the token's alg, given that one key
+// of the issuer's fetched set. jwx never sees the header, so the jwk, jku,
+// x5u and x5c parameters are never used, nor fetched.
+//
+// Why jws.Verifier and not jws.Verify(token, jws.WithKey(alg, key)): the
+// latter parses the token again (header into jws.Headers, payload decoded
+// and re-encoded), which cost about 1.36x the CPU of a cold RS256 Verify
+// (BENCHMARKS.md, "jwx/v2"), and it would verify a payload other than the
+// one parse read the claims from when a header says "b64": false.
 func verifySignature(ks *keySet, p *parsed) (*publicKey, error) {
 	cands := ks.all
 	if p.kid != "" {
@@ -37,23 +40,15 @@ func verifySignature(ks *keySet, p *parsed) (*publicKey, error) {
 	return nil, ErrSignature
 }
 
-// verifyWith reports whether jwx verifies p with k, over exactly the bytes
-// parse decoded the claims from. Whatever jwx refuses, also a header it
-// cannot read (a malformed x5c, say), is a bad signature: the label stays
-// the one the token earns against the issuer's key.
+// verifyWith reports whether p's signature over its signing input, as
+// sent, verifies with k. k fits p.alg.
 func verifyWith(k *publicKey, p *parsed) bool {
-	payload, err := jws.Verify([]byte(p.compact), jws.WithKey(p.alg.jwa, k.raw))
-	if err != nil {
-		return false
-	}
-	// jwx honours "b64": false (RFC 7797) even without crit; parse has
-	// refused crit, and the payload jwx verified must be the one whose
-	// claims were read.
-	if !bytes.Equal(payload, p.payload) {
+	if p.alg.verifier.Verify([]byte(p.signingInput), p.sig, k.raw) != nil {
 		return false
 	}
 	if p.alg.pssHash != 0 {
-		// jwx accepts any PSS salt length; RFC 7518 3.5 says the hash size.
+		// jwx accepts any PSS salt length; RFC 7518 3.5 fixes it to the
+		// hash size, as idgate always required.
 		h := p.alg.pssHash.New()
 		h.Write([]byte(p.signingInput))
 		opts := &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash}
