@@ -207,3 +207,15 @@ func TestSignJWT(t *testing.T) {
 		t.Fatal("a kid that is not a string was accepted")
 	}
 }
+
+// BenchmarkSignJWT is what x-flyte-identity costs once per user and TTL.
+func BenchmarkSignJWT(b *testing.B) {
+	k, _ := New(Config{})
+	p := []byte(`{"sub":"alice","email":"alice@example.com"}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := k.SignJWT(nil, p, false); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
