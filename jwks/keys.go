@@ -10,11 +10,11 @@ import (
 	_ "crypto/sha512" // registers SHA-384 and SHA-512
 	"encoding/json"
 	"fmt"
-	"io"
-	"math/big"
 	"time"
 
+	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/lestrrat-go/jwx/v2/jws"
 )
 
 // keyKind is the kind of public key an algorithm needs.
@@ -28,24 +28,42 @@ const (
 	kindEd25519
 )
 
-// algorithm is one allowed JWS algorithm (RFC 7518 section 3).
+// algorithm is one allowed JWS algorithm (RFC 7518 section 3). jwx's
+// verifier does the signature arithmetic (see verifySignature); which
+// algorithms exist, and which key each may use, is idgate's rule.
 type algorithm struct {
 	name string
+	jwa  jwa.SignatureAlgorithm
 	kind keyKind
-	hash crypto.Hash
-	pss  bool
+	// pssHash is the hash of a PS* algorithm, 0 otherwise: RFC 7518 3.5
+	// fixes the salt length to the hash size, which jwx does not check.
+	pssHash crypto.Hash
+	// verifier is jwx's verifier for jwa, taken once at start-up (jwx's
+	// verifiers hold no state), so a later jws.RegisterVerifier elsewhere
+	// in the process cannot change how idgate verifies.
+	verifier jws.Verifier
+}
+
+// newAlg returns the algorithm with jwx's verifier for a; a is one of
+// jwx's built-in algorithms, so a missing verifier is a build fault.
+func newAlg(name string, a jwa.SignatureAlgorithm, kind keyKind, pssHash crypto.Hash) algorithm {
+	v, err := jws.NewVerifier(a)
+	if err != nil {
+		panic("jwks: jwx has no verifier for " + name + ": " + err.Error())
+	}
+	return algorithm{name: name, jwa: a, kind: kind, pssHash: pssHash, verifier: v}
 }
 
 var (
-	algRS256 = algorithm{"RS256", kindRSA, crypto.SHA256, false}
-	algRS384 = algorithm{"RS384", kindRSA, crypto.SHA384, false}
-	algRS512 = algorithm{"RS512", kindRSA, crypto.SHA512, false}
-	algPS256 = algorithm{"PS256", kindRSA, crypto.SHA256, true}
-	algPS384 = algorithm{"PS384", kindRSA, crypto.SHA384, true}
-	algPS512 = algorithm{"PS512", kindRSA, crypto.SHA512, true}
-	algES256 = algorithm{"ES256", kindP256, crypto.SHA256, false}
-	algES384 = algorithm{"ES384", kindP384, crypto.SHA384, false}
-	algEdDSA = algorithm{"EdDSA", kindEd25519, 0, false}
+	algRS256 = newAlg("RS256", jwa.RS256, kindRSA, 0)
+	algRS384 = newAlg("RS384", jwa.RS384, kindRSA, 0)
+	algRS512 = newAlg("RS512", jwa.RS512, kindRSA, 0)
+	algPS256 = newAlg("PS256", jwa.PS256, kindRSA, crypto.SHA256)
+	algPS384 = newAlg("PS384", jwa.PS384, kindRSA, crypto.SHA384)
+	algPS512 = newAlg("PS512", jwa.PS512, kindRSA, crypto.SHA512)
+	algES256 = newAlg("ES256", jwa.ES256, kindP256, 0)
+	algES384 = newAlg("ES384", jwa.ES384, kindP384, 0)
+	algEdDSA = newAlg("EdDSA", jwa.EdDSA, kindEd25519, 0)
 )
 
 // lookupAlg returns the allowed algorithm named name, or nil: `none`, HS*
@@ -85,41 +103,14 @@ type publicKey struct {
 	kid  string
 	alg  string // the JWK's alg, "" when it has none
 	kind keyKind
-	rsa  *rsa.PublicKey
-	ec   *ecdsa.PublicKey
-	ed   ed25519.PublicKey
+	// raw is the public key handed to jwx: *rsa.PublicKey,
+	// *ecdsa.PublicKey or ed25519.PublicKey; nil when kind is unsupported.
+	raw any
 }
 
 // fits reports whether a token signed with alg may be checked with k.
 func (k *publicKey) fits(alg *algorithm) bool {
 	return k.kind == alg.kind && (k.alg == "" || k.alg == alg.name)
-}
-
-// verify checks sig over input; k must fit alg.
-func (k *publicKey) verify(alg *algorithm, input string, sig []byte) bool {
-	if k.kind == kindEd25519 {
-		return ed25519.Verify(k.ed, []byte(input), sig)
-	}
-	h := alg.hash.New()
-	_, _ = io.WriteString(h, input)
-	var buf [64]byte
-	digest := h.Sum(buf[:0])
-	switch k.kind {
-	case kindRSA:
-		if alg.pss {
-			return rsa.VerifyPSS(k.rsa, alg.hash, digest, sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash}) == nil
-		}
-		return rsa.VerifyPKCS1v15(k.rsa, alg.hash, digest, sig) == nil
-	case kindP256, kindP384:
-		size := (k.ec.Curve.Params().BitSize + 7) / 8
-		if len(sig) != 2*size {
-			return false
-		}
-		r := new(big.Int).SetBytes(sig[:size])
-		s := new(big.Int).SetBytes(sig[size:])
-		return ecdsa.Verify(k.ec, digest, r, s)
-	}
-	return false
 }
 
 // keySet is an issuer's keys from one successful fetch. It is immutable.
@@ -193,17 +184,17 @@ func convertKey(raw json.RawMessage) (*publicKey, error) {
 	switch pub := v.(type) {
 	case *rsa.PublicKey:
 		if pub.N.BitLen() >= minRSABits {
-			k.kind, k.rsa = kindRSA, pub
+			k.kind, k.raw = kindRSA, pub
 		}
 	case *ecdsa.PublicKey:
 		switch pub.Curve {
 		case elliptic.P256():
-			k.kind, k.ec = kindP256, pub
+			k.kind, k.raw = kindP256, pub
 		case elliptic.P384():
-			k.kind, k.ec = kindP384, pub
+			k.kind, k.raw = kindP384, pub
 		}
 	case ed25519.PublicKey:
-		k.kind, k.ed = kindEd25519, pub
+		k.kind, k.raw = kindEd25519, pub
 	}
 	return k, nil
 }

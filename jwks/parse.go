@@ -23,6 +23,14 @@ type parsed struct {
 // parse does every check that needs no key: three segments, base64url,
 // header JSON, an allowed alg, no crit, claims JSON (names exact and
 // unique in both). It never fetches.
+//
+// Header and claims are read here with claimjson, not with jws.Parse or
+// jwt.Parse (jwx v2.1.7): jwx matches names case-sensitively but takes the
+// last of a duplicated member ({"sub":"alice","sub":"admin"} is admin,
+// {"alg":"RS256","alg":"HS256"} is HS256), and its base64 decoder accepts
+// padding and the standard alphabet, so one token would have several
+// spellings. jwx only verifies the signature (verifySignature), over the
+// token this function accepted.
 func parse(token string) (*parsed, error) {
 	if !compactChars(token) {
 		return nil, ErrMalformed

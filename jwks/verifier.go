@@ -278,26 +278,3 @@ func (is *issuer) keysFor(ctx context.Context, kid string, now time.Time) (*keyS
 	}
 	return ks, nil
 }
-
-// verifySignature checks the signature with the key named by kid, or with
-// each fitting key when the token has no kid. The key must fit the alg.
-func verifySignature(ks *keySet, p *parsed) (*publicKey, error) {
-	cands := ks.all
-	if p.kid != "" {
-		cands = ks.byKid[p.kid]
-	}
-	fitting := false
-	for _, k := range cands {
-		if !k.fits(p.alg) {
-			continue
-		}
-		fitting = true
-		if k.verify(p.alg, p.signingInput, p.sig) {
-			return k, nil
-		}
-	}
-	if !fitting {
-		return nil, ErrAlgorithm
-	}
-	return nil, ErrSignature
-}

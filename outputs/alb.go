@@ -29,16 +29,10 @@ type ALBConfig struct {
 	Signer string
 }
 
-// albHeader is the protected header of x-amzn-oidc-data: ALB puts its
-// metadata there, not in the claims.
-type albHeader struct {
-	Type   string `json:"typ"`
-	KeyID  string `json:"kid"`
-	Alg    string `json:"alg"`
-	Issuer string `json:"iss"`
-	Client string `json:"client"`
-	Signer string `json:"signer"`
-	Expiry int64  `json:"exp"`
+// albHeader is the protected header of x-amzn-oidc-data beyond alg, kid
+// and typ: ALB puts its metadata there, not in the claims.
+func (r *Renderer) albHeader(c *flyteClaims, exp time.Time) map[string]any {
+	return map[string]any{"iss": c.IdP, "client": r.cfg.ALB.Client, "signer": r.cfg.ALB.Signer, "exp": exp.Unix()}
 }
 
 // albClaims are the userinfo claims ALB forwards, plus exp and iss.
@@ -56,18 +50,13 @@ type albClaims struct {
 }
 
 func (r *Renderer) albData(c *flyteClaims, exp time.Time) (string, error) {
-	h, err := json.Marshal(albHeader{Type: "JWT", KeyID: r.signer.KeyID(), Alg: "ES256", Issuer: c.IdP,
-		Client: r.cfg.ALB.Client, Signer: r.cfg.ALB.Signer, Expiry: exp.Unix()})
-	if err != nil {
-		return "", fmt.Errorf("outputs: alb header: %w", err)
-	}
 	p, err := json.Marshal(albClaims{Subject: c.Subject, Email: c.Email, EmailVerified: c.EmailVerified, Name: c.Name,
 		GivenName: c.GivenName, FamilyName: c.FamilyName, PreferredUsername: c.PreferredUsername,
 		Groups: c.Groups, Expiry: exp.Unix(), Issuer: c.IdP})
 	if err != nil {
 		return "", fmt.Errorf("outputs: alb claims: %w", err)
 	}
-	tok, err := r.signer.SignJWS(h, p, r.cfg.ALB.Padding)
+	tok, err := r.signer.SignJWT(r.albHeader(c, exp), p, r.cfg.ALB.Padding)
 	if err != nil {
 		return "", fmt.Errorf("outputs: sign alb data: %w", err)
 	}

@@ -12,12 +12,12 @@ import (
 // header carries, cannot travel in a header: it holds a control character.
 var ErrUnsafeUserID = errors.New("outputs: user id claim is not representable in a header")
 
-// Signer signs a compact JWS; *signing.Key implements it.
+// Signer signs a compact JWS; *signing.Key implements it (jws.Sign).
 type Signer interface {
-	// Sign returns header.payload.signature, each part encoded with enc.
-	SignJWS(header, payload []byte, padded bool) (string, error)
-	// KeyID is the kid of the signing key.
-	KeyID() string
+	// SignJWT returns header.payload.signature, ES256, under a protected
+	// header of alg, the key's kid, typ JWT and extra's members; padded
+	// writes each part in padded base64url, as ALB does.
+	SignJWT(extra map[string]any, payload []byte, padded bool) (string, error)
 }
 
 // Config names the headers and the Flyte token's claims.
@@ -204,8 +204,7 @@ func (r *Renderer) sign(c *flyteClaims) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("outputs: flyte claims: %w", err)
 	}
-	header := []byte(`{"alg":"ES256","kid":"` + r.signer.KeyID() + `","typ":"JWT"}`)
-	tok, err := r.signer.SignJWS(header, payload, false)
+	tok, err := r.signer.SignJWT(nil, payload, false)
 	if err != nil {
 		return "", fmt.Errorf("outputs: sign flyte identity: %w", err)
 	}

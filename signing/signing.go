@@ -15,7 +15,9 @@ import (
 	"math/big"
 	"os"
 
+	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/lestrrat-go/jwx/v2/jws"
 )
 
 // Config says where the key comes from.
@@ -29,6 +31,7 @@ type Config struct {
 // Key signs compact JWS with ES256.
 type Key struct {
 	priv   *ecdsa.PrivateKey
+	signer jws.Signer // jwx's ES256 signer
 	kid    string
 	jwks   []byte
 	pubPEM []byte
@@ -109,8 +112,13 @@ func fromPrivate(priv *ecdsa.PrivateKey) (*Key, error) {
 	if err != nil {
 		return nil, fmt.Errorf("signing: marshal public key: %w", err)
 	}
+	signer, err := jws.NewSigner(jwa.ES256)
+	if err != nil {
+		return nil, fmt.Errorf("signing: %w", err)
+	}
 	return &Key{
 		priv:   priv,
+		signer: signer,
 		kid:    kid,
 		jwks:   set,
 		pubPEM: pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}),
@@ -130,31 +138,64 @@ func (k *Key) PublicKeyPEM() []byte { return k.pubPEM }
 // Public returns the public key.
 func (k *Key) Public() *ecdsa.PublicKey { return &k.priv.PublicKey }
 
-// Sign returns a compact JWS of payload with the given protected header. The
-// header must already name alg ES256 and the kid; enc encodes each part
-// (base64.RawURLEncoding for standard JWS).
+// SignJWT returns a compact JWS of payload signed ES256 by jws.Sign, under
+// a protected header of alg ES256, this key's kid, typ JWT and the members
+// of extra (ALB puts iss, client, signer and exp there); jwx writes the
+// header. padded writes each part in padded base64url, as ALB does: jws.Sign
+// in jwx v2 only writes unpadded segments and the signature covers the
+// segments as written, so that form is signed by Sign over jwx's header.
+func (k *Key) SignJWT(extra map[string]any, payload []byte, padded bool) (string, error) {
+	h := jws.NewHeaders()
+	for name, v := range extra {
+		if err := h.Set(name, v); err != nil {
+			return "", fmt.Errorf("signing: header %s: %w", name, err)
+		}
+	}
+	if err := h.Set(jws.KeyIDKey, k.kid); err != nil {
+		return "", fmt.Errorf("signing: header kid: %w", err)
+	}
+	if err := h.Set(jws.TypeKey, "JWT"); err != nil {
+		return "", fmt.Errorf("signing: header typ: %w", err)
+	}
+	if !padded {
+		tok, err := jws.Sign(payload, jws.WithKey(jwa.ES256, k.priv, jws.WithProtectedHeaders(h)))
+		if err != nil {
+			return "", fmt.Errorf("signing: sign: %w", err)
+		}
+		return string(tok), nil
+	}
+	if err := h.Set(jws.AlgorithmKey, jwa.ES256); err != nil {
+		return "", fmt.Errorf("signing: header alg: %w", err)
+	}
+	header, err := json.Marshal(h)
+	if err != nil {
+		return "", fmt.Errorf("signing: header: %w", err)
+	}
+	return k.Sign(header, payload, base64.URLEncoding)
+}
+
+// Sign returns a compact JWS of payload under exactly the protected header
+// given (JSON that must name alg ES256 and the kid), each part encoded with
+// enc (base64.RawURLEncoding for standard JWS), signed by jwx's ES256
+// signer over the segments as written. Unlike SignJWT it keeps the header's
+// bytes, so tests can sign the odd headers a verifier must refuse.
 func (k *Key) Sign(header, payload []byte, enc *base64.Encoding) (string, error) {
 	hl, pl := enc.EncodedLen(len(header)), enc.EncodedLen(len(payload))
-	sigLen := enc.EncodedLen(64)
-	buf := make([]byte, hl+1+pl, hl+1+pl+1+sigLen)
+	buf := make([]byte, hl+1+pl, hl+1+pl+1+enc.EncodedLen(64))
 	enc.Encode(buf, header)
 	buf[hl] = '.'
 	enc.Encode(buf[hl+1:], payload)
-	digest := sha256.Sum256(buf)
-	r, s, err := ecdsa.Sign(rand.Reader, k.priv, digest[:])
+	sig, err := k.signer.Sign(buf, k.priv)
 	if err != nil {
 		return "", fmt.Errorf("signing: sign: %w", err)
 	}
-	var sig [64]byte
-	r.FillBytes(sig[:32])
-	s.FillBytes(sig[32:])
 	buf = append(buf, '.')
-	buf = enc.AppendEncode(buf, sig[:])
+	buf = enc.AppendEncode(buf, sig)
 	return string(buf), nil
 }
 
-// SignJWS signs with unpadded base64url (standard JWS) or, when padded, the
-// padded URL alphabet ALB uses for x-amzn-oidc-data.
+// SignJWS is Sign with unpadded base64url (standard JWS) or, when padded,
+// the padded URL alphabet ALB uses for x-amzn-oidc-data.
 func (k *Key) SignJWS(header, payload []byte, padded bool) (string, error) {
 	if padded {
 		return k.Sign(header, payload, base64.URLEncoding)
@@ -164,7 +205,8 @@ func (k *Key) SignJWS(header, payload []byte, padded bool) (string, error) {
 
 // Verify checks an ES256 compact JWS made by Sign against the public key and
 // returns the decoded payload. Tests and tooling use it; enc must match the
-// encoding used to sign.
+// encoding used to sign. It is written with crypto/ecdsa on purpose, not
+// jwx, so that tests check what jwx signs with a second implementation.
 func Verify(pub *ecdsa.PublicKey, token string, enc *base64.Encoding) ([]byte, error) {
 	var dots []int
 	for i := 0; i < len(token); i++ {
