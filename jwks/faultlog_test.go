@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/idgate/idgate/internal/devidp"
-	"github.com/idgate/idgate/internal/testlog"
+	"github.com/idgate/idgate/internal/devtools/devidp"
+	"github.com/idgate/idgate/internal/testkit/testlog"
 	"github.com/idgate/idgate/jwks"
 )
 

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/idgate/idgate/internal/testlog"
+	"github.com/idgate/idgate/internal/testkit/testlog"
 	"github.com/idgate/idgate/userinfo"
 )
 

@@ -11,7 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/idgate/idgate/identity"
-	"github.com/idgate/idgate/internal/redistest"
+	"github.com/idgate/idgate/internal/testkit/redistest"
 	"github.com/idgate/idgate/profilecache"
 	"github.com/idgate/idgate/userinfo"
 )

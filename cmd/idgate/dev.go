@@ -12,7 +12,7 @@ import (
 
 	"github.com/idgate/idgate/config"
 	"github.com/idgate/idgate/internal/app"
-	"github.com/idgate/idgate/internal/devidp"
+	"github.com/idgate/idgate/internal/devtools/devidp"
 )
 
 // devAudience is the audience of tokens the development IdP mints.

@@ -14,8 +14,8 @@ import (
 
 	"github.com/idgate/idgate/config"
 	"github.com/idgate/idgate/extauthz"
-	"github.com/idgate/idgate/internal/devidp"
-	"github.com/idgate/idgate/internal/redistest"
+	"github.com/idgate/idgate/internal/devtools/devidp"
+	"github.com/idgate/idgate/internal/testkit/redistest"
 )
 
 // mustOpenApp starts idgate against a fresh development IdP on loopback,

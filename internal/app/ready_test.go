@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/idgate/idgate/config"
-	"github.com/idgate/idgate/internal/devidp"
-	"github.com/idgate/idgate/internal/testlog"
+	"github.com/idgate/idgate/internal/devtools/devidp"
+	"github.com/idgate/idgate/internal/testkit/testlog"
 )
 
 // TestReadyzNamesTheUnreadyIssuer: with an issuer's JWKS answering 503,
