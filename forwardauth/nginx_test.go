@@ -20,6 +20,7 @@ import (
 	"github.com/idgate/idgate/config"
 	"github.com/idgate/idgate/internal/app"
 	"github.com/idgate/idgate/internal/devtools/devidp"
+	"github.com/idgate/idgate/internal/testkit/wait"
 )
 
 // upstream records the headers and request target of the last request it
@@ -101,17 +102,14 @@ func startNginx(t *testing.T, idgateAddr, appAddr string) string {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		_ = cmd.Wait()
 	})
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if c, err := net.Dial("tcp", listen); err == nil {
+	wait.For(t, "nginx to start (its errors are on stderr)", func() bool {
+		c, err := net.Dial("tcp", listen)
+		if err == nil {
 			c.Close()
-			return listen
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("nginx did not start (its errors are on stderr)")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return err == nil
+	})
+	return listen
 }
 
 func startIdgate(t *testing.T, issuer string) *app.App {

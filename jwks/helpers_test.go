@@ -66,16 +66,3 @@ func MustVerify(tb testing.TB, v *jwks.Verifier, tok string) {
 		tb.Fatalf("Verify: %v (%s)", err, jwks.Reason(err))
 	}
 }
-
-// waitFor polls cond until it holds, failing after a deadline; only for
-// background work that runs on real timers (Start's retry backoff).
-func waitFor(tb testing.TB, what string, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}

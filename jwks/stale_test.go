@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/idgate/idgate/internal/devtools/devidp"
+	"github.com/idgate/idgate/internal/testkit/wait"
 	"github.com/idgate/idgate/jwks"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -90,12 +91,12 @@ func TestReadyTransitions(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	v.Start(ctx)
-	waitFor(t, "a first JWKS attempt", func() bool { return p.JWKSCalls() >= 1 })
+	wait.For(t, "a first JWKS attempt", func() bool { return p.JWKSCalls() >= 1 })
 	if v.Ready() {
 		t.Fatal("Ready while the JWKS fails")
 	}
 	p.SetFault("jwks", devidp.Fault{})
-	waitFor(t, "Start's retry to load the keys", v.Ready)
+	wait.For(t, "Start's retry to load the keys", v.Ready)
 	if md, ok := v.Metadata(p.Issuer()); !ok || md.UserinfoEndpoint != p.Issuer()+"/userinfo" {
 		t.Fatalf("Metadata = %+v, %v", md, ok)
 	}
@@ -108,7 +109,7 @@ func TestStartStopsWithContext(t *testing.T) {
 	p.SetFault("jwks", devidp.Fault{Status: 500})
 	ctx, cancel := context.WithCancel(context.Background())
 	v.Start(ctx)
-	waitFor(t, "a first JWKS attempt", func() bool { return p.JWKSCalls() >= 1 })
+	wait.For(t, "a first JWKS attempt", func() bool { return p.JWKSCalls() >= 1 })
 	cancel()
 	v.Close() // returns only once the background loop has ended
 	n := p.JWKSCalls()

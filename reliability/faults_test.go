@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/idgate/idgate/internal/devtools/devidp"
+	"github.com/idgate/idgate/internal/testkit/wait"
 )
 
 // TestStartWithIssuerUnreachable: idgate starts while its issuer does not
@@ -136,7 +137,7 @@ func TestJWKSFlapping(t *testing.T) {
 		})
 	}
 	hung := p.metric("idgate_jwks_fetches_total", `result="error"`)
-	if !waitFor(8*time.Second, func() bool { return p.metric("idgate_jwks_fetches_total", `result="error"`) > hung }) {
+	if !wait.Poll(8*time.Second, func() bool { return p.metric("idgate_jwks_fetches_total", `result="error"`) > hung }) {
 		t.Error("the hung key fetch was not counted as an error after its timeout")
 	}
 	if age := p.metric("idgate_jwks_key_age_seconds"); age < 5 {
@@ -181,7 +182,7 @@ func TestJWKSURIOnAnotherHost(t *testing.T) {
 	req := checkReq("/api/v1/runs", map[string]string{"authorization": "Bearer " + tok})
 
 	p := mustRun(t, baseConfig(idp, "    userinfo: false", ""))
-	if !waitFor(5*time.Second, func() bool { return p.metric("idgate_jwks_fetches_total", `result="refused"`) >= 1 }) {
+	if !wait.Poll(5*time.Second, func() bool { return p.metric("idgate_jwks_fetches_total", `result="refused"`) >= 1 }) {
 		t.Fatal("the foreign jwks_uri was not refused")
 	}
 	if resp := p.mustCheck(req); codes.Code(resp.GetStatus().GetCode()) == codes.OK || resp.GetDeniedResponse().GetStatus().GetCode() != 401 {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/idgate/idgate/internal/devtools/devidp"
 	"github.com/idgate/idgate/internal/testkit/redistest"
+	"github.com/idgate/idgate/internal/testkit/wait"
 )
 
 // fleetSize is the number of idgate replicas in the fleet tests.
@@ -234,14 +235,14 @@ func TestFleetOneUserinfoCallPerUser(t *testing.T) {
 			loads.Go(func() { load(ctx, clients[r], 100, 30*time.Second, next, tl) })
 		}
 		answered := func() int64 { return tl.allowed.Load() + tl.denied.Load() + int64(tl.errors()) }
-		mustWaitFor(t, 20*time.Second, "load answered before the kill", func() bool { return answered() >= 600 })
+		wait.Within(t, 20*time.Second, "load answered before the kill", func() bool { return answered() >= 600 })
 		errsBefore := f.redisErrors()
 		f.cluster.Nodes[1].Kill()
 		killed.Store(true)
 		atKill := answered()
-		mustWaitFor(t, 20*time.Second, "idgate to see the master gone", func() bool { return f.redisErrors() > errsBefore })
+		wait.Within(t, 20*time.Second, "idgate to see the master gone", func() bool { return f.redisErrors() > errsBefore })
 		// Past cluster-node-timeout (2s), every replica has seen every user.
-		mustWaitFor(t, 20*time.Second, "load answered after the kill", func() bool { return answered() >= atKill+1600 })
+		wait.Within(t, 20*time.Second, "load answered after the kill", func() bool { return answered() >= atKill+1600 })
 		stop()
 		loads.Wait()
 		tl.mustBeClean(t, 0)

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/idgate/idgate/internal/devtools/devidp"
+	"github.com/idgate/idgate/internal/testkit/wait"
 )
 
 // TestHostileInput sends what an attacker or a broken IdP would to one
@@ -150,7 +151,7 @@ func spoofAudit(t *testing.T, p *proc, idp *devidp.Provider) {
 	// The decision log is buffered (flushed every 100ms): wait for it.
 	lines := 0
 	var logs string
-	waitFor(3*time.Second, func() bool {
+	wait.Poll(3*time.Second, func() bool {
 		logs, lines = p.logs.String(), 0
 		for _, l := range strings.Split(logs[mark:], "\n") {
 			if strings.Contains(l, `"msg":"decision"`) && strings.Contains(l, `"spoofed_headers":["kubeflow-userid"`) {

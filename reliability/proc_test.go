@@ -20,6 +20,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/idgate/idgate/internal/testkit/testlog"
+	"github.com/idgate/idgate/internal/testkit/wait"
 )
 
 // binary is the idgate executable, built into TestMain's directory by the
@@ -146,7 +147,7 @@ func (p *proc) readyz() int {
 // mustReady waits until /readyz answers 200.
 func (p *proc) mustReady(within time.Duration) {
 	p.t.Helper()
-	if !waitFor(within, func() bool { return p.readyz() == http.StatusOK }) {
+	if !wait.Poll(within, func() bool { return p.readyz() == http.StatusOK }) {
 		p.t.Fatalf("idgate not ready within %v", within)
 	}
 }
@@ -207,7 +208,7 @@ func (p *proc) mustNotGrow(before usage, maxRSSGrowthMiB float64) usage {
 func (p *proc) mustNotGrowWithin(before usage, slack, maxRSSGrowthMiB float64) usage {
 	p.t.Helper()
 	var after usage
-	waitFor(5*time.Second, func() bool {
+	wait.Poll(5*time.Second, func() bool {
 		after = p.usage()
 		return after.goroutines <= before.goroutines+slack
 	})
@@ -236,7 +237,7 @@ func (p *proc) signal(sig syscall.Signal) {
 // substrings after the first skip bytes, and returns the log's length.
 func (p *proc) waitLog(within time.Duration, skip int, substrings ...string) (int, bool) {
 	found := false
-	waitFor(within, func() bool {
+	wait.Poll(within, func() bool {
 		logs := p.logs.String()
 		for _, line := range strings.Split(logs[min(skip, len(logs)):], "\n") {
 			all := true
@@ -251,20 +252,6 @@ func (p *proc) waitLog(within time.Duration, skip int, substrings ...string) (in
 		return false
 	})
 	return len(p.logs.String()), found
-}
-
-// waitFor polls cond every 20ms until it holds or within passes.
-func waitFor(within time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(within)
-	for {
-		if cond() {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 func tail(s string, n int) string {

@@ -194,15 +194,3 @@ func metricValue(tb testing.TB, reg prometheus.Gatherer, name, labelValue string
 	}
 	return -1
 }
-
-// waitFor polls cond until it holds, failing the test after 5s.
-func waitFor(tb testing.TB, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatal("condition not met within 5s")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/idgate/idgate/identity"
 	"github.com/idgate/idgate/internal/testkit/redistest"
+	"github.com/idgate/idgate/internal/testkit/wait"
 	"github.com/idgate/idgate/profilecache"
 	"github.com/idgate/idgate/userinfo"
 )
@@ -75,7 +76,7 @@ func TestFleetLeaseOneCallPerSubject(t *testing.T) {
 			// Each replica has missed Redis twice: its caller's read, then
 			// either the winner's look after taking the lease or a loser's
 			// first poll.
-			waitFor(t, func() bool {
+			wait.For(t, "condition", func() bool {
 				for _, rep := range replicas {
 					if metricValue(t, rep.cacheReg, "idgate_profilecache_gets_total", "miss") < 2 {
 						return false
@@ -83,6 +84,7 @@ func TestFleetLeaseOneCallPerSubject(t *testing.T) {
 				}
 				return p.calls.Load() == 1
 			})
+
 			close(answer)
 			wg.Wait()
 			if got := p.calls.Load(); got != 1 {
@@ -130,7 +132,7 @@ func TestFleetLeaseHolderDies(t *testing.T) {
 	other := newFleetReplica(t, srv.Addr(), p, timeout)
 
 	go holder.res.Enrich(context.Background(), tokenIdentity(time.Time{}), testToken)
-	waitFor(t, func() bool { return p.calls.Load() == 1 && holder.lease(t, "won") == 1 })
+	wait.For(t, "condition", func() bool { return p.calls.Load() == 1 && holder.lease(t, "won") == 1 })
 
 	id := tokenIdentity(time.Time{})
 	start := time.Now()

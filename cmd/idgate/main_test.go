@@ -19,6 +19,7 @@ import (
 	"github.com/idgate/idgate/internal/devtools/devidp"
 
 	"github.com/idgate/idgate/internal/testkit/testlog"
+	"github.com/idgate/idgate/internal/testkit/wait"
 )
 
 // syncBuffer collects concurrent writes.
@@ -88,32 +89,30 @@ func mustStart(t *testing.T, cfgYAML string) *instance {
 	return inst
 }
 
-// waitReady polls /readyz until 200.
 // eventually waits, polling, until cond holds; after 15s it fails the test
 // with the process's log. It is how these tests wait on a condition (a
 // reload, a metric) rather than on the clock.
 func (in *instance) eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(15 * time.Second); !cond(); time.Sleep(50 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s did not happen:\n%s", what, in.logs)
-		}
+	if !wait.Poll(15*time.Second, cond) {
+		t.Fatalf("%s did not happen:\n%s", what, in.logs)
 	}
 }
 
+// waitReady polls /readyz until 200.
 func (in *instance) waitReady(t *testing.T) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get("http://" + in.httpAddr + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
+	ready := func() bool {
+		resp, err := http.Get("http://" + in.httpAddr + "/readyz")
+		if err != nil {
+			return false
 		}
-		time.Sleep(20 * time.Millisecond)
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
 	}
-	t.Fatalf("idgate never became ready:\n%s", in.logs)
+	if !wait.Poll(10*time.Second, ready) {
+		t.Fatalf("idgate never became ready:\n%s", in.logs)
+	}
 }
 
 func mustIdP(t *testing.T) *devidp.Provider {

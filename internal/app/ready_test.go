@@ -7,11 +7,11 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/idgate/idgate/config"
 	"github.com/idgate/idgate/internal/devtools/devidp"
 	"github.com/idgate/idgate/internal/testkit/testlog"
+	"github.com/idgate/idgate/internal/testkit/wait"
 )
 
 // TestReadyzNamesTheUnreadyIssuer: with an issuer's JWKS answering 503,
@@ -42,7 +42,7 @@ func TestReadyzNamesTheUnreadyIssuer(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = a.Shutdown(context.Background()) })
 
-	waitUntil(t, "a failed key fetch", func() bool { return idp.JWKSCalls() >= 2 })
+	wait.For(t, "a failed key fetch", func() bool { return idp.JWKSCalls() >= 2 })
 	status, body := getReadyz(t, a)
 	want := "not ready: issuer " + idp.Issuer() + ": keys not loaded: fetch " + idp.Issuer() + "/jwks: status 503\n"
 	if status != http.StatusServiceUnavailable || body != want {
@@ -53,7 +53,7 @@ func TestReadyzNamesTheUnreadyIssuer(t *testing.T) {
 	}
 
 	idp.SetFault("jwks", devidp.Fault{})
-	waitUntil(t, "ready", a.Ready)
+	wait.For(t, "ready", a.Ready)
 	if status, body := getReadyz(t, a); status != http.StatusOK || body != "ready\n" {
 		t.Errorf("readyz after recovery = %d %q", status, body)
 	}
@@ -71,14 +71,4 @@ func getReadyz(t *testing.T, a *App) (int, string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
-}
-
-// waitUntil polls cond (background work on real timers) up to 10s.
-func waitUntil(tb testing.TB, what string, cond func() bool) {
-	tb.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out waiting for %s", what)
-		}
-	}
 }
