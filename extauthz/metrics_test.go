@@ -15,24 +15,8 @@ import (
 
 	"github.com/idgate/idgate/decision"
 	"github.com/idgate/idgate/identity"
+	"github.com/idgate/idgate/internal/testkit/promtest"
 )
-
-func counter(t *testing.T, reg *prometheus.Registry, name string) float64 {
-	t.Helper()
-	fams, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	total := 0.0
-	for _, f := range fams {
-		if f.GetName() == name {
-			for _, m := range f.GetMetric() {
-				total += m.GetCounter().GetValue()
-			}
-		}
-	}
-	return total
-}
 
 func TestObserveReportsWithoutValues(t *testing.T) {
 	reg := prometheus.NewRegistry()
@@ -48,7 +32,7 @@ func TestObserveReportsWithoutValues(t *testing.T) {
 		"idgate_groups_overage_total": 1, "idgate_spoof_attempts_total": 1,
 		"idgate_enrichment_degraded_total": 1, "idgate_decisions_total": 1,
 	} {
-		if got := counter(t, reg, name); got != want {
+		if got := promtest.Value(t, reg, name); got != want {
 			t.Errorf("%s = %v, want %v", name, got, want)
 		}
 	}
@@ -116,33 +100,16 @@ func TestCheckLatencyByResultAndInFlight(t *testing.T) {
 				t.Errorf("checks_in_flight after = %v, want 0", got)
 			}
 			for _, r := range []string{"allowed", "denied", "error"} {
-				want := uint64(0)
+				want := 0.0
 				if r == tc.result {
 					want = 1
 				}
-				if got := histogramCount(t, reg, "idgate_check_duration_seconds", r); got != want {
-					t.Errorf("check_duration_seconds{result=%q} count = %d, want %d", r, got, want)
+				if got := promtest.Value(t, reg, "idgate_check_duration_seconds", "result", r); got != want {
+					t.Errorf("check_duration_seconds{result=%q} count = %v, want %v", r, got, want)
 				}
 			}
 		})
 	}
-}
-
-func histogramCount(t *testing.T, reg *prometheus.Registry, name, result string) uint64 {
-	t.Helper()
-	fams, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range fams {
-		for _, m := range f.GetMetric() {
-			if f.GetName() == name && len(m.GetLabel()) == 1 && m.GetLabel()[0].GetValue() == result {
-				return m.GetHistogram().GetSampleCount()
-			}
-		}
-	}
-	t.Fatalf("no %s{result=%q}", name, result)
-	return 0
 }
 
 // TestPresetExportsZeroSeries: every known label set is exported at zero

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/idgate/idgate/internal/devtools/devidp"
+	"github.com/idgate/idgate/internal/testkit/promtest"
 	"github.com/idgate/idgate/internal/testkit/wait"
 	"github.com/idgate/idgate/jwks"
 	"github.com/prometheus/client_golang/prometheus"
@@ -50,11 +51,11 @@ func TestStaleKeysKeptOnFetchErrors(t *testing.T) {
 			if !errors.Is(err, jwks.ErrUnknownKey) {
 				t.Fatalf("unknown kid during outage: %v", err)
 			}
-			if got := metricValue(t, reg, "idgate_jwks_fetches_total", map[string]string{"result": tc.wantResult}); got != 1 {
+			if got := promtest.Value(t, reg, "idgate_jwks_fetches_total", "result", tc.wantResult); got != 1 {
 				t.Fatalf("fetches_total{result=%q} = %v", tc.wantResult, got)
 			}
 			MustVerify(t, v, MustMint(t, p, map[string]any{"jti": "new"}, devidp.MintOptions{Alg: "EdDSA"}))
-			if !v.Ready() || metricValue(t, reg, "idgate_jwks_keys", nil) != float64(len(devidp.Algs)) {
+			if !v.Ready() || promtest.Value(t, reg, "idgate_jwks_keys") != float64(len(devidp.Algs)) {
 				t.Fatal("old keys dropped during an outage")
 			}
 
@@ -66,7 +67,7 @@ func TestStaleKeysKeptOnFetchErrors(t *testing.T) {
 			if !errors.Is(err, jwks.ErrNoKeys) || jwks.Reason(err) != "no_keys" {
 				t.Fatalf("Verify with stale keys = %v", err)
 			}
-			if metricValue(t, reg, "idgate_jwks_keys", nil) != 0 {
+			if promtest.Value(t, reg, "idgate_jwks_keys") != 0 {
 				t.Fatal("keys gauge not 0 with stale keys")
 			}
 
@@ -205,14 +206,14 @@ func TestTokenCache(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		MustVerify(t, v, tok)
 	}
-	hits := metricValue(t, reg, "idgate_jwks_token_cache_hits_total", nil)
-	misses := metricValue(t, reg, "idgate_jwks_token_cache_misses_total", nil)
+	hits := promtest.Value(t, reg, "idgate_jwks_token_cache_hits_total")
+	misses := promtest.Value(t, reg, "idgate_jwks_token_cache_misses_total")
 	if hits != 2 || misses != 1 {
 		t.Fatalf("cache hits/misses = %v/%v, want 2/1", hits, misses)
 	}
 	clk.Advance(10 * time.Second) // now == exp: the cache says no, the 1ns skew still says yes
 	MustVerify(t, v, tok)
-	if m := metricValue(t, reg, "idgate_jwks_token_cache_misses_total", nil); m != 2 {
+	if m := promtest.Value(t, reg, "idgate_jwks_token_cache_misses_total"); m != 2 {
 		t.Fatalf("cache entry honoured at exp (misses = %v)", m)
 	}
 	clk.Advance(time.Second)

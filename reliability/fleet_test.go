@@ -132,7 +132,7 @@ func (f *fleet) leaseFigures() string {
 	for _, r := range []string{"won", "waited_hit", "waited_timeout", "error"} {
 		sum := 0.0
 		for _, p := range f.procs {
-			sum += p.metric("idgate_userinfo_lease_total", `result="`+r+`"`)
+			sum += p.metric("idgate_userinfo_lease_total", "result", r)
 		}
 		parts = append(parts, fmt.Sprintf("%s=%.0f", r, sum))
 	}
@@ -266,7 +266,7 @@ func TestFleetOneUserinfoCallPerUser(t *testing.T) {
 func (f *fleet) redisErrors() float64 {
 	sum := 0.0
 	for _, p := range f.procs {
-		sum += p.metric("idgate_profilecache_gets_total", `result="error"`)
+		sum += p.metric("idgate_profilecache_gets_total", "result", "error")
 	}
 	return sum
 }

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -19,6 +18,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/idgate/idgate/internal/testkit/promtest"
 	"github.com/idgate/idgate/internal/testkit/testlog"
 	"github.com/idgate/idgate/internal/testkit/wait"
 )
@@ -152,38 +152,12 @@ func (p *proc) mustReady(within time.Duration) {
 	}
 }
 
-// metric sums the samples of the named metric whose labels contain every
-// one of labels ("k=\"v\"" strings), from the process's /metrics.
+// metric sums the samples of the named metric whose labels include every
+// name/value pair in labels ("result", "error"), from the process's
+// /metrics; 0 while the process does not export it.
 func (p *proc) metric(name string, labels ...string) float64 {
 	p.t.Helper()
-	c := http.Client{Timeout: 2 * time.Second}
-	resp, err := c.Get("http://" + p.httpAddr + "/metrics")
-	if err != nil {
-		p.t.Fatalf("metrics: %v", err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return sumMetric(string(body), name, labels...)
-}
-
-func sumMetric(text, name string, labels ...string) float64 {
-	sum := 0.0
-	for _, line := range strings.Split(text, "\n") {
-		if !strings.HasPrefix(line, name) || len(line) == len(name) || (line[len(name)] != ' ' && line[len(name)] != '{') {
-			continue
-		}
-		sp := strings.LastIndexByte(line, ' ')
-		match := true
-		for _, l := range labels {
-			if !strings.Contains(line[:sp], l) {
-				match = false
-			}
-		}
-		if v, err := strconv.ParseFloat(line[sp+1:], 64); err == nil && match {
-			sum += v
-		}
-	}
-	return sum
+	return max(promtest.Value(p.t, promtest.Scrape("http://"+p.httpAddr+"/metrics"), name, labels...), 0)
 }
 
 // usage is the process's goroutines and resident memory.

@@ -195,9 +195,9 @@ cache:
 	done := make(chan struct{})
 	go func() { load(ctx, p.client, 200, 2*time.Minute, m.next, tl); close(done) }()
 	redisOps := func() float64 { // Redis answered: a hit, a miss or a store
-		return p.metric("idgate_profilecache_gets_total", `result="hit_redis"`) +
-			p.metric("idgate_profilecache_gets_total", `result="miss"`) +
-			p.metric("idgate_profilecache_sets_total", `result="ok"`)
+		return p.metric("idgate_profilecache_gets_total", "result", "hit_redis") +
+			p.metric("idgate_profilecache_gets_total", "result", "miss") +
+			p.metric("idgate_profilecache_sets_total", "result", "ok")
 	}
 	outages := 0
 	pageDuringOutage := map[int]int{}
@@ -209,11 +209,11 @@ cache:
 		wait.Within(t, 30*time.Second, "load answered before the outage", func() bool {
 			return tl.allowed.Load()+tl.denied.Load() >= answered+200
 		})
-		failed := p.metric("idgate_profilecache_gets_total", `result="error"`)
+		failed := p.metric("idgate_profilecache_gets_total", "result", "error")
 		rds.stop(crash)
 		outages++
 		wait.Within(t, 30*time.Second, "idgate to see Redis fail", func() bool {
-			return p.metric("idgate_profilecache_gets_total", `result="error"`) > failed
+			return p.metric("idgate_profilecache_gets_total", "result", "error") > failed
 		})
 		answered = tl.allowed.Load() + tl.denied.Load()
 		wait.Within(t, 30*time.Second, "load answered during the outage", func() bool {
@@ -272,6 +272,6 @@ cache:
 	// grows toward its bound and idles for 90s. That is bounded, not a leak.
 	after := p.mustNotGrowWithin(before, goroutineSlack+2*16, 32)
 	t.Logf("figures: Redis: %d outages under %v; pages during outages by status %v; redis ops=%.0f errors=%.0f; degraded=%.0f; goroutines %.0f→%.0f rss %.1f→%.1f MiB",
-		outages, tl, pageDuringOutage, redisOps(), p.metric("idgate_profilecache_gets_total", `result="error"`),
+		outages, tl, pageDuringOutage, redisOps(), p.metric("idgate_profilecache_gets_total", "result", "error"),
 		p.metric("idgate_enrichment_degraded_total"), before.goroutines, after.goroutines, before.rssMiB, after.rssMiB)
 }

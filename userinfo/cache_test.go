@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/idgate/idgate/internal/testkit/promtest"
 	"github.com/idgate/idgate/internal/testkit/redistest"
 	"github.com/idgate/idgate/internal/testkit/wait"
 	"github.com/idgate/idgate/profilecache"
@@ -103,7 +104,7 @@ func TestCacheFailuresAreSoft(t *testing.T) {
 			t.Fatalf("degraded %q, email %q; want enriched despite the cache", got, id.Email)
 		}
 		wait.For(t, "condition", func() bool { cache.mu.Lock(); defer cache.mu.Unlock(); return cache.tries == 1 })
-		if got := metricValue(t, reg, "idgate_userinfo_requests_total", "ok"); got != 1 {
+		if got := promtest.Value(t, reg, "idgate_userinfo_requests_total", "result", "ok"); got != 1 {
 			t.Fatalf("requests_total{result=ok} = %v, want 1", got)
 		}
 	})
@@ -146,7 +147,7 @@ func TestCacheFailuresAreSoft(t *testing.T) {
 		if len(v) == 0 || v[0] != 2 {
 			t.Fatalf("cache value %q not overwritten with a version 2 entry", v)
 		}
-		if got := metricValue(t, reg, "idgate_userinfo_cache_invalid_total", ""); got != 2 {
+		if got := promtest.Value(t, reg, "idgate_userinfo_cache_invalid_total"); got != 2 {
 			t.Fatalf("cache_invalid_total = %v, want 2 (caller and lookup)", got)
 		}
 	})

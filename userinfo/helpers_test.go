@@ -169,28 +169,3 @@ func MustNew(tb testing.TB, cfg userinfo.Config, p *idp, cache userinfo.Cache) (
 func tokenIdentity(exp time.Time) *identity.Identity {
 	return &identity.Identity{Issuer: testIssuer, Subject: testSubject, ExpiresAt: exp}
 }
-
-// metricValue reads a counter (labelValue "" for one without labels) or a
-// histogram's sample count from reg; -1 when absent.
-func metricValue(tb testing.TB, reg prometheus.Gatherer, name, labelValue string) float64 {
-	tb.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			if labelValue != "" && (len(m.GetLabel()) != 1 || m.GetLabel()[0].GetValue() != labelValue) {
-				continue
-			}
-			if h := m.GetHistogram(); h != nil {
-				return float64(h.GetSampleCount())
-			}
-			return m.GetCounter().GetValue()
-		}
-	}
-	return -1
-}

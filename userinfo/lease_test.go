@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/idgate/idgate/identity"
+	"github.com/idgate/idgate/internal/testkit/promtest"
 	"github.com/idgate/idgate/internal/testkit/redistest"
 	"github.com/idgate/idgate/internal/testkit/wait"
 	"github.com/idgate/idgate/profilecache"
@@ -45,7 +46,7 @@ func newFleetReplica(tb testing.TB, addr string, p *idp, timeout time.Duration) 
 
 func (f *fleetReplica) lease(tb testing.TB, result string) float64 {
 	tb.Helper()
-	return metricValue(tb, f.reg, "idgate_userinfo_lease_total", result)
+	return promtest.Value(tb, f.reg, "idgate_userinfo_lease_total", "result", result)
 }
 
 // TestFleetLeaseOneCallPerSubject: two or four replicas (each its own
@@ -78,7 +79,7 @@ func TestFleetLeaseOneCallPerSubject(t *testing.T) {
 			// first poll.
 			wait.For(t, "condition", func() bool {
 				for _, rep := range replicas {
-					if metricValue(t, rep.cacheReg, "idgate_profilecache_gets_total", "miss") < 2 {
+					if promtest.Value(t, rep.cacheReg, "idgate_profilecache_gets_total", "result", "miss") < 2 {
 						return false
 					}
 				}
@@ -200,7 +201,7 @@ func TestLeaseMetricsStartAtZero(t *testing.T) {
 	_, reg := MustNew(t, userinfo.Config{}, newIDP(t, jsonProfile(janeProfile)), newMemCache())
 	for _, result := range []string{"won", "waited_hit", "waited_timeout", "error"} {
 		t.Run(result, func(t *testing.T) {
-			if got := metricValue(t, reg, "idgate_userinfo_lease_total", result); got != 0 {
+			if got := promtest.Value(t, reg, "idgate_userinfo_lease_total", "result", result); got != 0 {
 				t.Fatalf("idgate_userinfo_lease_total{result=%q} = %v, want 0", result, got)
 			}
 		})

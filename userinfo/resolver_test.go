@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/idgate/idgate/identity"
+	"github.com/idgate/idgate/internal/testkit/promtest"
 	"github.com/idgate/idgate/internal/testkit/wait"
 	"github.com/idgate/idgate/userinfo"
 )
@@ -215,10 +216,10 @@ func TestEnrichFailures(t *testing.T) {
 			if got := p.calls.Load(); got != 1 {
 				t.Fatalf("userinfo calls = %d, want 1", got)
 			}
-			if got := metricValue(t, reg, "idgate_userinfo_requests_total", tc.result); got != 1 {
+			if got := promtest.Value(t, reg, "idgate_userinfo_requests_total", "result", tc.result); got != 1 {
 				t.Fatalf("requests_total{result=%q} = %v, want 1", tc.result, got)
 			}
-			if got := metricValue(t, reg, "idgate_userinfo_negative_hits_total", ""); got != 1 {
+			if got := promtest.Value(t, reg, "idgate_userinfo_negative_hits_total"); got != 1 {
 				t.Fatalf("negative_hits_total = %v, want 1", got)
 			}
 		})
@@ -264,10 +265,10 @@ func TestEnrichTimeout(t *testing.T) {
 	if got := p.calls.Load(); got != 1 {
 		t.Fatalf("userinfo calls = %d, want 1", got)
 	}
-	if got := metricValue(t, reg, "idgate_userinfo_requests_total", "timeout"); got != 1 {
+	if got := promtest.Value(t, reg, "idgate_userinfo_requests_total", "result", "timeout"); got != 1 {
 		t.Fatalf("requests_total{result=timeout} = %v, want 1", got)
 	}
-	if got := metricValue(t, reg, "idgate_userinfo_duration_seconds", ""); got != 1 {
+	if got := promtest.Value(t, reg, "idgate_userinfo_duration_seconds"); got != 1 {
 		t.Fatalf("duration_seconds count = %v, want 1", got)
 	}
 }
@@ -326,7 +327,7 @@ func TestEnrichDropsUnsafeValues(t *testing.T) {
 		t.Fatalf("identity %+v: unsafe values must be dropped, safe ones kept", id)
 	}
 	for _, field := range []string{"name", "preferred_username", "groups"} {
-		if got := metricValue(t, reg, "idgate_userinfo_dropped_values_total", field); got != 1 {
+		if got := promtest.Value(t, reg, "idgate_userinfo_dropped_values_total", "field", field); got != 1 {
 			t.Errorf("dropped_values_total{field=%q} = %v, want 1", field, got)
 		}
 	}
