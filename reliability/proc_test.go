@@ -112,18 +112,22 @@ func mustRun(t *testing.T, cfg string, env ...string) *proc {
 			t.Logf("idgate log (tail):\n%s", tail(p.logs.String(), 4000))
 		}
 	})
-	deadline := time.Now().Add(15 * time.Second)
-	for p.grpcAddr == "" {
+	exited := false
+	listening := wait.Poll(15*time.Second, func() bool {
 		select {
 		case <-p.exited:
-			t.Fatalf("idgate exited: %v\n%s", p.exitErr, p.logs)
+			exited = true
+			return true
 		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("idgate did not listen:\n%s", p.logs)
-		}
-		time.Sleep(10 * time.Millisecond)
 		p.grpcAddr, p.httpAddr = testlog.ListeningAddrs(p.logs.String())
+		return p.grpcAddr != ""
+	})
+	switch {
+	case exited:
+		t.Fatalf("idgate exited: %v\n%s", p.exitErr, p.logs)
+	case !listening:
+		t.Fatalf("idgate did not listen:\n%s", p.logs)
 	}
 	conn, err := grpc.NewClient(p.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {

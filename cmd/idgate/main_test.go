@@ -47,20 +47,25 @@ func mustStart(t *testing.T, cfgYAML string) *instance {
 	errc := make(chan error, 1)
 	go func() { errc <- run(ctx, []string{"serve", "--config", path}, nil, io.Discard, logs) }()
 	inst := &instance{logs: logs, configPath: path}
-	deadline := time.Now().Add(10 * time.Second)
-	for inst.grpcAddr == "" {
+	var exitErr error
+	exited := false
+	listening := wait.Poll(10*time.Second, func() bool {
 		select {
-		case err := <-errc:
-			cancel()
-			t.Fatalf("idgate exited: %v\n%s", err, logs)
+		case exitErr = <-errc:
+			exited = true
+			return true
 		default:
 		}
-		if time.Now().After(deadline) {
-			cancel()
-			t.Fatalf("idgate did not start:\n%s", logs)
-		}
-		time.Sleep(10 * time.Millisecond)
 		inst.grpcAddr, inst.httpAddr = testlog.ListeningAddrs(logs.String())
+		return inst.grpcAddr != ""
+	})
+	switch {
+	case exited:
+		cancel()
+		t.Fatalf("idgate exited: %v\n%s", exitErr, logs)
+	case !listening:
+		cancel()
+		t.Fatalf("idgate did not start:\n%s", logs)
 	}
 	conn, err := grpc.NewClient(inst.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
