@@ -144,6 +144,8 @@ func TestDockerignore(t *testing.T) {
 		{"jwks/jwks_test.go", true},
 		{"config/testdata/fuzz/x", true},
 		{"README.md", true},
+		{"internal/testkit/redistest/server.go", true},
+		{"internal/devtools/devidp/provider.go", false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.path, func(t *testing.T) {

@@ -17,6 +17,7 @@ import (
 	"github.com/idgate/idgate/decision"
 	"github.com/idgate/idgate/decisionlog"
 	"github.com/idgate/idgate/identity"
+	"github.com/idgate/idgate/internal/testkit/promtest"
 )
 
 const uiPrincipal = "spiffe://cluster.local/ns/kubeflow/sa/ml-pipeline-ui"
@@ -74,7 +75,7 @@ func TestForwardedMetricAndLog(t *testing.T) {
 	res := decision.Result{Allowed: true, Status: 200, Reason: "forwarded", Forwarder: uiPrincipal,
 		Identity: &identity.Identity{Subject: "alice@example.com", UserClaim: "sub", Source: identity.SourceForwarded}}
 	s.Observe(context.Background(), &decision.Request{ID: "r1"}, &res, time.Now())
-	if got := counter(t, reg, "idgate_forwarded_total"); got != 1 {
+	if got := promtest.Value(t, reg, "idgate_forwarded_total"); got != 1 {
 		t.Fatalf("idgate_forwarded_total{principal=%q} = %v, want 1", uiPrincipal, got)
 	}
 	if !strings.Contains(logs.String(), `"forwarder":"`+uiPrincipal+`"`) || !strings.Contains(logs.String(), `"reason":"forwarded"`) {

@@ -1,7 +1,6 @@
 package forwardauth_test
 
 import (
-	"bufio"
 	"context"
 	"io"
 	"net"
@@ -19,7 +18,9 @@ import (
 
 	"github.com/idgate/idgate/config"
 	"github.com/idgate/idgate/internal/app"
-	"github.com/idgate/idgate/internal/devidp"
+	"github.com/idgate/idgate/internal/devtools/devidp"
+	"github.com/idgate/idgate/internal/testkit/rawhttp"
+	"github.com/idgate/idgate/internal/testkit/wait"
 )
 
 // upstream records the headers and request target of the last request it
@@ -101,17 +102,14 @@ func startNginx(t *testing.T, idgateAddr, appAddr string) string {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		_ = cmd.Wait()
 	})
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if c, err := net.Dial("tcp", listen); err == nil {
+	wait.For(t, "nginx to start (its errors are on stderr)", func() bool {
+		c, err := net.Dial("tcp", listen)
+		if err == nil {
 			c.Close()
-			return listen
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("nginx did not start (its errors are on stderr)")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return err == nil
+	})
+	return listen
 }
 
 func startIdgate(t *testing.T, issuer string) *app.App {
@@ -135,10 +133,10 @@ func startIdgate(t *testing.T, issuer string) *app.App {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = a.Shutdown(context.Background()) })
-	for deadline := time.Now().Add(10 * time.Second); !a.Ready(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("idgate not ready")
-		}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := a.WaitReady(ctx); err != nil {
+		t.Fatal(err)
 	}
 	return a
 }
@@ -233,33 +231,6 @@ func TestNginxForwardAuth(t *testing.T) {
 	}
 }
 
-// rawGet sends target exactly as written (no client-side cleaning) with
-// headers in the given spelling, and returns the status.
-func rawGet(t *testing.T, addr, target string, headers [][2]string) int {
-	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	var b strings.Builder
-	b.WriteString("GET " + target + " HTTP/1.1\r\nHost: runs.example.com\r\nConnection: close\r\n")
-	for _, h := range headers {
-		b.WriteString(h[0] + ": " + h[1] + "\r\n")
-	}
-	b.WriteString("\r\n")
-	if _, err := io.WriteString(c, b.String()); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp.StatusCode
-}
-
 // TestNginxUpstreamSeesWhatIdgateJudged: through the deployed nginx files,
 // the application gets the request target idgate decided on, never
 // idgate's own cookies, never a bearer token that did not verify, and no
@@ -337,7 +308,7 @@ func TestNginxUpstreamSeesWhatIdgateJudged(t *testing.T) {
 			up.mu.Lock()
 			up.last, up.uri = nil, ""
 			up.mu.Unlock()
-			status := rawGet(t, front, tc.target, tc.headers)
+			status := rawhttp.Get(t, front, "runs.example.com", tc.target, tc.headers)
 			if status != tc.wantStatus {
 				t.Fatalf("status %d, want %d", status, tc.wantStatus)
 			}

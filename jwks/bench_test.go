@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/idgate/idgate/internal/devidp"
+	"github.com/idgate/idgate/internal/devtools/devidp"
 	"github.com/idgate/idgate/jwks"
 )
 

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/idgate/idgate/identity"
-	"github.com/idgate/idgate/internal/devidp"
+	"github.com/idgate/idgate/internal/devtools/devidp"
 	"github.com/idgate/idgate/jwks"
 )
 

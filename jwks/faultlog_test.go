@@ -7,8 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/idgate/idgate/internal/devidp"
-	"github.com/idgate/idgate/internal/testlog"
+	"github.com/idgate/idgate/internal/devtools/devidp"
+	"github.com/idgate/idgate/internal/testkit/testlog"
+	"github.com/idgate/idgate/internal/testkit/wait"
 	"github.com/idgate/idgate/jwks"
 )
 
@@ -36,18 +37,18 @@ func TestOutageLoggedOncePerChangeOfState(t *testing.T) {
 	t.Cleanup(cancel)
 	v.Start(ctx)
 
-	waitFor(t, "4 failed key fetches", func() bool { return p.JWKSCalls() >= 4 })
+	wait.For(t, "4 failed key fetches", func() bool { return p.JWKSCalls() >= 4 })
 	unready := strings.Join(v.Unready(), "\n")
 	want := "issuer " + p.Issuer() + ": keys not loaded: fetch " + p.Issuer() + "/jwks: status 503"
 	if unready != want {
 		t.Errorf("Unready = %q\nwant %q", unready, want)
 	}
 	p.SetFault("jwks", devidp.Fault{})
-	waitFor(t, "keys loaded", v.Ready)
+	wait.For(t, "keys loaded", v.Ready)
 	if u := v.Unready(); len(u) != 0 {
 		t.Errorf("Unready after recovery = %q", u)
 	}
-	waitFor(t, "the recovery line", func() bool { return strings.Contains(logs.String(), "fetched again") })
+	wait.For(t, "the recovery line", func() bool { return strings.Contains(logs.String(), "fetched again") })
 	t.Logf("log:\n%s", logs.String())
 
 	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")

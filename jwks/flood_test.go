@@ -9,7 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/idgate/idgate/internal/devidp"
+	"github.com/idgate/idgate/internal/devtools/devidp"
+	"github.com/idgate/idgate/internal/testkit/wait"
 	"github.com/idgate/idgate/jwks"
 )
 
@@ -51,7 +52,7 @@ func TestUnknownKidFloodDoesNotLockOutRotation(t *testing.T) {
 			}
 		}()
 	}
-	waitFor(t, "the flood to be under way", func() bool { return forged.Load() >= 16 })
+	wait.For(t, "the flood to be under way", func() bool { return forged.Load() >= 16 })
 
 	for round := range 3 {
 		p.RotateKeys(false) // the new key is published only now

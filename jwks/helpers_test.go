@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/idgate/idgate/internal/devidp"
-	"github.com/idgate/idgate/internal/testclock"
+	"github.com/idgate/idgate/internal/devtools/devidp"
+	"github.com/idgate/idgate/internal/testkit/testclock"
 	"github.com/idgate/idgate/jwks"
 )
 
@@ -64,18 +64,5 @@ func MustVerify(tb testing.TB, v *jwks.Verifier, tok string) {
 	tb.Helper()
 	if _, err := v.Verify(context.Background(), tok); err != nil {
 		tb.Fatalf("Verify: %v (%s)", err, jwks.Reason(err))
-	}
-}
-
-// waitFor polls cond until it holds, failing after a deadline; only for
-// background work that runs on real timers (Start's retry backoff).
-func waitFor(tb testing.TB, what string, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }

@@ -9,7 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/idgate/idgate/internal/devidp"
+	"github.com/idgate/idgate/internal/devtools/devidp"
+	"github.com/idgate/idgate/internal/testkit/wait"
 	"github.com/idgate/idgate/jwks"
 )
 
@@ -71,7 +72,7 @@ func TestInClusterIssuer(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	v.Start(ctx) // the scheduled load fetches again
-	waitFor(t, "the scheduled fetch", func() bool { return len(dns.asked()) >= 3 })
+	wait.For(t, "the scheduled fetch", func() bool { return len(dns.asked()) >= 3 })
 	for _, path := range dns.asked() {
 		if path != "/dex/keys" {
 			t.Errorf("asked the IdP for %s; want only /dex/keys", path)

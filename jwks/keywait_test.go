@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/idgate/idgate/internal/devidp"
+	"github.com/idgate/idgate/internal/devtools/devidp"
 	"github.com/idgate/idgate/jwks"
 )
 

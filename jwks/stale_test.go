@@ -8,7 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/idgate/idgate/internal/devidp"
+	"github.com/idgate/idgate/internal/devtools/devidp"
+	"github.com/idgate/idgate/internal/testkit/promtest"
+	"github.com/idgate/idgate/internal/testkit/wait"
 	"github.com/idgate/idgate/jwks"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -49,11 +51,11 @@ func TestStaleKeysKeptOnFetchErrors(t *testing.T) {
 			if !errors.Is(err, jwks.ErrUnknownKey) {
 				t.Fatalf("unknown kid during outage: %v", err)
 			}
-			if got := metricValue(t, reg, "idgate_jwks_fetches_total", map[string]string{"result": tc.wantResult}); got != 1 {
+			if got := promtest.Value(t, reg, "idgate_jwks_fetches_total", "result", tc.wantResult); got != 1 {
 				t.Fatalf("fetches_total{result=%q} = %v", tc.wantResult, got)
 			}
 			MustVerify(t, v, MustMint(t, p, map[string]any{"jti": "new"}, devidp.MintOptions{Alg: "EdDSA"}))
-			if !v.Ready() || metricValue(t, reg, "idgate_jwks_keys", nil) != float64(len(devidp.Algs)) {
+			if !v.Ready() || promtest.Value(t, reg, "idgate_jwks_keys") != float64(len(devidp.Algs)) {
 				t.Fatal("old keys dropped during an outage")
 			}
 
@@ -65,7 +67,7 @@ func TestStaleKeysKeptOnFetchErrors(t *testing.T) {
 			if !errors.Is(err, jwks.ErrNoKeys) || jwks.Reason(err) != "no_keys" {
 				t.Fatalf("Verify with stale keys = %v", err)
 			}
-			if metricValue(t, reg, "idgate_jwks_keys", nil) != 0 {
+			if promtest.Value(t, reg, "idgate_jwks_keys") != 0 {
 				t.Fatal("keys gauge not 0 with stale keys")
 			}
 
@@ -90,12 +92,12 @@ func TestReadyTransitions(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	v.Start(ctx)
-	waitFor(t, "a first JWKS attempt", func() bool { return p.JWKSCalls() >= 1 })
+	wait.For(t, "a first JWKS attempt", func() bool { return p.JWKSCalls() >= 1 })
 	if v.Ready() {
 		t.Fatal("Ready while the JWKS fails")
 	}
 	p.SetFault("jwks", devidp.Fault{})
-	waitFor(t, "Start's retry to load the keys", v.Ready)
+	wait.For(t, "Start's retry to load the keys", v.Ready)
 	if md, ok := v.Metadata(p.Issuer()); !ok || md.UserinfoEndpoint != p.Issuer()+"/userinfo" {
 		t.Fatalf("Metadata = %+v, %v", md, ok)
 	}
@@ -108,7 +110,7 @@ func TestStartStopsWithContext(t *testing.T) {
 	p.SetFault("jwks", devidp.Fault{Status: 500})
 	ctx, cancel := context.WithCancel(context.Background())
 	v.Start(ctx)
-	waitFor(t, "a first JWKS attempt", func() bool { return p.JWKSCalls() >= 1 })
+	wait.For(t, "a first JWKS attempt", func() bool { return p.JWKSCalls() >= 1 })
 	cancel()
 	v.Close() // returns only once the background loop has ended
 	n := p.JWKSCalls()
@@ -204,14 +206,14 @@ func TestTokenCache(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		MustVerify(t, v, tok)
 	}
-	hits := metricValue(t, reg, "idgate_jwks_token_cache_hits_total", nil)
-	misses := metricValue(t, reg, "idgate_jwks_token_cache_misses_total", nil)
+	hits := promtest.Value(t, reg, "idgate_jwks_token_cache_hits_total")
+	misses := promtest.Value(t, reg, "idgate_jwks_token_cache_misses_total")
 	if hits != 2 || misses != 1 {
 		t.Fatalf("cache hits/misses = %v/%v, want 2/1", hits, misses)
 	}
 	clk.Advance(10 * time.Second) // now == exp: the cache says no, the 1ns skew still says yes
 	MustVerify(t, v, tok)
-	if m := metricValue(t, reg, "idgate_jwks_token_cache_misses_total", nil); m != 2 {
+	if m := promtest.Value(t, reg, "idgate_jwks_token_cache_misses_total"); m != 2 {
 		t.Fatalf("cache entry honoured at exp (misses = %v)", m)
 	}
 	clk.Advance(time.Second)

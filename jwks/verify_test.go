@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/idgate/idgate/identity"
-	"github.com/idgate/idgate/internal/devidp"
+	"github.com/idgate/idgate/internal/devtools/devidp"
 	"github.com/idgate/idgate/jwks"
 )
 

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/idgate/idgate/identity"
-	"github.com/idgate/idgate/internal/devidp"
+	"github.com/idgate/idgate/internal/devtools/devidp"
 )
 
 // startLogin runs Start and the IdP, returning the browser (holding the

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/idgate/idgate/internal/devidp"
-	"github.com/idgate/idgate/internal/testlog"
+	"github.com/idgate/idgate/internal/devtools/devidp"
+	"github.com/idgate/idgate/internal/testkit/testlog"
 )
 
 // TestDexGroupsNeedTheScope reproduces Dex, which puts groups in tokens

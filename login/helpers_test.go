@@ -11,9 +11,9 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/idgate/idgate/identity"
-	"github.com/idgate/idgate/internal/devidp"
-	"github.com/idgate/idgate/internal/redistest"
-	"github.com/idgate/idgate/internal/testclock"
+	"github.com/idgate/idgate/internal/devtools/devidp"
+	"github.com/idgate/idgate/internal/testkit/redistest"
+	"github.com/idgate/idgate/internal/testkit/testclock"
 	"github.com/idgate/idgate/jwks"
 	"github.com/idgate/idgate/session"
 )

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/idgate/idgate/identity"
+	"github.com/idgate/idgate/internal/testkit/testclock"
 )
 
 // FuzzDeclaredHeader: whatever a claim holds, a declared header is absent
@@ -17,7 +18,7 @@ import (
 // exactly; a groups header splits on "," and decodes back to the groups
 // that can travel. Seeds are in testdata/fuzz/FuzzDeclaredHeader.
 func FuzzDeclaredHeader(f *testing.F) {
-	clk := &clock{now: time.Unix(1_800_000_000, 0)}
+	clk := testclock.New(time.Unix(1_800_000_000, 0))
 	// No signed header: the fuzzer spends its time on the values.
 	r, err := New(Config{UserIDHeader: "kubeflow-userid", Now: clk.Now,
 		Headers: []HeaderOutput{{Name: "x-user", Claim: "preferred_username"}, {Name: "x-groups", Claim: "groups"}}}, nil)
@@ -27,7 +28,7 @@ func FuzzDeclaredHeader(f *testing.F) {
 	f.Fuzz(func(t *testing.T, user, group1, group2 string) {
 		groups := identity.NormalizeGroups([]string{group1, group2})
 		id := identity.Identity{Issuer: "https://idp", Subject: "u1", Email: "a@corp.com", PreferredUsername: user,
-			Groups: groups, ExpiresAt: clk.now.Add(time.Hour)}
+			Groups: groups, ExpiresAt: clk.Now().Add(time.Hour)}
 		got, err := r.Render(nil, &id, "")
 		if err != nil {
 			if !errors.Is(err, ErrUnsafeUserID) || !strings.ContainsFunc(user, func(c rune) bool { return c < 0x20 || c == 0x7f }) {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/idgate/idgate/identity"
+	"github.com/idgate/idgate/internal/testkit/testclock"
 	"github.com/idgate/idgate/signing"
 )
 
@@ -64,11 +65,7 @@ func TestGroupsValue(t *testing.T) {
 	}
 }
 
-type clock struct{ now time.Time }
-
-func (c *clock) Now() time.Time { return c.now }
-
-func mustRenderer(t testing.TB, clk *clock, prefix string) (*Renderer, *signing.Key) {
+func mustRenderer(t testing.TB, clk *testclock.Clock, prefix string) (*Renderer, *signing.Key) {
 	t.Helper()
 	key, err := signing.New(signing.Config{})
 	if err != nil {
@@ -94,11 +91,11 @@ func headerMap(hs []identity.Header) map[string]string {
 }
 
 func TestRender(t *testing.T) {
-	clk := &clock{now: time.Unix(1_800_000_000, 0)}
+	clk := testclock.New(time.Unix(1_800_000_000, 0))
 	base := identity.Identity{
 		Issuer: "https://idp", Subject: "u1", Email: "alice@example.com", Name: "Alice A",
 		GivenName: "Alice", FamilyName: "A", Groups: []string{"admins", "dev"},
-		ExpiresAt: clk.now.Add(time.Hour),
+		ExpiresAt: clk.Now().Add(time.Hour),
 	}
 	tests := []struct {
 		name      string
@@ -154,19 +151,19 @@ func TestRender(t *testing.T) {
 			if claims["sub"] != id.Subject || claims["iss"] != "idgate" || claims["aud"] != "flyte" || claims["idp"] != "https://idp" || (id.Email != "" && claims["email"] != id.Email) {
 				t.Errorf("claims = %v", claims)
 			}
-			if exp := int64(claims["exp"].(float64)); exp-clk.now.Unix() != 300 {
-				t.Errorf("exp - now = %d, want 300", exp-clk.now.Unix())
+			if exp := int64(claims["exp"].(float64)); exp-clk.Now().Unix() != 300 {
+				t.Errorf("exp - now = %d, want 300", exp-clk.Now().Unix())
 			}
 		})
 	}
 }
 
 func TestFlyteTokenReuse(t *testing.T) {
-	clk := &clock{now: time.Unix(1_800_000_000, 0)}
+	clk := testclock.New(time.Unix(1_800_000_000, 0))
 	r, _ := mustRenderer(t, clk, "")
-	id := identity.Identity{Issuer: "https://idp", Subject: "u1", Email: "a@example.com", ExpiresAt: clk.now.Add(time.Hour)}
+	id := identity.Identity{Issuer: "https://idp", Subject: "u1", Email: "a@example.com", ExpiresAt: clk.Now().Add(time.Hour)}
 	first := headerMap(mustRender(t, r, &id))["x-flyte-identity"]
-	clk.now = clk.now.Add(time.Minute)
+	clk.Advance(time.Minute)
 	if again := headerMap(mustRender(t, r, &id))["x-flyte-identity"]; again != first {
 		t.Fatal("token not reused within margin")
 	}
@@ -175,16 +172,16 @@ func TestFlyteTokenReuse(t *testing.T) {
 	if tok := headerMap(mustRender(t, r, &other))["x-flyte-identity"]; tok == first {
 		t.Fatal("token reused for a different identity")
 	}
-	clk.now = clk.now.Add(2 * time.Minute) // 3m into a 5m token: 2m left <= 2.5m margin
+	clk.Advance(2 * time.Minute) // 3m into a 5m token: 2m left <= 2.5m margin
 	if again := headerMap(mustRender(t, r, &id))["x-flyte-identity"]; again == first {
 		t.Fatal("token reused past the margin")
 	}
 }
 
 func TestFlyteTokenNeverOutlivesSource(t *testing.T) {
-	clk := &clock{now: time.Unix(1_800_000_000, 0)}
+	clk := testclock.New(time.Unix(1_800_000_000, 0))
 	r, key := mustRenderer(t, clk, "")
-	id := identity.Identity{Issuer: "https://idp", Subject: "u1", Email: "a@example.com", ExpiresAt: clk.now.Add(20 * time.Second)}
+	id := identity.Identity{Issuer: "https://idp", Subject: "u1", Email: "a@example.com", ExpiresAt: clk.Now().Add(20 * time.Second)}
 	tok := headerMap(mustRender(t, r, &id))["x-flyte-identity"]
 	payload, _ := signing.Verify(key.Public(), tok, base64.RawURLEncoding)
 	if !strings.Contains(string(payload), `"exp":1800000020`) {
@@ -202,9 +199,9 @@ func mustRender(t testing.TB, r *Renderer, id *identity.Identity) []identity.Hea
 }
 
 func BenchmarkRenderWarm(b *testing.B) {
-	clk := &clock{now: time.Unix(1_800_000_000, 0)}
+	clk := testclock.New(time.Unix(1_800_000_000, 0))
 	r, _ := mustRenderer(b, clk, "")
-	id := identity.Identity{Issuer: "https://idp", Subject: "u1", Email: "a@example.com", Groups: []string{"a", "b"}, ExpiresAt: clk.now.Add(time.Hour)}
+	id := identity.Identity{Issuer: "https://idp", Subject: "u1", Email: "a@example.com", Groups: []string{"a", "b"}, ExpiresAt: clk.Now().Add(time.Hour)}
 	b.ReportAllocs()
 	for b.Loop() {
 		mustRender(b, r, &id)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/idgate/idgate/identity"
+	"github.com/idgate/idgate/internal/testkit/testclock"
 	"github.com/idgate/idgate/signing"
 )
 
@@ -38,7 +39,7 @@ type signedRenderer struct {
 	key *signing.Key
 }
 
-func mustSignedRenderer(t *testing.T, clk *clock, edit func(*Config)) signedRenderer {
+func mustSignedRenderer(t *testing.T, clk *testclock.Clock, edit func(*Config)) signedRenderer {
 	t.Helper()
 	key, err := signing.New(signing.Config{})
 	if err != nil {
@@ -82,12 +83,12 @@ func (s signedRenderer) payloads(t *testing.T, id *identity.Identity) (hs map[st
 // long-lived token is not reused for the same user's token that expires
 // sooner; its exp never passes the token's.
 func TestSignedNeverOutlivesSourceToken(t *testing.T) {
-	clk := &clock{now: time.Unix(1_800_000_000, 0)}
+	clk := testclock.New(time.Unix(1_800_000_000, 0))
 	s := mustSignedRenderer(t, clk, nil)
-	long := identity.Identity{Issuer: "https://idp", Subject: "u1", Email: "a@corp.com", ExpiresAt: clk.now.Add(time.Hour)}
+	long := identity.Identity{Issuer: "https://idp", Subject: "u1", Email: "a@corp.com", ExpiresAt: clk.Now().Add(time.Hour)}
 	s.payloads(t, &long)
 	short := long
-	short.ExpiresAt = clk.now.Add(40 * time.Second)
+	short.ExpiresAt = clk.Now().Add(40 * time.Second)
 	_, flyte, alb := s.payloads(t, &short)
 	want := float64(short.ExpiresAt.Unix())
 	if flyte["exp"] != want || alb["exp"] != want {
@@ -95,7 +96,7 @@ func TestSignedNeverOutlivesSourceToken(t *testing.T) {
 	}
 	// The long token's value is still served to the long token.
 	_, flyte, _ = s.payloads(t, &long)
-	if flyte["exp"] != float64(clk.now.Add(5*time.Minute).Unix()) {
+	if flyte["exp"] != float64(clk.Now().Add(5*time.Minute).Unix()) {
 		t.Fatalf("long token exp = %v", flyte["exp"])
 	}
 }
@@ -104,9 +105,9 @@ func TestSignedNeverOutlivesSourceToken(t *testing.T) {
 // IdP said it (absent stays absent), a change of it is a new value rather
 // than a reused stale one, and a refused email is left out with false.
 func TestSignedEmailVerified(t *testing.T) {
-	clk := &clock{now: time.Unix(1_800_000_000, 0)}
+	clk := testclock.New(time.Unix(1_800_000_000, 0))
 	s := mustSignedRenderer(t, clk, nil)
-	base := identity.Identity{Issuer: "https://idp", Subject: "u1", Email: "a@corp.com", ExpiresAt: clk.now.Add(time.Hour)}
+	base := identity.Identity{Issuer: "https://idp", Subject: "u1", Email: "a@corp.com", ExpiresAt: clk.Now().Add(time.Hour)}
 	tests := []struct {
 		name      string
 		verified  identity.Verified
@@ -141,7 +142,7 @@ func TestSignedEmailVerified(t *testing.T) {
 // TestIssuerUserIDPrefix: an issuer's own prefix replaces the global one, so
 // the same email from two issuers is two users.
 func TestIssuerUserIDPrefix(t *testing.T) {
-	clk := &clock{now: time.Unix(1_800_000_000, 0)}
+	clk := testclock.New(time.Unix(1_800_000_000, 0))
 	s := mustSignedRenderer(t, clk, func(c *Config) {
 		c.UserIDPrefix = "corp:"
 		c.IssuerUserIDPrefix = map[string]string{"https://social": "social:", "https://plain": ""}
@@ -153,7 +154,7 @@ func TestIssuerUserIDPrefix(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.issuer, func(t *testing.T) {
-			id := identity.Identity{Issuer: tc.issuer, Subject: "u1", Email: "a@corp.com", ExpiresAt: clk.now.Add(time.Hour)}
+			id := identity.Identity{Issuer: tc.issuer, Subject: "u1", Email: "a@corp.com", ExpiresAt: clk.Now().Add(time.Hour)}
 			if got := headerMap(mustRender(t, s.r, &id))["kubeflow-userid"]; got != tc.want {
 				t.Fatalf("kubeflow-userid = %q, want %q", got, tc.want)
 			}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/idgate/idgate/identity"
+	"github.com/idgate/idgate/internal/testkit/testclock"
 	"github.com/idgate/idgate/signing"
 )
 
@@ -22,7 +23,7 @@ var oauth2ProxyHeaders = []HeaderOutput{
 	{Name: "x-email-wrong-case", Claim: "Email"},
 }
 
-func mustDeclared(t *testing.T, clk *clock, headers []HeaderOutput) *Renderer {
+func mustDeclared(t *testing.T, clk *testclock.Clock, headers []HeaderOutput) *Renderer {
 	t.Helper()
 	key, err := signing.New(signing.Config{})
 	if err != nil {
@@ -41,10 +42,10 @@ func mustDeclared(t *testing.T, clk *clock, headers []HeaderOutput) *Renderer {
 // kubeflow-userid is, is absent (not empty) when the claim is, and names
 // claims exactly.
 func TestDeclaredHeaders(t *testing.T) {
-	clk := &clock{now: time.Unix(1_800_000_000, 0)}
+	clk := testclock.New(time.Unix(1_800_000_000, 0))
 	r := mustDeclared(t, clk, oauth2ProxyHeaders)
 	base := identity.Identity{Issuer: "https://idp", Subject: "u1", Email: "alice@example.com",
-		PreferredUsername: "alice", Name: "Alice", Groups: []string{"admins", "ml"}, ExpiresAt: clk.now.Add(time.Hour)}
+		PreferredUsername: "alice", Name: "Alice", Groups: []string{"admins", "ml"}, ExpiresAt: clk.Now().Add(time.Hour)}
 	absent := "<absent>"
 	tests := []struct {
 		name    string
@@ -109,7 +110,7 @@ func TestDeclaredHeaders(t *testing.T) {
 // TestOutputTable: built-in and declared outputs are one table, in write
 // order; Names (the strip list's source) lists each once, lower-case.
 func TestOutputTable(t *testing.T) {
-	clk := &clock{now: time.Unix(1_800_000_000, 0)}
+	clk := testclock.New(time.Unix(1_800_000_000, 0))
 	s := mustSignedRenderer(t, clk, func(c *Config) { c.Headers = oauth2ProxyHeaders[:2] })
 	want := []string{"kubeflow-userid", "kubeflow-groups", "x-flyte-identity", ALBIdentity, ALBAccessToken, ALBData,
 		"x-auth-request-email", "x-auth-request-user"}
@@ -117,7 +118,7 @@ func TestOutputTable(t *testing.T) {
 		t.Fatalf("Names() = %q, want %q", got, want)
 	}
 	id := identity.Identity{Issuer: "https://idp", Subject: "u1", Email: "a@corp.com", PreferredUsername: "a",
-		Groups: []string{"g"}, ExpiresAt: clk.now.Add(time.Hour)}
+		Groups: []string{"g"}, ExpiresAt: clk.Now().Add(time.Hour)}
 	got, err := s.r.Render(nil, &id, "at")
 	if err != nil {
 		t.Fatal(err)

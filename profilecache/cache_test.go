@@ -10,8 +10,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/idgate/idgate/internal/redistest"
-	"github.com/idgate/idgate/internal/testclock"
+	"github.com/idgate/idgate/internal/testkit/promtest"
+	"github.com/idgate/idgate/internal/testkit/redistest"
+	"github.com/idgate/idgate/internal/testkit/testclock"
 	"github.com/idgate/idgate/profilecache"
 )
 
@@ -159,7 +160,7 @@ func TestInProcess(t *testing.T) {
 		}
 	})
 	for result, want := range map[string]float64{"miss": 3, "hit_local": 3, "hit_redis": 0, "error": 0} {
-		if got := counterValue(t, reg, "idgate_profilecache_gets_total", result); got != want {
+		if got := promtest.Value(t, reg, "idgate_profilecache_gets_total", "result", result); got != want {
 			t.Errorf("gets_total{result=%q} = %v, want %v", result, got, want)
 		}
 	}
@@ -185,31 +186,10 @@ func TestRedisShared(t *testing.T) {
 		t.Fatalf("redis GET idgate:k = %q, want the prefixed key holding a sealed value", got)
 	}
 	for result, want := range map[string]float64{"miss": 1, "hit_redis": 1, "hit_local": 1, "invalid": 0, "error": 0} {
-		if got := counterValue(t, regB, "idgate_profilecache_gets_total", result); got != want {
+		if got := promtest.Value(t, regB, "idgate_profilecache_gets_total", "result", result); got != want {
 			t.Errorf("b gets_total{result=%q} = %v, want %v", result, got, want)
 		}
 	}
-}
-
-// counterValue reads one series of a counter vector with a single label from
-// reg; it returns -1 when the series does not exist.
-func counterValue(tb testing.TB, reg prometheus.Gatherer, name, label string) float64 {
-	tb.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			if len(m.GetLabel()) == 1 && m.GetLabel()[0].GetValue() == label {
-				return m.GetCounter().GetValue()
-			}
-		}
-	}
-	return -1
 }
 
 func TestRedisTTL(t *testing.T) {

@@ -5,10 +5,10 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/idgate/idgate/internal/redistest"
-	"github.com/idgate/idgate/internal/testlog"
+	"github.com/idgate/idgate/internal/testkit/redistest"
+	"github.com/idgate/idgate/internal/testkit/testlog"
+	"github.com/idgate/idgate/internal/testkit/wait"
 	"github.com/idgate/idgate/profilecache"
 )
 
@@ -41,13 +41,10 @@ func TestRedisOutageLoggedOncePerChangeOfState(t *testing.T) {
 	_, _, _ = c.Get(gone, "missing")
 	rds.Restart()
 	// go-redis may fail a call or two on connections of the old process.
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if _, _, err := c.Get(ctx, "missing"); err == nil {
-			break
-		} else if time.Now().After(deadline) {
-			t.Fatalf("Get 5s after restart: %v", err)
-		}
-	}
+	wait.For(t, "a Get to succeed after the restart", func() bool {
+		_, _, err := c.Get(ctx, "missing")
+		return err == nil
+	})
 	t.Logf("log:\n%s", logs.String())
 	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
 	if len(lines) != 2 {

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/idgate/idgate/internal/redistest"
+	"github.com/idgate/idgate/internal/testkit/redistest"
 	"github.com/idgate/idgate/profilecache"
 )
 

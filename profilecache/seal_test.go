@@ -9,8 +9,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/idgate/idgate/internal/redistest"
-	"github.com/idgate/idgate/internal/testlog"
+	"github.com/idgate/idgate/internal/testkit/promtest"
+	"github.com/idgate/idgate/internal/testkit/redistest"
+	"github.com/idgate/idgate/internal/testkit/testlog"
 	"github.com/idgate/idgate/profilecache"
 )
 
@@ -63,7 +64,7 @@ func TestSealedRedis(t *testing.T) {
 		r := newReader(t, addr, testKey)
 		MustGet(t, r.c, "userinfo:forged", false)
 		MustGet(t, r.c, "userinfo:forged", false)
-		if got := counterValue(t, r.reg, "idgate_profilecache_gets_total", "invalid"); got != 2 {
+		if got := promtest.Value(t, r.reg, "idgate_profilecache_gets_total", "result", "invalid"); got != 2 {
 			t.Fatalf("gets_total{invalid} = %v, want 2", got)
 		}
 		logs := r.log.String()
@@ -89,7 +90,7 @@ func TestSealedRedis(t *testing.T) {
 			mustPut(t, addr, "idgate:userinfo:tampered", string(forged))
 			r := newReader(t, addr, testKey)
 			MustGet(t, r.c, "userinfo:tampered", false)
-			if got := counterValue(t, r.reg, "idgate_profilecache_gets_total", "invalid"); got != 1 {
+			if got := promtest.Value(t, r.reg, "idgate_profilecache_gets_total", "result", "invalid"); got != 1 {
 				t.Fatalf("byte %d flipped: gets_total{invalid} = %v, want 1", i, got)
 			}
 		}
@@ -134,7 +135,7 @@ func TestSealKeyRotation(t *testing.T) {
 		MustSet(t, during.c, "userinfo:b", "written-with-new", time.Minute)
 		stale := newReader(t, addr, oldKey)
 		MustGet(t, stale.c, "userinfo:b", false)
-		if got := counterValue(t, stale.reg, "idgate_profilecache_gets_total", "invalid"); got != 1 {
+		if got := promtest.Value(t, stale.reg, "idgate_profilecache_gets_total", "result", "invalid"); got != 1 {
 			t.Fatalf("gets_total{invalid} = %v, want 1", got)
 		}
 	})

@@ -13,7 +13,8 @@ import (
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	"google.golang.org/grpc/codes"
 
-	"github.com/idgate/idgate/internal/devidp"
+	"github.com/idgate/idgate/internal/devtools/devidp"
+	"github.com/idgate/idgate/internal/testkit/wait"
 )
 
 // TestStartWithIssuerUnreachable: idgate starts while its issuer does not
@@ -57,7 +58,7 @@ issuers: [{issuer: %q, audiences: [kubeflow], userinfo: false}]
 	if !strings.Contains(p.logs.String(), `"reason":"no_keys"`) {
 		t.Error(`no decision logged with reason "no_keys"`)
 	}
-	failures := p.metric("idgate_jwks_fetches_total", `result="error"`)
+	failures := p.metric("idgate_jwks_fetches_total", "result", "error")
 	if failures < 2 {
 		t.Errorf("idgate_jwks_fetches_total{result=error} = %v, want retries", failures)
 	}
@@ -111,7 +112,7 @@ func TestJWKSFlapping(t *testing.T) {
 	total := newTally()
 	for _, tc := range faults {
 		t.Run(tc.name, func(t *testing.T) {
-			beforeFail := p.metric("idgate_jwks_fetches_total", `result="`+tc.result+`"`)
+			beforeFail := p.metric("idgate_jwks_fetches_total", "result", tc.result)
 			idp.SetFault("jwks", tc.fault)
 			tl := newTally()
 			load(context.Background(), p.client, 200, 1500*time.Millisecond, next, tl)
@@ -120,7 +121,7 @@ func TestJWKSFlapping(t *testing.T) {
 			// hung fetch); every valid token is allowed as its user.
 			tl.mustBeClean(t, 0)
 			if tc.result != "" {
-				if after := p.metric("idgate_jwks_fetches_total", `result="`+tc.result+`"`); after <= beforeFail {
+				if after := p.metric("idgate_jwks_fetches_total", "result", tc.result); after <= beforeFail {
 					t.Errorf("idgate_jwks_fetches_total{result=%q} did not grow (%v)", tc.result, after)
 				}
 			}
@@ -135,8 +136,8 @@ func TestJWKSFlapping(t *testing.T) {
 			total.wrongIdentity.Add(tl.wrongIdentity.Load())
 		})
 	}
-	hung := p.metric("idgate_jwks_fetches_total", `result="error"`)
-	if !waitFor(8*time.Second, func() bool { return p.metric("idgate_jwks_fetches_total", `result="error"`) > hung }) {
+	hung := p.metric("idgate_jwks_fetches_total", "result", "error")
+	if !wait.Poll(8*time.Second, func() bool { return p.metric("idgate_jwks_fetches_total", "result", "error") > hung }) {
 		t.Error("the hung key fetch was not counted as an error after its timeout")
 	}
 	if age := p.metric("idgate_jwks_key_age_seconds"); age < 5 {
@@ -164,8 +165,8 @@ func TestJWKSFlapping(t *testing.T) {
 	after := p.mustNotGrow(before, 64)
 	t.Logf("figures: flapping total sent=%d wrong_identity=%d goroutines %.0f→%.0f rss %.1f→%.1f MiB; fetch failures by result: error=%.0f invalid=%.0f empty=%.0f",
 		total.sent.Load(), total.wrongIdentity.Load(), before.goroutines, after.goroutines, before.rssMiB, after.rssMiB,
-		p.metric("idgate_jwks_fetches_total", `result="error"`), p.metric("idgate_jwks_fetches_total", `result="invalid"`),
-		p.metric("idgate_jwks_fetches_total", `result="empty"`))
+		p.metric("idgate_jwks_fetches_total", "result", "error"), p.metric("idgate_jwks_fetches_total", "result", "invalid"),
+		p.metric("idgate_jwks_fetches_total", "result", "empty"))
 }
 
 // TestJWKSURIOnAnotherHost: a discovery document pointing jwks_uri at
@@ -181,7 +182,7 @@ func TestJWKSURIOnAnotherHost(t *testing.T) {
 	req := checkReq("/api/v1/runs", map[string]string{"authorization": "Bearer " + tok})
 
 	p := mustRun(t, baseConfig(idp, "    userinfo: false", ""))
-	if !waitFor(5*time.Second, func() bool { return p.metric("idgate_jwks_fetches_total", `result="refused"`) >= 1 }) {
+	if !wait.Poll(5*time.Second, func() bool { return p.metric("idgate_jwks_fetches_total", "result", "refused") >= 1 }) {
 		t.Fatal("the foreign jwks_uri was not refused")
 	}
 	if resp := p.mustCheck(req); codes.Code(resp.GetStatus().GetCode()) == codes.OK || resp.GetDeniedResponse().GetStatus().GetCode() != 401 {

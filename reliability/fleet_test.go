@@ -15,8 +15,9 @@ import (
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	"google.golang.org/grpc"
 
-	"github.com/idgate/idgate/internal/devidp"
-	"github.com/idgate/idgate/internal/redistest"
+	"github.com/idgate/idgate/internal/devtools/devidp"
+	"github.com/idgate/idgate/internal/testkit/redistest"
+	"github.com/idgate/idgate/internal/testkit/wait"
 )
 
 // fleetSize is the number of idgate replicas in the fleet tests.
@@ -131,7 +132,7 @@ func (f *fleet) leaseFigures() string {
 	for _, r := range []string{"won", "waited_hit", "waited_timeout", "error"} {
 		sum := 0.0
 		for _, p := range f.procs {
-			sum += p.metric("idgate_userinfo_lease_total", `result="`+r+`"`)
+			sum += p.metric("idgate_userinfo_lease_total", "result", r)
 		}
 		parts = append(parts, fmt.Sprintf("%s=%.0f", r, sum))
 	}
@@ -234,14 +235,14 @@ func TestFleetOneUserinfoCallPerUser(t *testing.T) {
 			loads.Go(func() { load(ctx, clients[r], 100, 30*time.Second, next, tl) })
 		}
 		answered := func() int64 { return tl.allowed.Load() + tl.denied.Load() + int64(tl.errors()) }
-		mustWaitFor(t, 20*time.Second, "load answered before the kill", func() bool { return answered() >= 600 })
+		wait.Within(t, 20*time.Second, "load answered before the kill", func() bool { return answered() >= 600 })
 		errsBefore := f.redisErrors()
 		f.cluster.Nodes[1].Kill()
 		killed.Store(true)
 		atKill := answered()
-		mustWaitFor(t, 20*time.Second, "idgate to see the master gone", func() bool { return f.redisErrors() > errsBefore })
+		wait.Within(t, 20*time.Second, "idgate to see the master gone", func() bool { return f.redisErrors() > errsBefore })
 		// Past cluster-node-timeout (2s), every replica has seen every user.
-		mustWaitFor(t, 20*time.Second, "load answered after the kill", func() bool { return answered() >= atKill+1600 })
+		wait.Within(t, 20*time.Second, "load answered after the kill", func() bool { return answered() >= atKill+1600 })
 		stop()
 		loads.Wait()
 		tl.mustBeClean(t, 0)
@@ -265,7 +266,7 @@ func TestFleetOneUserinfoCallPerUser(t *testing.T) {
 func (f *fleet) redisErrors() float64 {
 	sum := 0.0
 	for _, p := range f.procs {
-		sum += p.metric("idgate_profilecache_gets_total", `result="error"`)
+		sum += p.metric("idgate_profilecache_gets_total", "result", "error")
 	}
 	return sum
 }

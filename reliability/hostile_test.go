@@ -10,7 +10,8 @@ import (
 
 	"google.golang.org/grpc/codes"
 
-	"github.com/idgate/idgate/internal/devidp"
+	"github.com/idgate/idgate/internal/devtools/devidp"
+	"github.com/idgate/idgate/internal/testkit/wait"
 )
 
 // TestHostileInput sends what an attacker or a broken IdP would to one
@@ -134,7 +135,7 @@ func spoofAudit(t *testing.T, p *proc, idp *devidp.Provider) {
 	t.Helper()
 	const n = 50
 	m := newMix(t, idp, 4)
-	counted := p.metric("idgate_spoof_attempts_total", `header="kubeflow-userid"`)
+	counted := p.metric("idgate_spoof_attempts_total", "header", "kubeflow-userid")
 	mark := len(p.logs.String())
 	tl := newTally()
 	load(context.Background(), p.client, 500, time.Second, func(i int) shot {
@@ -144,13 +145,13 @@ func spoofAudit(t *testing.T, p *proc, idp *devidp.Provider) {
 		return m.valid[i%len(m.valid)]
 	}, tl)
 	tl.mustBeClean(t, 0)
-	if got := p.metric("idgate_spoof_attempts_total", `header="kubeflow-userid"`) - counted; got != n {
+	if got := p.metric("idgate_spoof_attempts_total", "header", "kubeflow-userid") - counted; got != n {
 		t.Errorf("idgate_spoof_attempts_total{header=kubeflow-userid} grew by %v, want %d", got, n)
 	}
 	// The decision log is buffered (flushed every 100ms): wait for it.
 	lines := 0
 	var logs string
-	waitFor(3*time.Second, func() bool {
+	wait.Poll(3*time.Second, func() bool {
 		logs, lines = p.logs.String(), 0
 		for _, l := range strings.Split(logs[mark:], "\n") {
 			if strings.Contains(l, `"msg":"decision"`) && strings.Contains(l, `"spoofed_headers":["kubeflow-userid"`) {

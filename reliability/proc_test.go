@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -19,7 +18,9 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
-	"github.com/idgate/idgate/internal/testlog"
+	"github.com/idgate/idgate/internal/testkit/promtest"
+	"github.com/idgate/idgate/internal/testkit/testlog"
+	"github.com/idgate/idgate/internal/testkit/wait"
 )
 
 // binary is the idgate executable, built into TestMain's directory by the
@@ -111,18 +112,22 @@ func mustRun(t *testing.T, cfg string, env ...string) *proc {
 			t.Logf("idgate log (tail):\n%s", tail(p.logs.String(), 4000))
 		}
 	})
-	deadline := time.Now().Add(15 * time.Second)
-	for p.grpcAddr == "" {
+	exited := false
+	listening := wait.Poll(15*time.Second, func() bool {
 		select {
 		case <-p.exited:
-			t.Fatalf("idgate exited: %v\n%s", p.exitErr, p.logs)
+			exited = true
+			return true
 		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("idgate did not listen:\n%s", p.logs)
-		}
-		time.Sleep(10 * time.Millisecond)
 		p.grpcAddr, p.httpAddr = testlog.ListeningAddrs(p.logs.String())
+		return p.grpcAddr != ""
+	})
+	switch {
+	case exited:
+		t.Fatalf("idgate exited: %v\n%s", p.exitErr, p.logs)
+	case !listening:
+		t.Fatalf("idgate did not listen:\n%s", p.logs)
 	}
 	conn, err := grpc.NewClient(p.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
@@ -146,43 +151,17 @@ func (p *proc) readyz() int {
 // mustReady waits until /readyz answers 200.
 func (p *proc) mustReady(within time.Duration) {
 	p.t.Helper()
-	if !waitFor(within, func() bool { return p.readyz() == http.StatusOK }) {
+	if !wait.Poll(within, func() bool { return p.readyz() == http.StatusOK }) {
 		p.t.Fatalf("idgate not ready within %v", within)
 	}
 }
 
-// metric sums the samples of the named metric whose labels contain every
-// one of labels ("k=\"v\"" strings), from the process's /metrics.
+// metric sums the samples of the named metric whose labels include every
+// name/value pair in labels ("result", "error"), from the process's
+// /metrics; 0 while the process does not export it.
 func (p *proc) metric(name string, labels ...string) float64 {
 	p.t.Helper()
-	c := http.Client{Timeout: 2 * time.Second}
-	resp, err := c.Get("http://" + p.httpAddr + "/metrics")
-	if err != nil {
-		p.t.Fatalf("metrics: %v", err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return sumMetric(string(body), name, labels...)
-}
-
-func sumMetric(text, name string, labels ...string) float64 {
-	sum := 0.0
-	for _, line := range strings.Split(text, "\n") {
-		if !strings.HasPrefix(line, name) || len(line) == len(name) || (line[len(name)] != ' ' && line[len(name)] != '{') {
-			continue
-		}
-		sp := strings.LastIndexByte(line, ' ')
-		match := true
-		for _, l := range labels {
-			if !strings.Contains(line[:sp], l) {
-				match = false
-			}
-		}
-		if v, err := strconv.ParseFloat(line[sp+1:], 64); err == nil && match {
-			sum += v
-		}
-	}
-	return sum
+	return max(promtest.Value(p.t, promtest.Scrape("http://"+p.httpAddr+"/metrics"), name, labels...), 0)
 }
 
 // usage is the process's goroutines and resident memory.
@@ -207,7 +186,7 @@ func (p *proc) mustNotGrow(before usage, maxRSSGrowthMiB float64) usage {
 func (p *proc) mustNotGrowWithin(before usage, slack, maxRSSGrowthMiB float64) usage {
 	p.t.Helper()
 	var after usage
-	waitFor(5*time.Second, func() bool {
+	wait.Poll(5*time.Second, func() bool {
 		after = p.usage()
 		return after.goroutines <= before.goroutines+slack
 	})
@@ -236,7 +215,7 @@ func (p *proc) signal(sig syscall.Signal) {
 // substrings after the first skip bytes, and returns the log's length.
 func (p *proc) waitLog(within time.Duration, skip int, substrings ...string) (int, bool) {
 	found := false
-	waitFor(within, func() bool {
+	wait.Poll(within, func() bool {
 		logs := p.logs.String()
 		for _, line := range strings.Split(logs[min(skip, len(logs)):], "\n") {
 			all := true
@@ -251,20 +230,6 @@ func (p *proc) waitLog(within time.Duration, skip int, substrings ...string) (in
 		return false
 	})
 	return len(p.logs.String()), found
-}
-
-// waitFor polls cond every 20ms until it holds or within passes.
-func waitFor(within time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(within)
-	for {
-		if cond() {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 func tail(s string, n int) string {

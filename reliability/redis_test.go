@@ -16,9 +16,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/idgate/idgate/internal/devidp"
-	"github.com/idgate/idgate/internal/envoysim"
-	"github.com/idgate/idgate/internal/redistest"
+	"github.com/idgate/idgate/internal/devtools/devidp"
+	"github.com/idgate/idgate/internal/testkit/envoysim"
+	"github.com/idgate/idgate/internal/testkit/redistest"
+	"github.com/idgate/idgate/internal/testkit/wait"
 )
 
 // redisProc is a redis-server on a fixed loopback port that can be stopped
@@ -58,7 +59,7 @@ func (r *redisProc) start() {
 	}
 	r.done = make(chan struct{})
 	go func(c *exec.Cmd, d chan struct{}) { _ = c.Wait(); close(d) }(r.cmd, r.done)
-	if !waitFor(5*time.Second, func() bool {
+	if !wait.Poll(5*time.Second, func() bool {
 		reply, err := redistest.Do(r.addr(), "PING")
 		return err == nil && len(reply) == 1 && reply[0] == "PONG"
 	}) {
@@ -194,9 +195,9 @@ cache:
 	done := make(chan struct{})
 	go func() { load(ctx, p.client, 200, 2*time.Minute, m.next, tl); close(done) }()
 	redisOps := func() float64 { // Redis answered: a hit, a miss or a store
-		return p.metric("idgate_profilecache_gets_total", `result="hit_redis"`) +
-			p.metric("idgate_profilecache_gets_total", `result="miss"`) +
-			p.metric("idgate_profilecache_sets_total", `result="ok"`)
+		return p.metric("idgate_profilecache_gets_total", "result", "hit_redis") +
+			p.metric("idgate_profilecache_gets_total", "result", "miss") +
+			p.metric("idgate_profilecache_sets_total", "result", "ok")
 	}
 	outages := 0
 	pageDuringOutage := map[int]int{}
@@ -205,17 +206,17 @@ cache:
 		// Under load: a second's worth of Checks answered with Redis up,
 		// then two seconds' worth with Redis down.
 		answered := tl.allowed.Load() + tl.denied.Load()
-		mustWaitFor(t, 30*time.Second, "load answered before the outage", func() bool {
+		wait.Within(t, 30*time.Second, "load answered before the outage", func() bool {
 			return tl.allowed.Load()+tl.denied.Load() >= answered+200
 		})
-		failed := p.metric("idgate_profilecache_gets_total", `result="error"`)
+		failed := p.metric("idgate_profilecache_gets_total", "result", "error")
 		rds.stop(crash)
 		outages++
-		mustWaitFor(t, 30*time.Second, "idgate to see Redis fail", func() bool {
-			return p.metric("idgate_profilecache_gets_total", `result="error"`) > failed
+		wait.Within(t, 30*time.Second, "idgate to see Redis fail", func() bool {
+			return p.metric("idgate_profilecache_gets_total", "result", "error") > failed
 		})
 		answered = tl.allowed.Load() + tl.denied.Load()
-		mustWaitFor(t, 30*time.Second, "load answered during the outage", func() bool {
+		wait.Within(t, 30*time.Second, "load answered during the outage", func() bool {
 			return tl.allowed.Load()+tl.denied.Load() >= answered+400
 		})
 		for range 5 { // a logged-in browser's pages: login's 503, not the IdP
@@ -233,13 +234,13 @@ cache:
 		}
 		ops := redisOps()
 		rds.start()
-		mustWaitFor(t, 30*time.Second, "idgate to use the restarted Redis", func() bool { return redisOps() > ops })
+		wait.Within(t, 30*time.Second, "idgate to use the restarted Redis", func() bool { return redisOps() > ops })
 	}
 	cycle(false, true) // clean stop, data kept
 	// The session path has its own pooled connections: a request that
 	// meets one broken by the restart gets the try-again page once; the
 	// session itself survives, so no re-login and no IdP redirect.
-	mustWaitFor(t, 30*time.Second, "the session to work after a restart that kept the data", func() bool {
+	wait.Within(t, 30*time.Second, "the session to work after a restart that kept the data", func() bool {
 		st, loc, body := b.get(b.front+"/runs", "text/html")
 		if st != 200 && st != http.StatusServiceUnavailable {
 			t.Fatalf("session after a restart that kept the data: %d %q %q", st, loc, body)
@@ -271,14 +272,6 @@ cache:
 	// grows toward its bound and idles for 90s. That is bounded, not a leak.
 	after := p.mustNotGrowWithin(before, goroutineSlack+2*16, 32)
 	t.Logf("figures: Redis: %d outages under %v; pages during outages by status %v; redis ops=%.0f errors=%.0f; degraded=%.0f; goroutines %.0f→%.0f rss %.1f→%.1f MiB",
-		outages, tl, pageDuringOutage, redisOps(), p.metric("idgate_profilecache_gets_total", `result="error"`),
+		outages, tl, pageDuringOutage, redisOps(), p.metric("idgate_profilecache_gets_total", "result", "error"),
 		p.metric("idgate_enrichment_degraded_total"), before.goroutines, after.goroutines, before.rssMiB, after.rssMiB)
-}
-
-// mustWaitFor waits until cond holds, failing the test after within.
-func mustWaitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	if !waitFor(within, cond) {
-		t.Fatalf("timed out after %v waiting for %s", within, what)
-	}
 }

@@ -12,7 +12,8 @@ import (
 
 	"google.golang.org/grpc/codes"
 
-	"github.com/idgate/idgate/internal/devidp"
+	"github.com/idgate/idgate/internal/devtools/devidp"
+	"github.com/idgate/idgate/internal/testkit/wait"
 )
 
 // TestSIGTERMUnderLoad: Checks in flight when SIGTERM arrives all get an
@@ -43,7 +44,7 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 	time.Sleep(time.Second)
 	sent := time.Now()
 	p.signal(syscall.SIGTERM)
-	if !waitFor(300*time.Millisecond, func() bool { return p.readyz() == http.StatusServiceUnavailable }) {
+	if !wait.Poll(300*time.Millisecond, func() bool { return p.readyz() == http.StatusServiceUnavailable }) {
 		t.Error("/readyz did not fail right after SIGTERM")
 	}
 	if resp := p.mustCheck(next(0).req); codes.Code(resp.GetStatus().GetCode()) != codes.OK {

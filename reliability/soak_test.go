@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/idgate/idgate/internal/devidp"
-	"github.com/idgate/idgate/internal/redistest"
+	"github.com/idgate/idgate/internal/devtools/devidp"
+	"github.com/idgate/idgate/internal/testkit/redistest"
 )
 
 // TestSoak runs idgate, built with the race detector when the test is,

@@ -1,9 +1,7 @@
 package reliability
 
 import (
-	"bufio"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -13,8 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/idgate/idgate/internal/devidp"
-	"github.com/idgate/idgate/internal/envoysim"
+	"github.com/idgate/idgate/internal/devtools/devidp"
+	"github.com/idgate/idgate/internal/testkit/envoysim"
+	"github.com/idgate/idgate/internal/testkit/rawhttp"
 )
 
 // The red team's upstreams, reduced to how each reads a request. Each
@@ -129,33 +128,6 @@ func upstreams() map[string]*readingUpstream {
 	}
 }
 
-// rawRequest sends target and headers to addr exactly as written.
-func rawRequest(t *testing.T, addr, host, target string, headers [][2]string) int {
-	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	var b strings.Builder
-	b.WriteString("GET " + target + " HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n")
-	for _, h := range headers {
-		b.WriteString(h[0] + ": " + h[1] + "\r\n")
-	}
-	b.WriteString("\r\n")
-	if _, err := io.WriteString(c, b.String()); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp.StatusCode
-}
-
 // TestUpstreamsNeverServeStrongerThanJudged runs the red team's attacks
 // through the real idgate process and an Envoy-like front (envoysim: the
 // Check, then idgate's header mutations) into each upstream. Whatever the
@@ -220,7 +192,7 @@ func TestUpstreamsNeverServeStrongerThanJudged(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			// A control: the entitled caller is served, so a pass below is
 			// not an idgate that refuses everything.
-			if st := rawRequest(t, addr, "runs", "/admin/x", [][2]string{{"Authorization", alice}}); st != 200 || up.take().level != levelAdmin {
+			if st := rawhttp.Get(t, addr, "runs", "/admin/x", [][2]string{{"Authorization", alice}}); st != 200 || up.take().level != levelAdmin {
 				t.Fatalf("control: alice on /admin/x got %d", st)
 			}
 			for _, a := range attacks {
@@ -229,7 +201,7 @@ func TestUpstreamsNeverServeStrongerThanJudged(t *testing.T) {
 					if a.who.auth != "" {
 						hs = append(hs, [2]string{"Authorization", a.who.auth})
 					}
-					status := rawRequest(t, addr, a.host, a.target, hs)
+					status := rawhttp.Get(t, addr, a.host, a.target, hs)
 					s := up.take()
 					if s == nil {
 						if status == 200 {

@@ -8,8 +8,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/idgate/idgate/identity"
-	"github.com/idgate/idgate/internal/redistest"
-	"github.com/idgate/idgate/internal/testclock"
+	"github.com/idgate/idgate/internal/testkit/redistest"
+	"github.com/idgate/idgate/internal/testkit/testclock"
 )
 
 // clock is a settable test clock.

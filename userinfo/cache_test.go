@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/idgate/idgate/internal/redistest"
+	"github.com/idgate/idgate/internal/testkit/promtest"
+	"github.com/idgate/idgate/internal/testkit/redistest"
+	"github.com/idgate/idgate/internal/testkit/wait"
 	"github.com/idgate/idgate/profilecache"
 	"github.com/idgate/idgate/userinfo"
 )
@@ -29,7 +31,7 @@ func TestNegativeCacheExpires(t *testing.T) {
 		t.Fatalf("first call: degraded %q", got)
 	}
 	// The lookup stores its answer after handing it to the waiters.
-	waitFor(t, func() bool { _, sets, _ := cache.snapshot(); return sets == 1 })
+	wait.For(t, "condition", func() bool { _, sets, _ := cache.snapshot(); return sets == 1 })
 	if ttl, _, _ := cache.snapshot(); ttl != 30*time.Second {
 		t.Fatalf("negative entry stored for %v, want NegativeTTL", ttl)
 	}
@@ -69,7 +71,7 @@ func TestProfileTTLBoundedByTokenExpiry(t *testing.T) {
 				exp = clock.Now().Add(tc.tokenTTL)
 			}
 			res.Enrich(context.Background(), tokenIdentity(exp), testToken)
-			waitFor(t, func() bool { _, sets, _ := cache.snapshot(); return sets == 1 })
+			wait.For(t, "condition", func() bool { _, sets, _ := cache.snapshot(); return sets == 1 })
 			if ttl, _, _ := cache.snapshot(); ttl != tc.wantTTL {
 				t.Fatalf("profile stored for %v, want %v", ttl, tc.wantTTL)
 			}
@@ -101,8 +103,8 @@ func TestCacheFailuresAreSoft(t *testing.T) {
 		if got := res.Enrich(context.Background(), id, testToken); got != "" || id.Email == "" {
 			t.Fatalf("degraded %q, email %q; want enriched despite the cache", got, id.Email)
 		}
-		waitFor(t, func() bool { cache.mu.Lock(); defer cache.mu.Unlock(); return cache.tries == 1 })
-		if got := metricValue(t, reg, "idgate_userinfo_requests_total", "ok"); got != 1 {
+		wait.For(t, "condition", func() bool { cache.mu.Lock(); defer cache.mu.Unlock(); return cache.tries == 1 })
+		if got := promtest.Value(t, reg, "idgate_userinfo_requests_total", "result", "ok"); got != 1 {
 			t.Fatalf("requests_total{result=ok} = %v, want 1", got)
 		}
 	})
@@ -125,7 +127,7 @@ func TestCacheFailuresAreSoft(t *testing.T) {
 		cache := newMemCache()
 		res, reg := MustNew(t, userinfo.Config{}, p, cache)
 		res.Enrich(context.Background(), tokenIdentity(time.Time{}), testToken)
-		waitFor(t, func() bool { _, sets, _ := cache.snapshot(); return sets == 1 })
+		wait.For(t, "condition", func() bool { _, sets, _ := cache.snapshot(); return sets == 1 })
 		cache.mu.Lock()
 		var key string
 		for k := range cache.values {
@@ -138,14 +140,14 @@ func TestCacheFailuresAreSoft(t *testing.T) {
 		if got := res.Enrich(context.Background(), id, testToken); got != "" || id.Email == "" {
 			t.Fatalf("degraded %q, email %q", got, id.Email)
 		}
-		waitFor(t, func() bool { _, sets, _ := cache.snapshot(); return sets == 2 })
+		wait.For(t, "condition", func() bool { _, sets, _ := cache.snapshot(); return sets == 2 })
 		cache.mu.Lock()
 		v := cache.values[key]
 		cache.mu.Unlock()
 		if len(v) == 0 || v[0] != 2 {
 			t.Fatalf("cache value %q not overwritten with a version 2 entry", v)
 		}
-		if got := metricValue(t, reg, "idgate_userinfo_cache_invalid_total", ""); got != 2 {
+		if got := promtest.Value(t, reg, "idgate_userinfo_cache_invalid_total"); got != 2 {
 			t.Fatalf("cache_invalid_total = %v, want 2 (caller and lookup)", got)
 		}
 	})

@@ -8,7 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/idgate/idgate/internal/testlog"
+	"github.com/idgate/idgate/internal/testkit/testlog"
+	"github.com/idgate/idgate/internal/testkit/wait"
 	"github.com/idgate/idgate/userinfo"
 )
 
@@ -29,7 +30,7 @@ func TestEndpointOutageLoggedOncePerChangeOfState(t *testing.T) {
 		got := r.Enrich(context.Background(), tokenIdentity(clk.Now().Add(time.Hour)), testToken)
 		// The lookup stores its answer after handing it over, and stays
 		// joinable until then: wait, so the next call starts its own.
-		waitFor(t, func() bool { _, sets, _ := cache.snapshot(); return sets > before })
+		wait.For(t, "condition", func() bool { _, sets, _ := cache.snapshot(); return sets > before })
 		return got
 	}
 	for range 3 {

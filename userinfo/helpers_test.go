@@ -14,7 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/idgate/idgate/identity"
-	"github.com/idgate/idgate/internal/testclock"
+	"github.com/idgate/idgate/internal/testkit/testclock"
 	"github.com/idgate/idgate/userinfo"
 )
 
@@ -168,41 +168,4 @@ func MustNew(tb testing.TB, cfg userinfo.Config, p *idp, cache userinfo.Cache) (
 // tokenIdentity is a verified identity whose token carries only sub.
 func tokenIdentity(exp time.Time) *identity.Identity {
 	return &identity.Identity{Issuer: testIssuer, Subject: testSubject, ExpiresAt: exp}
-}
-
-// metricValue reads a counter (labelValue "" for one without labels) or a
-// histogram's sample count from reg; -1 when absent.
-func metricValue(tb testing.TB, reg prometheus.Gatherer, name, labelValue string) float64 {
-	tb.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			if labelValue != "" && (len(m.GetLabel()) != 1 || m.GetLabel()[0].GetValue() != labelValue) {
-				continue
-			}
-			if h := m.GetHistogram(); h != nil {
-				return float64(h.GetSampleCount())
-			}
-			return m.GetCounter().GetValue()
-		}
-	}
-	return -1
-}
-
-// waitFor polls cond until it holds, failing the test after 5s.
-func waitFor(tb testing.TB, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatal("condition not met within 5s")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }

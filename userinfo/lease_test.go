@@ -11,7 +11,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/idgate/idgate/identity"
-	"github.com/idgate/idgate/internal/redistest"
+	"github.com/idgate/idgate/internal/testkit/promtest"
+	"github.com/idgate/idgate/internal/testkit/redistest"
+	"github.com/idgate/idgate/internal/testkit/wait"
 	"github.com/idgate/idgate/profilecache"
 	"github.com/idgate/idgate/userinfo"
 )
@@ -44,7 +46,7 @@ func newFleetReplica(tb testing.TB, addr string, p *idp, timeout time.Duration) 
 
 func (f *fleetReplica) lease(tb testing.TB, result string) float64 {
 	tb.Helper()
-	return metricValue(tb, f.reg, "idgate_userinfo_lease_total", result)
+	return promtest.Value(tb, f.reg, "idgate_userinfo_lease_total", "result", result)
 }
 
 // TestFleetLeaseOneCallPerSubject: two or four replicas (each its own
@@ -75,14 +77,15 @@ func TestFleetLeaseOneCallPerSubject(t *testing.T) {
 			// Each replica has missed Redis twice: its caller's read, then
 			// either the winner's look after taking the lease or a loser's
 			// first poll.
-			waitFor(t, func() bool {
+			wait.For(t, "condition", func() bool {
 				for _, rep := range replicas {
-					if metricValue(t, rep.cacheReg, "idgate_profilecache_gets_total", "miss") < 2 {
+					if promtest.Value(t, rep.cacheReg, "idgate_profilecache_gets_total", "result", "miss") < 2 {
 						return false
 					}
 				}
 				return p.calls.Load() == 1
 			})
+
 			close(answer)
 			wg.Wait()
 			if got := p.calls.Load(); got != 1 {
@@ -130,7 +133,7 @@ func TestFleetLeaseHolderDies(t *testing.T) {
 	other := newFleetReplica(t, srv.Addr(), p, timeout)
 
 	go holder.res.Enrich(context.Background(), tokenIdentity(time.Time{}), testToken)
-	waitFor(t, func() bool { return p.calls.Load() == 1 && holder.lease(t, "won") == 1 })
+	wait.For(t, "condition", func() bool { return p.calls.Load() == 1 && holder.lease(t, "won") == 1 })
 
 	id := tokenIdentity(time.Time{})
 	start := time.Now()
@@ -198,7 +201,7 @@ func TestLeaseMetricsStartAtZero(t *testing.T) {
 	_, reg := MustNew(t, userinfo.Config{}, newIDP(t, jsonProfile(janeProfile)), newMemCache())
 	for _, result := range []string{"won", "waited_hit", "waited_timeout", "error"} {
 		t.Run(result, func(t *testing.T) {
-			if got := metricValue(t, reg, "idgate_userinfo_lease_total", result); got != 0 {
+			if got := promtest.Value(t, reg, "idgate_userinfo_lease_total", "result", result); got != 0 {
 				t.Fatalf("idgate_userinfo_lease_total{result=%q} = %v, want 0", result, got)
 			}
 		})

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/idgate/idgate/identity"
+	"github.com/idgate/idgate/internal/testkit/promtest"
+	"github.com/idgate/idgate/internal/testkit/wait"
 	"github.com/idgate/idgate/userinfo"
 )
 
@@ -201,7 +203,7 @@ func TestEnrichFailures(t *testing.T) {
 			res, reg := MustNew(t, userinfo.Config{MaxBodyBytes: 128}, p, cache)
 			for i := range 2 { // the second call is answered by the negative cache
 				if i == 1 { // once the shared lookup has stored its result
-					waitFor(t, func() bool { cache.mu.Lock(); defer cache.mu.Unlock(); return cache.sets == 1 })
+					wait.For(t, "condition", func() bool { cache.mu.Lock(); defer cache.mu.Unlock(); return cache.sets == 1 })
 				}
 				id := tokenIdentity(time.Time{})
 				if got := res.Enrich(context.Background(), id, testToken); got != tc.reason {
@@ -214,10 +216,10 @@ func TestEnrichFailures(t *testing.T) {
 			if got := p.calls.Load(); got != 1 {
 				t.Fatalf("userinfo calls = %d, want 1", got)
 			}
-			if got := metricValue(t, reg, "idgate_userinfo_requests_total", tc.result); got != 1 {
+			if got := promtest.Value(t, reg, "idgate_userinfo_requests_total", "result", tc.result); got != 1 {
 				t.Fatalf("requests_total{result=%q} = %v, want 1", tc.result, got)
 			}
-			if got := metricValue(t, reg, "idgate_userinfo_negative_hits_total", ""); got != 1 {
+			if got := promtest.Value(t, reg, "idgate_userinfo_negative_hits_total"); got != 1 {
 				t.Fatalf("negative_hits_total = %v, want 1", got)
 			}
 		})
@@ -256,17 +258,17 @@ func TestEnrichTimeout(t *testing.T) {
 	}
 	// The shared lookup times out on its own clock, just after the caller,
 	// and is then remembered as a failure.
-	waitFor(t, func() bool { _, sets, _ := cache.snapshot(); return sets == 1 })
+	wait.For(t, "condition", func() bool { _, sets, _ := cache.snapshot(); return sets == 1 })
 	if got := res.Enrich(context.Background(), tokenIdentity(time.Time{}), testToken); got != userinfo.ReasonTimeout {
 		t.Fatalf("second call: degraded %q, want the remembered %q", got, userinfo.ReasonTimeout)
 	}
 	if got := p.calls.Load(); got != 1 {
 		t.Fatalf("userinfo calls = %d, want 1", got)
 	}
-	if got := metricValue(t, reg, "idgate_userinfo_requests_total", "timeout"); got != 1 {
+	if got := promtest.Value(t, reg, "idgate_userinfo_requests_total", "result", "timeout"); got != 1 {
 		t.Fatalf("requests_total{result=timeout} = %v, want 1", got)
 	}
-	if got := metricValue(t, reg, "idgate_userinfo_duration_seconds", ""); got != 1 {
+	if got := promtest.Value(t, reg, "idgate_userinfo_duration_seconds"); got != 1 {
 		t.Fatalf("duration_seconds count = %v, want 1", got)
 	}
 }
@@ -325,7 +327,7 @@ func TestEnrichDropsUnsafeValues(t *testing.T) {
 		t.Fatalf("identity %+v: unsafe values must be dropped, safe ones kept", id)
 	}
 	for _, field := range []string{"name", "preferred_username", "groups"} {
-		if got := metricValue(t, reg, "idgate_userinfo_dropped_values_total", field); got != 1 {
+		if got := promtest.Value(t, reg, "idgate_userinfo_dropped_values_total", "field", field); got != 1 {
 			t.Errorf("dropped_values_total{field=%q} = %v, want 1", field, got)
 		}
 	}

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/idgate/idgate/internal/testclock"
+	"github.com/idgate/idgate/internal/testkit/testclock"
 	"github.com/idgate/idgate/signing"
 	"github.com/idgate/idgate/verify"
 )

@@ -21,8 +21,9 @@ import (
 
 	"github.com/idgate/idgate/config"
 	"github.com/idgate/idgate/internal/app"
-	"github.com/idgate/idgate/internal/devidp"
-	"github.com/idgate/idgate/internal/testclock"
+	"github.com/idgate/idgate/internal/devtools/devidp"
+	"github.com/idgate/idgate/internal/testkit/testclock"
+	"github.com/idgate/idgate/internal/testkit/wait"
 	"github.com/idgate/idgate/signing"
 	"github.com/idgate/idgate/verify"
 )
@@ -68,7 +69,7 @@ signing: {key_file: %q}
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = g.app.Shutdown(context.Background()) })
-	waitFor(t, "idgate ready", g.app.Ready)
+	wait.For(t, "idgate ready", g.app.Ready)
 	conn, err := grpc.NewClient(g.app.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
@@ -93,22 +94,6 @@ func mustKeyFile(t testing.TB) string {
 		t.Fatal(err)
 	}
 	return path
-}
-
-// waitFor polls cond on a ticker until it holds or 10s pass.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-ctx.Done():
-			t.Fatalf("timed out waiting for %s", what)
-		case <-tick.C:
-		}
-	}
 }
 
 // alice is the user the IdP vouches for.

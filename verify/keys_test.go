@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/idgate/idgate/internal/testclock"
-	"github.com/idgate/idgate/internal/testlog"
+	"github.com/idgate/idgate/internal/testkit/testclock"
+	"github.com/idgate/idgate/internal/testkit/testlog"
 	"github.com/idgate/idgate/signing"
 	"github.com/idgate/idgate/verify"
 )

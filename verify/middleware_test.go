@@ -19,7 +19,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
-	"github.com/idgate/idgate/internal/testclock"
+	"github.com/idgate/idgate/internal/testkit/testclock"
 	"github.com/idgate/idgate/verify"
 )
 

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/idgate/idgate/internal/envoysim"
+	"github.com/idgate/idgate/internal/testkit/envoysim"
 )
 
 func albConfig(issuer string, padding bool) string {

@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/idgate/idgate/internal/devidp"
-	"github.com/idgate/idgate/internal/envoysim"
+	"github.com/idgate/idgate/internal/devtools/devidp"
+	"github.com/idgate/idgate/internal/testkit/envoysim"
 )
 
 // loginConfig is idgate with browser login against idp, on plain HTTP

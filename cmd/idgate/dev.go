@@ -6,13 +6,14 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/idgate/idgate/config"
 	"github.com/idgate/idgate/internal/app"
-	"github.com/idgate/idgate/internal/devidp"
+	"github.com/idgate/idgate/internal/devtools/devidp"
 )
 
 // devAudience is the audience of tokens the development IdP mints.
@@ -73,15 +74,19 @@ func serveDev(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer)
 		return err
 	}
 	return serveWith(ctx, cfg, log, func(a *app.App) {
-		waitReady(ctx, a, 5*time.Second)
+		waitReady(ctx, a, log, 5*time.Second)
 		printDevBanner(stdout, idp.Issuer(), a, tok)
 	})
 }
 
-func waitReady(ctx context.Context, a *app.App, limit time.Duration) {
-	deadline := time.Now().Add(limit)
-	for !a.Ready() && time.Now().Before(deadline) && ctx.Err() == nil {
-		time.Sleep(20 * time.Millisecond)
+// waitReady gives the development IdP's keys up to limit to load, so the
+// banner's sample token works at once; past it the banner is printed anyway,
+// after a warning naming what is not ready.
+func waitReady(ctx context.Context, a *app.App, log *slog.Logger, limit time.Duration) {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	if err := a.WaitReady(ctx); err != nil {
+		log.Warn("idgate dev: starting before it is ready", "err", err)
 	}
 }
 

@@ -12,6 +12,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/idgate/idgate/internal/testkit/wait"
 )
 
 // TestDevCommand runs `idgate dev` as a newcomer would and follows the
@@ -32,12 +34,10 @@ func TestDevCommand(t *testing.T) {
 	}()
 	addrRE := regexp.MustCompile(`ext_authz gRPC: (\S+)`)
 	var banner string
-	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(banner, "Try it:"); time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no banner:\n%s", banner)
-		}
+	wait.For(t, "the banner", func() bool {
 		banner = out.String()
-	}
+		return strings.Contains(banner, "Try it:")
+	})
 	addr := addrRE.FindStringSubmatch(banner)[1]
 	lines := strings.Split(banner, "\n")
 	var tok string
@@ -61,13 +61,8 @@ func TestDevCommand(t *testing.T) {
 	}
 	defer conn.Close()
 	// The health service follows readiness within its 200ms poll.
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+	wait.Within(t, 5*time.Second, "gRPC health SERVING", func() bool {
 		h, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{Service: "envoy.service.auth.v3.Authorization"})
-		if err == nil && h.GetStatus() == healthpb.HealthCheckResponse_SERVING {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("gRPC health: %v %v", h, err)
-		}
-	}
+		return err == nil && h.GetStatus() == healthpb.HealthCheckResponse_SERVING
+	})
 }

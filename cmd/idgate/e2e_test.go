@@ -16,8 +16,8 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwt"
 	"google.golang.org/grpc/codes"
 
-	"github.com/idgate/idgate/internal/devidp"
-	"github.com/idgate/idgate/internal/envoysim"
+	"github.com/idgate/idgate/internal/devtools/devidp"
+	"github.com/idgate/idgate/internal/testkit/envoysim"
 )
 
 const saSubject = "system:serviceaccount:kubeflow:ml-pipeline-scheduledworkflow"

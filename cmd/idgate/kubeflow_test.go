@@ -15,9 +15,9 @@ import (
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	"google.golang.org/grpc/codes"
 
-	"github.com/idgate/idgate/internal/devidp"
-	"github.com/idgate/idgate/internal/envoysim"
-	"github.com/idgate/idgate/internal/redistest"
+	"github.com/idgate/idgate/internal/devtools/devidp"
+	"github.com/idgate/idgate/internal/testkit/envoysim"
+	"github.com/idgate/idgate/internal/testkit/redistest"
 )
 
 // Istio's sidecar reports the mTLS peer as spiffe://<trust domain>/ns/<ns>/sa/<sa>.

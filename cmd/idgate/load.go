@@ -19,8 +19,8 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
-	"github.com/idgate/idgate/internal/devidp"
-	"github.com/idgate/idgate/internal/loadgen"
+	"github.com/idgate/idgate/internal/devtools/devidp"
+	"github.com/idgate/idgate/internal/devtools/loadgen"
 )
 
 // loadArgs are the flags of `idgate load`.

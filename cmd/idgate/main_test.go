@@ -16,9 +16,10 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
-	"github.com/idgate/idgate/internal/devidp"
+	"github.com/idgate/idgate/internal/devtools/devidp"
 
-	"github.com/idgate/idgate/internal/testlog"
+	"github.com/idgate/idgate/internal/testkit/testlog"
+	"github.com/idgate/idgate/internal/testkit/wait"
 )
 
 // syncBuffer collects concurrent writes.
@@ -46,20 +47,25 @@ func mustStart(t *testing.T, cfgYAML string) *instance {
 	errc := make(chan error, 1)
 	go func() { errc <- run(ctx, []string{"serve", "--config", path}, nil, io.Discard, logs) }()
 	inst := &instance{logs: logs, configPath: path}
-	deadline := time.Now().Add(10 * time.Second)
-	for inst.grpcAddr == "" {
+	var exitErr error
+	exited := false
+	listening := wait.Poll(10*time.Second, func() bool {
 		select {
-		case err := <-errc:
-			cancel()
-			t.Fatalf("idgate exited: %v\n%s", err, logs)
+		case exitErr = <-errc:
+			exited = true
+			return true
 		default:
 		}
-		if time.Now().After(deadline) {
-			cancel()
-			t.Fatalf("idgate did not start:\n%s", logs)
-		}
-		time.Sleep(10 * time.Millisecond)
 		inst.grpcAddr, inst.httpAddr = testlog.ListeningAddrs(logs.String())
+		return inst.grpcAddr != ""
+	})
+	switch {
+	case exited:
+		cancel()
+		t.Fatalf("idgate exited: %v\n%s", exitErr, logs)
+	case !listening:
+		cancel()
+		t.Fatalf("idgate did not start:\n%s", logs)
 	}
 	conn, err := grpc.NewClient(inst.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
@@ -88,32 +94,30 @@ func mustStart(t *testing.T, cfgYAML string) *instance {
 	return inst
 }
 
-// waitReady polls /readyz until 200.
 // eventually waits, polling, until cond holds; after 15s it fails the test
 // with the process's log. It is how these tests wait on a condition (a
 // reload, a metric) rather than on the clock.
 func (in *instance) eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(15 * time.Second); !cond(); time.Sleep(50 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s did not happen:\n%s", what, in.logs)
-		}
+	if !wait.Poll(15*time.Second, cond) {
+		t.Fatalf("%s did not happen:\n%s", what, in.logs)
 	}
 }
 
+// waitReady polls /readyz until 200.
 func (in *instance) waitReady(t *testing.T) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get("http://" + in.httpAddr + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
+	ready := func() bool {
+		resp, err := http.Get("http://" + in.httpAddr + "/readyz")
+		if err != nil {
+			return false
 		}
-		time.Sleep(20 * time.Millisecond)
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
 	}
-	t.Fatalf("idgate never became ready:\n%s", in.logs)
+	if !wait.Poll(10*time.Second, ready) {
+		t.Fatalf("idgate never became ready:\n%s", in.logs)
+	}
 }
 
 func mustIdP(t *testing.T) *devidp.Provider {

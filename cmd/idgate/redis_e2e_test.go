@@ -13,9 +13,9 @@ import (
 
 	"google.golang.org/grpc/codes"
 
-	"github.com/idgate/idgate/internal/devidp"
-	"github.com/idgate/idgate/internal/envoysim"
-	"github.com/idgate/idgate/internal/redistest"
+	"github.com/idgate/idgate/internal/devtools/devidp"
+	"github.com/idgate/idgate/internal/testkit/envoysim"
+	"github.com/idgate/idgate/internal/testkit/redistest"
 )
 
 // redisConfig is idgate in front of one IdP whose access tokens carry only

@@ -243,28 +243,26 @@ func (a *App) Unready() []string {
 	return a.cur.Load().verifier.Unready()
 }
 
-// watchReady mirrors readiness into the gRPC health service.
+// watchReady mirrors readiness into the gRPC health service: SERVING as
+// soon as WaitReady returns, NOT_SERVING when readiness is lost (keys stale
+// past max_stale), polled every 200ms, until ctx ends or idgate shuts down.
 func (a *App) watchReady(ctx context.Context) {
 	defer close(a.done)
-	t := time.NewTicker(200 * time.Millisecond)
-	defer t.Stop()
-	serving := false
 	for {
-		if ready := a.Ready(); ready != serving {
-			serving = ready
-			st := healthpb.HealthCheckResponse_NOT_SERVING
-			if ready {
-				st = healthpb.HealthCheckResponse_SERVING
-			}
-			a.health.SetServingStatus("", st)
-			a.health.SetServingStatus(authv3.Authorization_ServiceDesc.ServiceName, st)
-		}
-		select {
-		case <-ctx.Done():
+		if a.WaitReady(ctx) != nil {
 			return
-		case <-t.C:
 		}
+		a.setHealth(healthpb.HealthCheckResponse_SERVING)
+		if pollUntil(ctx, 200*time.Millisecond, func() bool { return !a.Ready() }) != nil {
+			return
+		}
+		a.setHealth(healthpb.HealthCheckResponse_NOT_SERVING)
 	}
+}
+
+func (a *App) setHealth(st healthpb.HealthCheckResponse_ServingStatus) {
+	a.health.SetServingStatus("", st)
+	a.health.SetServingStatus(authv3.Authorization_ServiceDesc.ServiceName, st)
 }
 
 // Shutdown fails readiness first (/readyz 503, gRPC health NOT_SERVING),

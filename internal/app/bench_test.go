@@ -14,8 +14,9 @@ import (
 
 	"github.com/idgate/idgate/config"
 	"github.com/idgate/idgate/extauthz"
-	"github.com/idgate/idgate/internal/devidp"
-	"github.com/idgate/idgate/internal/redistest"
+	"github.com/idgate/idgate/internal/devtools/devidp"
+	"github.com/idgate/idgate/internal/testkit/redistest"
+	"github.com/idgate/idgate/internal/testkit/wait"
 )
 
 // mustOpenApp starts idgate against a fresh development IdP on loopback,
@@ -51,7 +52,7 @@ func mustOpenAppWith(tb testing.TB, edit func(*config.Config)) (*App, *devidp.Pr
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { _ = a.Shutdown(context.Background()) })
-	waitUntil(tb, "readiness", a.Ready)
+	wait.For(tb, "readiness", a.Ready)
 	return a, idp
 }
 

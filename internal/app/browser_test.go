@@ -5,7 +5,8 @@ import (
 	"testing"
 
 	"github.com/idgate/idgate/config"
-	"github.com/idgate/idgate/internal/devidp"
+	"github.com/idgate/idgate/internal/devtools/devidp"
+	"github.com/idgate/idgate/internal/testkit/wait"
 	"github.com/idgate/idgate/jwks"
 )
 
@@ -26,7 +27,7 @@ func TestLoginEndpointsOverrideDiscovery(t *testing.T) {
 	}
 	t.Cleanup(v.Close)
 	v.Start(context.Background())
-	waitUntil(t, "discovery", func() bool { _, ok := v.Metadata(idp.Issuer()); return ok })
+	wait.For(t, "discovery", func() bool { _, ok := v.Metadata(idp.Issuer()); return ok })
 	tests := []struct {
 		name            string
 		auth, token     string

@@ -19,9 +19,10 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/idgate/idgate/config"
-	"github.com/idgate/idgate/internal/devidp"
-	"github.com/idgate/idgate/internal/envoysim"
-	"github.com/idgate/idgate/internal/testlog"
+	"github.com/idgate/idgate/internal/devtools/devidp"
+	"github.com/idgate/idgate/internal/testkit/envoysim"
+	"github.com/idgate/idgate/internal/testkit/testlog"
+	"github.com/idgate/idgate/internal/testkit/wait"
 )
 
 // kubeflowDex is the issuer of Kubeflow's in-cluster Dex.
@@ -104,7 +105,7 @@ login:
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = a.Shutdown(context.Background()) })
-	waitUntil(t, "Dex's keys", a.Ready)
+	wait.For(t, "Dex's keys", a.Ready)
 	if !strings.Contains(logs.String(), `"level":"WARN","msg":"issuer allows plain http (insecure_http)`) ||
 		!strings.Contains(logs.String(), `"issuer":"`+kubeflowDex+`"`) {
 		t.Errorf("no start-up warning naming the insecure issuer:\n%s", logs.String())

@@ -2,16 +2,17 @@ package app
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/idgate/idgate/config"
-	"github.com/idgate/idgate/internal/devidp"
-	"github.com/idgate/idgate/internal/testlog"
+	"github.com/idgate/idgate/internal/devtools/devidp"
+	"github.com/idgate/idgate/internal/testkit/testlog"
+	"github.com/idgate/idgate/internal/testkit/wait"
 )
 
 // TestReadyzNamesTheUnreadyIssuer: with an issuer's JWKS answering 503,
@@ -42,7 +43,7 @@ func TestReadyzNamesTheUnreadyIssuer(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = a.Shutdown(context.Background()) })
 
-	waitUntil(t, "a failed key fetch", func() bool { return idp.JWKSCalls() >= 2 })
+	wait.For(t, "a failed key fetch", func() bool { return idp.JWKSCalls() >= 2 })
 	status, body := getReadyz(t, a)
 	want := "not ready: issuer " + idp.Issuer() + ": keys not loaded: fetch " + idp.Issuer() + "/jwks: status 503\n"
 	if status != http.StatusServiceUnavailable || body != want {
@@ -53,7 +54,7 @@ func TestReadyzNamesTheUnreadyIssuer(t *testing.T) {
 	}
 
 	idp.SetFault("jwks", devidp.Fault{})
-	waitUntil(t, "ready", a.Ready)
+	wait.For(t, "ready", a.Ready)
 	if status, body := getReadyz(t, a); status != http.StatusOK || body != "ready\n" {
 		t.Errorf("readyz after recovery = %d %q", status, body)
 	}
@@ -73,12 +74,60 @@ func getReadyz(t *testing.T, a *App) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-// waitUntil polls cond (background work on real timers) up to 10s.
-func waitUntil(tb testing.TB, what string, cond func() bool) {
-	tb.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out waiting for %s", what)
-		}
+// TestWaitReady: WaitReady returns once the keys load; before that, when
+// its context ends, it names the issuer not ready and why; once Shutdown
+// has begun it returns at once, whatever its context.
+func TestWaitReady(t *testing.T) {
+	idp, err := devidp.Start(devidp.Options{})
+	if err != nil {
+		t.Fatal(err)
 	}
+	t.Cleanup(func() { idp.Close() })
+	idp.SetFault("jwks", devidp.Fault{Status: http.StatusServiceUnavailable})
+	cfg := config.Default()
+	cfg.Server.GRPCAddr, cfg.Server.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0"
+	f := false
+	cfg.Issuers = []config.Issuer{{Issuer: idp.Issuer(), Audiences: []string{"kubeflow"}, UserClaim: "email", GroupsClaim: "groups", Userinfo: &f}}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = a.Shutdown(context.Background()) })
+
+	t.Run("context ends first", func(t *testing.T) {
+		wait.For(t, "a failed key fetch", func() bool { return idp.JWKSCalls() >= 1 })
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		err := a.WaitReady(ctx)
+		want := "issuer " + idp.Issuer() + ": keys not loaded: fetch " + idp.Issuer() + "/jwks: status 503"
+		if err == nil || !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), want) {
+			t.Fatalf("WaitReady = %v, want %q and context.Canceled", err, want)
+		}
+	})
+	t.Run("keys load", func(t *testing.T) {
+		idp.SetFault("jwks", devidp.Fault{})
+		ctx, cancel := context.WithTimeout(context.Background(), wait.Timeout)
+		defer cancel()
+		if err := a.WaitReady(ctx); err != nil {
+			t.Fatalf("WaitReady: %v", err)
+		}
+		if !a.Ready() {
+			t.Fatal("WaitReady returned nil but Ready is false")
+		}
+	})
+	t.Run("shutting down", func(t *testing.T) {
+		if err := a.Shutdown(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		// No deadline: a WaitReady that waited for readiness would hang here.
+		if err := a.WaitReady(context.Background()); err == nil || !strings.Contains(err.Error(), "shutting down") {
+			t.Fatalf("WaitReady after Shutdown = %v, want shutting down", err)
+		}
+	})
 }

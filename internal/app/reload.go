@@ -61,14 +61,8 @@ func (a *App) Reload(ctx context.Context, cfg *config.Config) error {
 func waitReady(ctx context.Context, s *stack, limit time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
-	t := time.NewTicker(20 * time.Millisecond)
-	defer t.Stop()
-	for !s.verifier.Ready() {
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("issuer keys not loaded within %s: %s", limit, unreadyIssuers(s))
-		case <-t.C:
-		}
+	if pollUntil(ctx, readyPoll, s.verifier.Ready) != nil {
+		return fmt.Errorf("issuer keys not loaded within %s: %s", limit, unreadyIssuers(s))
 	}
 	return nil
 }

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/idgate/idgate/internal/testkit/wait"
 )
 
 // TestShutdownDelay: once Shutdown starts, /readyz fails while Checks are
@@ -19,9 +21,7 @@ func TestShutdownDelay(t *testing.T) {
 	start := time.Now()
 	done := make(chan error, 1)
 	go func() { done <- a.Shutdown(context.Background()) }()
-	for !a.stopping.Load() {
-		time.Sleep(time.Millisecond)
-	}
+	wait.For(t, "Shutdown to start", a.stopping.Load)
 	resp, err := http.Get("http://" + a.HTTPAddr() + "/readyz")
 	if err != nil {
 		t.Fatalf("readyz during the delay: %v", err)

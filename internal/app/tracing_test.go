@@ -15,8 +15,9 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/idgate/idgate/config"
-	"github.com/idgate/idgate/internal/devidp"
-	"github.com/idgate/idgate/internal/redistest"
+	"github.com/idgate/idgate/internal/devtools/devidp"
+	"github.com/idgate/idgate/internal/testkit/redistest"
+	"github.com/idgate/idgate/internal/testkit/wait"
 )
 
 // TestTracing runs a Check over gRPC carrying a traceparent and finds
@@ -122,7 +123,7 @@ func TestNoTracingByDefault(t *testing.T) {
 
 func mustReady(tb testing.TB, a *App) {
 	tb.Helper()
-	waitUntil(tb, "readiness", a.Ready)
+	wait.For(tb, "readiness", a.Ready)
 	resp, err := http.Get("http://" + a.HTTPAddr() + "/readyz")
 	if err != nil {
 		tb.Fatal(err)

@@ -11,8 +11,8 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/idgate/idgate/config"
-	"github.com/idgate/idgate/internal/devidp"
-	"github.com/idgate/idgate/internal/testclock"
+	"github.com/idgate/idgate/internal/devtools/devidp"
+	"github.com/idgate/idgate/internal/testkit/testclock"
 )
 
 // mustOpenParsed starts idgate from YAML loaded by the real config package
@@ -41,14 +41,8 @@ func mustOpenParsed(t *testing.T, clk *testclock.Clock, yaml string) (*App, *dev
 	t.Cleanup(func() { _ = a.Shutdown(context.Background()) })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for !a.Ready() {
-		select {
-		case <-ctx.Done():
-			t.Fatal("keys not loaded")
-		case <-tick.C:
-		}
+	if err := a.WaitReady(ctx); err != nil {
+		t.Fatal(err)
 	}
 	return a, idp
 }

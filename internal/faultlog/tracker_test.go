@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/idgate/idgate/internal/faultlog"
-	"github.com/idgate/idgate/internal/testclock"
-	"github.com/idgate/idgate/internal/testlog"
+	"github.com/idgate/idgate/internal/testkit/testclock"
+	"github.com/idgate/idgate/internal/testkit/testlog"
 )
 
 func TestTrackerLogsOncePerChangeOfState(t *testing.T) {

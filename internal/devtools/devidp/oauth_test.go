@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/idgate/idgate/internal/devidp"
+	"github.com/idgate/idgate/internal/devtools/devidp"
 )
 
 const redirectURI = "http://127.0.0.1:9/callback"

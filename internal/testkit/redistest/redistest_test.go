@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/idgate/idgate/internal/redistest"
+	"github.com/idgate/idgate/internal/testkit/redistest"
 )
 
 func mustDo(tb testing.TB, addr string, args ...string) []string {
