@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/idgate/idgate/internal/devidp"
-	"github.com/idgate/idgate/internal/testlog"
+	"github.com/idgate/idgate/internal/devtools/devidp"
+	"github.com/idgate/idgate/internal/testkit/testlog"
 )
 
 // spiedRequest is one request the token endpoint received.
