@@ -51,7 +51,7 @@ type Login struct {
 	IdleTTL time.Duration `mapstructure:"idle_ttl"`
 	// TokenTimeout bounds each call to the token endpoint (the callback's
 	// code exchange, a refresh). The callback's Check takes up to this plus
-	// jwks_key_wait plus a session write, which the proxy's ext_authz
+	// tokens.key_wait plus a session write, which the proxy's ext_authz
 	// timeout must exceed (the shipped 3.5s does). [2s]
 	TokenTimeout time.Duration `mapstructure:"token_timeout"`
 	// SessionKey is the key (≥32 bytes, raw or base64) that encrypts tokens

@@ -149,8 +149,8 @@ func mustOpenAppRedis(tb testing.TB, localSize int) (*App, *devidp.Provider) {
 	tb.Helper()
 	rds := redistest.Start(tb)
 	a, idp := mustOpenAppWith(tb, func(c *config.Config) {
-		c.Cache.Redis.Addrs = []string{rds.Addr()}
-		c.Cache.Redis.KeyFile = mustCacheKeyFile(tb)
+		c.Redis.Addrs = []string{rds.Addr()}
+		c.Redis.KeyFile = mustCacheKeyFile(tb)
 		c.Cache.LocalSize = localSize
 	})
 	idp.SetUserinfo("bob", map[string]any{"email": "bob@example.com", "name": "Bob", "groups": []string{"ml"}})

@@ -31,7 +31,7 @@ func (s *stack) buildBrowser(opts Options, v *jwks.Verifier, cache *profilecache
 		keys = [][]byte{k}
 		s.log.Warn("login.session_key is not set: generated one; sessions survive neither a restart nor a second replica")
 	}
-	sc := session.Config{Keys: keys, KeyPrefix: s.cfg.Cache.Redis.KeyPrefix, TTL: lc.SessionTTL, IdleTTL: lc.IdleTTL, Now: opts.Now}
+	sc := session.Config{Keys: keys, KeyPrefix: s.cfg.Redis.KeyPrefix, TTL: lc.SessionTTL, IdleTTL: lc.IdleTTL, Now: opts.Now}
 	if cache != nil {
 		sc.Redis = cache.Redis()
 	}
