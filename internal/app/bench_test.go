@@ -190,7 +190,7 @@ func BenchmarkCheckWarmRedis(b *testing.B) { benchmarkCheckRedis(b, 10000) }
 // BenchmarkCheckLocalMissRedisHit: every Check reads the profile from Redis.
 func BenchmarkCheckLocalMissRedisHit(b *testing.B) { benchmarkCheckRedis(b, 0) }
 
-// mustCacheKeyFile writes a test key for cache.redis.key_file.
+// mustCacheKeyFile writes a test key for redis.key_file.
 func mustCacheKeyFile(tb testing.TB) string {
 	tb.Helper()
 	path := filepath.Join(tb.TempDir(), "cache-key")
