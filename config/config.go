@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/idgate/idgate/jwks"
+	"github.com/idgate/idgate/login"
 	"github.com/idgate/idgate/profilecache"
 	"github.com/idgate/idgate/userinfo"
 )
@@ -377,6 +378,7 @@ type RedisTLS struct {
 // components take what config passes as written.
 func Default() *Config {
 	jc, uc, pc := jwks.DefaultConfig(), userinfo.DefaultConfig(), profilecache.DefaultConfig()
+	lc := login.DefaultConfig()
 	return &Config{
 		Server: Server{
 			GRPCAddr:      ":9001",
@@ -400,11 +402,11 @@ func Default() *Config {
 		Mode:    ModeEnforce,
 		Login: Login{
 			Scopes:       nil, // login's: the defaults plus groups when discovery lists it
-			CallbackPath: "/oauth2/callback",
-			LogoutPath:   "/oauth2/logout",
-			Cookie:       Cookie{Name: "idgate_session", Secure: true, SameSite: "lax"},
+			CallbackPath: lc.CallbackPath,
+			LogoutPath:   lc.LogoutPath,
+			Cookie:       Cookie{Name: lc.Cookie.Name, Secure: lc.Cookie.Secure, SameSite: lc.Cookie.SameSite},
 			SessionTTL:   12 * time.Hour,
-			TokenTimeout: 2 * time.Second,
+			TokenTimeout: lc.Timeout,
 		},
 		Userinfo: Userinfo{Timeout: uc.Timeout},
 		Cache: Cache{

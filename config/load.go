@@ -262,6 +262,7 @@ func (c *Config) normalize() {
 	c.Log.Level = strings.ToLower(c.Log.Level)
 	c.Log.Format = strings.ToLower(c.Log.Format)
 	c.Log.Decisions = strings.ToLower(c.Log.Decisions)
+	c.Login.Cookie.SameSite = strings.ToLower(c.Login.Cookie.SameSite)
 	for i := range c.Issuers {
 		iss := &c.Issuers[i]
 		if iss.UserClaim == "" {

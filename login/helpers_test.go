@@ -84,17 +84,16 @@ func MustEnv(t testing.TB, o envOptions) *env {
 	if e.store, err = session.New(sc); err != nil {
 		t.Fatal(err)
 	}
-	cfg := Config{
-		ClientID:              idp.ClientID(),
-		ClientSecret:          idp.ClientSecret(),
-		PostLogoutRedirectURL: "https://" + appHost + "/bye",
-		Cookie:                CookieConfig{Secure: true},
-		Endpoints:             func() (Endpoints, bool) { return e.eps, e.epsKnow },
-		IDTokens:              v,
-		Sessions:              e.store,
-		Now:                   e.clk.Now,
-		Timeout:               2 * time.Second,
-	}
+	cfg := DefaultConfig()
+	cfg.ClientID = idp.ClientID()
+	cfg.ClientSecret = idp.ClientSecret()
+	cfg.PostLogoutRedirectURL = "https://" + appHost + "/bye"
+	cfg.Cookie.Secure = true
+	cfg.Endpoints = func() (Endpoints, bool) { return e.eps, e.epsKnow }
+	cfg.IDTokens = v
+	cfg.Sessions = e.store
+	cfg.Now = e.clk.Now
+	cfg.Timeout = 2 * time.Second
 	if o.edit != nil {
 		o.edit(&cfg)
 	}
