@@ -7,6 +7,7 @@ import (
 	"github.com/idgate/idgate/jwks"
 	"github.com/idgate/idgate/login"
 	"github.com/idgate/idgate/profilecache"
+	"github.com/idgate/idgate/session"
 	"github.com/idgate/idgate/userinfo"
 )
 
@@ -378,7 +379,7 @@ type RedisTLS struct {
 // components take what config passes as written.
 func Default() *Config {
 	jc, uc, pc := jwks.DefaultConfig(), userinfo.DefaultConfig(), profilecache.DefaultConfig()
-	lc := login.DefaultConfig()
+	lc, sc := login.DefaultConfig(), session.DefaultConfig()
 	return &Config{
 		Server: Server{
 			GRPCAddr:      ":9001",
@@ -405,7 +406,7 @@ func Default() *Config {
 			CallbackPath: lc.CallbackPath,
 			LogoutPath:   lc.LogoutPath,
 			Cookie:       Cookie{Name: lc.Cookie.Name, Secure: lc.Cookie.Secure, SameSite: lc.Cookie.SameSite},
-			SessionTTL:   12 * time.Hour,
+			SessionTTL:   sc.TTL,
 			TokenTimeout: lc.Timeout,
 		},
 		Userinfo: Userinfo{Timeout: uc.Timeout},

@@ -9,7 +9,9 @@ import (
 
 func validConfig(t *testing.T) Config {
 	t.Helper()
-	store, err := session.New(session.Config{Keys: [][]byte{[]byte(strings.Repeat("k", 32))}})
+	sc := session.DefaultConfig()
+	sc.Keys = [][]byte{[]byte(strings.Repeat("k", 32))}
+	store, err := session.New(sc)
 	if err != nil {
 		t.Fatal(err)
 	}

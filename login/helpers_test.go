@@ -72,7 +72,14 @@ func MustEnv(t testing.TB, o envOptions) *env {
 	t.Cleanup(v.Close)
 	e.eps, e.epsKnow = MustDiscover(t, idp.Issuer()), true
 
-	sc := o.session
+	sc := session.DefaultConfig() // with the settings o.session names
+	if o.session.TTL != 0 {
+		sc.TTL = o.session.TTL
+	}
+	sc.IdleTTL = o.session.IdleTTL
+	if o.session.MaxLocal != 0 {
+		sc.MaxLocal = o.session.MaxLocal
+	}
 	sc.Now = e.clk.Now
 	sc.Keys = [][]byte{[]byte(strings.Repeat("k", 32))}
 	if o.redis {

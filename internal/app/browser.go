@@ -31,7 +31,8 @@ func (s *stack) buildBrowser(opts Options, v *jwks.Verifier, cache *profilecache
 		keys = [][]byte{k}
 		s.log.Warn("login.session_key is not set: generated one; sessions survive neither a restart nor a second replica")
 	}
-	sc := session.Config{Keys: keys, KeyPrefix: s.cfg.Redis.KeyPrefix, TTL: lc.SessionTTL, IdleTTL: lc.IdleTTL, Now: opts.Now}
+	sc := session.DefaultConfig() // StateTTL, MaxLocal and Timeout have no config key
+	sc.Keys, sc.KeyPrefix, sc.TTL, sc.IdleTTL, sc.Now = keys, s.cfg.Redis.KeyPrefix, lc.SessionTTL, lc.IdleTTL, opts.Now
 	if cache != nil {
 		sc.Redis = cache.Redis()
 	}
