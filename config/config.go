@@ -6,6 +6,7 @@ import (
 
 	"github.com/idgate/idgate/jwks"
 	"github.com/idgate/idgate/login"
+	"github.com/idgate/idgate/outputs"
 	"github.com/idgate/idgate/profilecache"
 	"github.com/idgate/idgate/session"
 	"github.com/idgate/idgate/userinfo"
@@ -374,12 +375,13 @@ type RedisTLS struct {
 
 // Default returns the embedded default configuration: no issuers, no routes,
 // in-process cache only. It is what an empty file and environment load to.
-// The defaults of the verifier, userinfo and the profile cache are those
-// components' own (their DefaultConfig), so each has one owner; the
-// components take what config passes as written.
+// The defaults of the verifier, userinfo, the profile cache, login, the
+// session store and the header outputs are those components' own (their
+// DefaultConfig), so each has one owner; the components take what config
+// passes as written.
 func Default() *Config {
 	jc, uc, pc := jwks.DefaultConfig(), userinfo.DefaultConfig(), profilecache.DefaultConfig()
-	lc, sc := login.DefaultConfig(), session.DefaultConfig()
+	lc, sc, oc := login.DefaultConfig(), session.DefaultConfig(), outputs.DefaultConfig()
 	return &Config{
 		Server: Server{
 			GRPCAddr:      ":9001",
@@ -396,10 +398,10 @@ func Default() *Config {
 			CacheSize:          jc.TokenCacheSize,
 		},
 		Outputs: Outputs{
-			Kubeflow: KubeflowOutput{UserIDHeader: "kubeflow-userid", GroupsHeader: "kubeflow-groups"},
-			Flyte:    FlyteOutput{Header: "x-flyte-identity", Audience: "flyte", TTL: 5 * time.Minute},
+			Kubeflow: KubeflowOutput{UserIDHeader: oc.UserIDHeader, UserIDPrefix: oc.UserIDPrefix, GroupsHeader: oc.GroupsHeader},
+			Flyte:    FlyteOutput{Header: oc.FlyteHeader, Audience: oc.FlyteAudience, TTL: oc.FlyteTTL},
 		},
-		Signing: Signing{Issuer: "idgate"},
+		Signing: Signing{Issuer: oc.Issuer},
 		Mode:    ModeEnforce,
 		Login: Login{
 			Scopes:       nil, // login's: the defaults plus groups when discovery lists it
