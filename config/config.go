@@ -5,7 +5,10 @@ import (
 	"time"
 
 	"github.com/idgate/idgate/jwks"
+	"github.com/idgate/idgate/login"
+	"github.com/idgate/idgate/outputs"
 	"github.com/idgate/idgate/profilecache"
+	"github.com/idgate/idgate/session"
 	"github.com/idgate/idgate/userinfo"
 )
 
@@ -21,24 +24,8 @@ type Config struct {
 	// Issuers are the trusted token issuers. Zero issuers is valid here (the
 	// embedded default and `idgate dev`); a production caller should refuse it.
 	Issuers []Issuer `mapstructure:"issuers"`
-	// JWKSRefreshMinInterval is the least time between two key-set refetches
-	// of one issuer, triggered by an unknown kid. [5s]
-	JWKSRefreshMinInterval time.Duration `mapstructure:"jwks_refresh_min_interval"`
-	// JWKSMaxStale is how long a key set may still be used once its refresh
-	// (due per the JWKS Cache-Control, 1m to 1h) fails, and how long a key
-	// the IdP stops publishing is kept; 0 never uses a stale key set nor a
-	// withdrawn key. [24h]
-	JWKSMaxStale time.Duration `mapstructure:"jwks_max_stale"`
-	// JWKSKeyWait bounds how long a Check waits for a key fetch (an unknown
-	// kid, no keys yet) before the token is refused; Envoy's deadline,
-	// sent with each Check, ends the wait too. [1s]
-	JWKSKeyWait time.Duration `mapstructure:"jwks_key_wait"`
-	// ClockSkew is the leeway allowed on exp, nbf and iat; at most 5m, 0 is
-	// none. [30s]
-	ClockSkew time.Duration `mapstructure:"clock_skew"`
-	// TokenCacheSize bounds the cache of verified tokens (entries); 0 disables
-	// it. [10000]
-	TokenCacheSize int `mapstructure:"token_cache_size"`
+	// Tokens configures token verification and the issuers' key sets.
+	Tokens Tokens `mapstructure:"tokens"`
 	// Outputs configures the identity headers written upstream.
 	Outputs Outputs `mapstructure:"outputs"`
 	// Signing configures the key that signs the x-flyte-identity JWS.
@@ -46,11 +33,14 @@ type Config struct {
 	// Routes are authorization rules; the first whose prefix matches wins and
 	// a request matching none requires an authenticated user.
 	Routes []Route `mapstructure:"routes"`
-	// UserinfoTimeout bounds one userinfo call; enrichment fails soft after
-	// it. [150ms]
-	UserinfoTimeout time.Duration `mapstructure:"userinfo_timeout"`
-	// Cache configures the profile cache (in-process and optional Redis).
+	// Userinfo configures the calls to the issuers' userinfo endpoints.
+	Userinfo Userinfo `mapstructure:"userinfo"`
+	// Cache configures the profile cache (in-process; shared in Redis when
+	// redis.addrs is set).
 	Cache Cache `mapstructure:"cache"`
+	// Redis is the optional shared store of the profile cache and of the
+	// login sessions.
+	Redis Redis `mapstructure:"redis"`
 	// Mode is the default route mode: enforce denies, shadow only reports
 	// (for running beside an ALB during a migration). ["enforce"]
 	Mode string `mapstructure:"mode"`
@@ -62,6 +52,39 @@ type Config struct {
 	// WatchConfig reloads the configuration file when its content changes
 	// (polled every 2s; SIGHUP always reloads). [false]
 	WatchConfig bool `mapstructure:"watch_config"`
+
+	// deprecations are the warnings of Load for renamed keys it was given.
+	deprecations []string
+}
+
+// Tokens configures token verification: the issuers' key sets and the
+// checks on each token.
+type Tokens struct {
+	// RefreshMinInterval is the least time between two key-set refetches
+	// of one issuer, triggered by an unknown kid. [1s]
+	RefreshMinInterval time.Duration `mapstructure:"refresh_min_interval"`
+	// MaxStale is how long a key set may still be used once its refresh
+	// (due per the JWKS Cache-Control, 1m to 1h) fails, and how long a key
+	// the IdP stops publishing is kept; 0 never uses a stale key set nor a
+	// withdrawn key. [24h]
+	MaxStale time.Duration `mapstructure:"max_stale"`
+	// KeyWait bounds how long a Check waits for a key fetch (an unknown
+	// kid, no keys yet) before the token is refused; Envoy's deadline,
+	// sent with each Check, ends the wait too. [1s]
+	KeyWait time.Duration `mapstructure:"key_wait"`
+	// ClockSkew is the leeway allowed on exp, nbf and iat; at most 5m, 0 is
+	// none. [30s]
+	ClockSkew time.Duration `mapstructure:"clock_skew"`
+	// CacheSize bounds the cache of verified tokens (entries); 0 disables
+	// it. [10000]
+	CacheSize int `mapstructure:"cache_size"`
+}
+
+// Userinfo configures the calls to the issuers' userinfo endpoints.
+type Userinfo struct {
+	// Timeout bounds one userinfo call; enrichment fails soft after it.
+	// [150ms]
+	Timeout time.Duration `mapstructure:"timeout"`
 }
 
 // Server holds the listen addresses and shutdown behaviour.
@@ -296,11 +319,10 @@ type Cache struct {
 	// NegativeTTL is how long a failed userinfo lookup is remembered; 0
 	// remembers none. [30s]
 	NegativeTTL time.Duration `mapstructure:"negative_ttl"`
-	// Redis is the optional shared cache.
-	Redis Redis `mapstructure:"redis"`
 }
 
-// Redis configures the optional shared profile cache.
+// Redis configures the optional Redis shared by the profile cache and the
+// login sessions.
 type Redis struct {
 	// Addrs are host:port addresses: empty means in-process only, one a
 	// standalone server, several a cluster (or sentinels with MasterName).
@@ -353,11 +375,13 @@ type RedisTLS struct {
 
 // Default returns the embedded default configuration: no issuers, no routes,
 // in-process cache only. It is what an empty file and environment load to.
-// The defaults of the verifier, userinfo and the profile cache are those
-// components' own (their DefaultConfig), so each has one owner; the
-// components take what config passes as written.
+// The defaults of the verifier, userinfo, the profile cache, login, the
+// session store and the header outputs are those components' own (their
+// DefaultConfig), so each has one owner; the components take what config
+// passes as written.
 func Default() *Config {
 	jc, uc, pc := jwks.DefaultConfig(), userinfo.DefaultConfig(), profilecache.DefaultConfig()
+	lc, sc, oc := login.DefaultConfig(), session.DefaultConfig(), outputs.DefaultConfig()
 	return &Config{
 		Server: Server{
 			GRPCAddr:      ":9001",
@@ -365,37 +389,39 @@ func Default() *Config {
 			ShutdownGrace: 10 * time.Second,
 			AuthzPath:     "/authz",
 		},
-		Log:                    Log{Level: "info", Format: "json", Decisions: "all"},
-		JWKSRefreshMinInterval: jc.RefreshMinInterval,
-		JWKSMaxStale:           jc.MaxStale,
-		JWKSKeyWait:            jc.KeyWait,
-		ClockSkew:              jc.ClockSkew,
-		TokenCacheSize:         jc.TokenCacheSize,
-		Outputs: Outputs{
-			Kubeflow: KubeflowOutput{UserIDHeader: "kubeflow-userid", GroupsHeader: "kubeflow-groups"},
-			Flyte:    FlyteOutput{Header: "x-flyte-identity", Audience: "flyte", TTL: 5 * time.Minute},
+		Log: Log{Level: "info", Format: "json", Decisions: "all"},
+		Tokens: Tokens{
+			RefreshMinInterval: jc.RefreshMinInterval,
+			MaxStale:           jc.MaxStale,
+			KeyWait:            jc.KeyWait,
+			ClockSkew:          jc.ClockSkew,
+			CacheSize:          jc.TokenCacheSize,
 		},
-		Signing: Signing{Issuer: "idgate"},
+		Outputs: Outputs{
+			Kubeflow: KubeflowOutput{UserIDHeader: oc.UserIDHeader, UserIDPrefix: oc.UserIDPrefix, GroupsHeader: oc.GroupsHeader},
+			Flyte:    FlyteOutput{Header: oc.FlyteHeader, Audience: oc.FlyteAudience, TTL: oc.FlyteTTL},
+		},
+		Signing: Signing{Issuer: oc.Issuer},
 		Mode:    ModeEnforce,
 		Login: Login{
 			Scopes:       nil, // login's: the defaults plus groups when discovery lists it
-			CallbackPath: "/oauth2/callback",
-			LogoutPath:   "/oauth2/logout",
-			Cookie:       Cookie{Name: "idgate_session", Secure: true, SameSite: "lax"},
-			SessionTTL:   12 * time.Hour,
-			TokenTimeout: 2 * time.Second,
+			CallbackPath: lc.CallbackPath,
+			LogoutPath:   lc.LogoutPath,
+			Cookie:       Cookie{Name: lc.Cookie.Name, Secure: lc.Cookie.Secure, SameSite: lc.Cookie.SameSite},
+			SessionTTL:   sc.TTL,
+			TokenTimeout: lc.Timeout,
 		},
-		UserinfoTimeout: uc.Timeout,
+		Userinfo: Userinfo{Timeout: uc.Timeout},
 		Cache: Cache{
 			LocalSize:   pc.LocalSize,
 			ProfileTTL:  uc.ProfileTTL,
 			NegativeTTL: uc.NegativeTTL,
-			Redis: Redis{
-				KeyPrefix:    pc.Redis.KeyPrefix,
-				DialTimeout:  pc.Redis.DialTimeout,
-				ReadTimeout:  pc.Redis.ReadTimeout,
-				WriteTimeout: pc.Redis.WriteTimeout,
-			},
+		},
+		Redis: Redis{
+			KeyPrefix:    pc.Redis.KeyPrefix,
+			DialTimeout:  pc.Redis.DialTimeout,
+			ReadTimeout:  pc.Redis.ReadTimeout,
+			WriteTimeout: pc.Redis.WriteTimeout,
 		},
 	}
 }
@@ -439,8 +465,9 @@ func (c *Config) Redacted() *Config {
 	if c.Outputs.Headers != nil {
 		r.Outputs.Headers = append([]OutputHeader(nil), c.Outputs.Headers...)
 	}
-	r.Cache.Redis.Addrs = clone(c.Cache.Redis.Addrs)
-	for _, secret := range []*string{&r.Cache.Redis.Password, &r.Login.ClientSecret, &r.Login.SessionKey, &r.Login.PreviousSessionKey} {
+	r.Redis.Addrs = clone(c.Redis.Addrs)
+	r.deprecations = clone(c.deprecations)
+	for _, secret := range []*string{&r.Redis.Password, &r.Login.ClientSecret, &r.Login.SessionKey, &r.Login.PreviousSessionKey} {
 		if *secret != "" {
 			*secret = redactedValue
 		}

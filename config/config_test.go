@@ -75,8 +75,8 @@ func TestRepoConfigDocumentsEveryKey(t *testing.T) {
 		}
 		prev = trimmed
 	}
-	if keys != 84 {
-		t.Errorf("config.yaml has %d keys, want 84 (72 settings and 12 sections)", keys)
+	if keys != 86 {
+		t.Errorf("config.yaml has %d keys, want 86 (72 settings and 14 sections)", keys)
 	}
 }
 
@@ -106,15 +106,16 @@ func TestLoadMissingFile(t *testing.T) {
 func TestEnvKeys(t *testing.T) {
 	keys := envKeys()
 	want := map[string]envKey{
-		"IDGATE_SERVER_GRPC_ADDR":          {"server.grpc_addr", envScalar},
-		"IDGATE_CACHE_REDIS_ADDRS":         {"cache.redis.addrs", envList},
-		"IDGATE_JWKS_REFRESH_MIN_INTERVAL": {"jwks_refresh_min_interval", envScalar},
-		"IDGATE_CACHE_REDIS_TLS_CA_FILE":   {"cache.redis.tls.ca_file", envScalar},
-		"IDGATE_OUTPUTS_STRIP_HEADERS":     {"outputs.strip_headers", envList},
-		"IDGATE_OUTPUTS_HEADERS":           {"outputs.headers", envJSON},
-		"IDGATE_ISSUERS":                   {"issuers", envJSON},
-		"IDGATE_ROUTES":                    {"routes", envJSON},
-		"IDGATE_TRUSTED_FORWARDERS":        {"trusted_forwarders", envJSON},
+		"IDGATE_SERVER_GRPC_ADDR":            {"server.grpc_addr", envScalar},
+		"IDGATE_REDIS_ADDRS":                 {"redis.addrs", envList},
+		"IDGATE_TOKENS_REFRESH_MIN_INTERVAL": {"tokens.refresh_min_interval", envScalar},
+		"IDGATE_USERINFO_TIMEOUT":            {"userinfo.timeout", envScalar},
+		"IDGATE_REDIS_TLS_CA_FILE":           {"redis.tls.ca_file", envScalar},
+		"IDGATE_OUTPUTS_STRIP_HEADERS":       {"outputs.strip_headers", envList},
+		"IDGATE_OUTPUTS_HEADERS":             {"outputs.headers", envJSON},
+		"IDGATE_ISSUERS":                     {"issuers", envJSON},
+		"IDGATE_ROUTES":                      {"routes", envJSON},
+		"IDGATE_TRUSTED_FORWARDERS":          {"trusted_forwarders", envJSON},
 	}
 	for name, k := range want {
 		if keys[name] != k {
@@ -136,16 +137,16 @@ func TestEnvKeys(t *testing.T) {
 
 func TestRedacted(t *testing.T) {
 	c := Default()
-	c.Cache.Redis.Password = "hunter2"
-	c.Cache.Redis.Addrs = []string{"redis:6379"}
+	c.Redis.Password = "hunter2"
+	c.Redis.Addrs = []string{"redis:6379"}
 	c.Issuers = []Issuer{{Issuer: "https://idp", Audiences: []string{"a"}}}
 	r := c.Redacted()
-	if r.Cache.Redis.Password != redactedValue {
-		t.Errorf("Redacted password = %q", r.Cache.Redis.Password)
+	if r.Redis.Password != redactedValue {
+		t.Errorf("Redacted password = %q", r.Redis.Password)
 	}
-	r.Cache.Redis.Addrs[0] = "changed"
+	r.Redis.Addrs[0] = "changed"
 	r.Issuers[0].Audiences[0] = "changed"
-	if c.Cache.Redis.Password != "hunter2" || c.Cache.Redis.Addrs[0] != "redis:6379" ||
+	if c.Redis.Password != "hunter2" || c.Redis.Addrs[0] != "redis:6379" ||
 		c.Issuers[0].Audiences[0] != "a" {
 		t.Errorf("Redacted shares state with the original: %+v", c)
 	}

@@ -26,7 +26,7 @@ func TestDeployConfigLoads(t *testing.T) {
 	if err != nil {
 		t.Fatalf("deploy config does not load: %v", err)
 	}
-	if !c.Login.Enabled() || c.Login.ClientSecret != "client-secret" || len(c.Login.SessionKeys()) != 1 || c.Cache.Redis.Password != "redis-pw" {
+	if !c.Login.Enabled() || c.Login.ClientSecret != "client-secret" || len(c.Login.SessionKeys()) != 1 || c.Redis.Password != "redis-pw" {
 		t.Fatalf("secrets not read: login=%v", c.Login.Enabled())
 	}
 	if c.Outputs.Kubeflow.UserIDPrefix != "" || c.Outputs.Kubeflow.UserIDHeader != "kubeflow-userid" {

@@ -42,14 +42,26 @@ func Load(path string, environ []string) (*Config, error) {
 // [Default] value; unknown keys are errors. It returns every problem found,
 // joined, each naming its key; no secret value is ever part of an error.
 func Parse(r io.Reader, environ []string) (*Config, error) {
-	v := viper.New()
-	v.SetConfigType("yaml")
-	if err := v.ReadConfig(r); err != nil {
+	file := viper.New()
+	file.SetConfigType("yaml")
+	if err := file.ReadConfig(r); err != nil {
 		// One line, like every other error: yaml lists problems on several.
 		return nil, fmt.Errorf("config: parse yaml: %s", strings.ReplaceAll(err.Error(), "\n", " "))
 	}
-	errs := applyEnv(v, environ)
+	// Renamed keys move to their new place before anything is decoded, so
+	// an old key means exactly what its new key does.
+	settings := file.AllSettings()
+	deprecations, errs := renameKeys(settings)
+	v := viper.New()
+	if err := v.MergeConfigMap(settings); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	environ, envDeprecations, envErrs := renameEnv(environ)
+	deprecations = append(deprecations, envDeprecations...)
+	errs = append(errs, envErrs...)
+	errs = append(errs, applyEnv(v, environ)...)
 	c := Default()
+	c.deprecations = deprecations
 	if err := v.UnmarshalExact(c, viper.DecodeHook(durationHook)); err != nil {
 		errs = append(errs, decodeErrors(err)...)
 	}
@@ -96,6 +108,9 @@ var envKeys = sync.OnceValue(func() map[string]envKey {
 
 func collectEnvKeys(t reflect.Type, prefix string, m map[string]envKey) {
 	for f := range t.Fields() {
+		if !f.IsExported() {
+			continue
+		}
 		key := prefix + f.Tag.Get("mapstructure")
 		kind := envScalar
 		switch ft := f.Type; {
@@ -107,7 +122,7 @@ func collectEnvKeys(t reflect.Type, prefix string, m map[string]envKey) {
 		case ft.Kind() == reflect.Slice:
 			kind = envList
 		}
-		m[EnvPrefix+strings.ToUpper(strings.ReplaceAll(key, ".", "_"))] = envKey{key: key, kind: kind}
+		m[envName(key)] = envKey{key: key, kind: kind}
 	}
 }
 
@@ -247,6 +262,7 @@ func (c *Config) normalize() {
 	c.Log.Level = strings.ToLower(c.Log.Level)
 	c.Log.Format = strings.ToLower(c.Log.Format)
 	c.Log.Decisions = strings.ToLower(c.Log.Decisions)
+	c.Login.Cookie.SameSite = strings.ToLower(c.Login.Cookie.SameSite)
 	for i := range c.Issuers {
 		iss := &c.Issuers[i]
 		if iss.UserClaim == "" {
@@ -286,13 +302,13 @@ func mapAll(s []string, f func(string) string) {
 
 // readSecrets moves the contents of secret files into the configuration.
 func (c *Config) readSecrets() error {
-	r := &c.Cache.Redis
+	r := &c.Redis
 	if r.PasswordFile == "" {
 		return nil
 	}
 	pw, err := readPasswordFile(r.PasswordFile)
 	if err != nil {
-		return fmt.Errorf("config: cache.redis.password_file: %w", err)
+		return fmt.Errorf("config: redis.password_file: %w", err)
 	}
 	r.Password, r.PasswordFile = pw, ""
 	return nil

@@ -43,17 +43,17 @@ func TestLoadGood(t *testing.T) {
 				iss.EmailVerified != "if_present" || iss.EmailDomains != nil || iss.UserIDPrefix != nil {
 				t.Errorf("issuer defaults: %+v", iss)
 			}
-			if c.Server.GRPCAddr != ":9001" || c.ClockSkew != 30*time.Second {
+			if c.Server.GRPCAddr != ":9001" || c.Tokens.ClockSkew != 30*time.Second {
 				t.Errorf("global defaults lost: %+v", c)
 			}
 		}},
-		{"partial section keeps other defaults", "server: {grpc_addr: '127.0.0.1:0'}\ncache: {redis: {db: 2}}", nil,
+		{"partial section keeps other defaults", "server: {grpc_addr: '127.0.0.1:0'}\nredis: {db: 2}", nil,
 			func(t *testing.T, c *Config) {
 				if c.Server.GRPCAddr != "127.0.0.1:0" || c.Server.HTTPAddr != ":8080" {
 					t.Errorf("server = %+v", c.Server)
 				}
-				if c.Cache.Redis.DB != 2 || c.Cache.Redis.KeyPrefix != "idgate:" {
-					t.Errorf("redis = %+v", c.Cache.Redis)
+				if c.Redis.DB != 2 || c.Redis.KeyPrefix != "idgate:" {
+					t.Errorf("redis = %+v", c.Redis)
 				}
 			}},
 		{"loopback http issuers, userinfo false", `
@@ -118,11 +118,11 @@ issuers:
 				t.Errorf("issuers[2].userid_prefix = %v, want an explicit empty prefix", p)
 			}
 		}},
-		{"durations in go syntax", "clock_skew: 1m30s\nuserinfo_timeout: 150ms\njwks_max_stale: 0\noutputs: {flyte: {ttl: 90s}}", nil,
+		{"durations in go syntax", "tokens: {clock_skew: 1m30s, max_stale: 0}\nuserinfo: {timeout: 150ms}\noutputs: {flyte: {ttl: 90s}}", nil,
 			func(t *testing.T, c *Config) {
-				if c.ClockSkew != 90*time.Second || c.UserinfoTimeout != 150*time.Millisecond ||
-					c.JWKSMaxStale != 0 || c.Outputs.Flyte.TTL != 90*time.Second {
-					t.Errorf("durations: %v %v %v %v", c.ClockSkew, c.UserinfoTimeout, c.JWKSMaxStale, c.Outputs.Flyte.TTL)
+				if c.Tokens.ClockSkew != 90*time.Second || c.Userinfo.Timeout != 150*time.Millisecond ||
+					c.Tokens.MaxStale != 0 || c.Outputs.Flyte.TTL != 90*time.Second {
+					t.Errorf("durations: %v %v %v %v", c.Tokens.ClockSkew, c.Userinfo.Timeout, c.Tokens.MaxStale, c.Outputs.Flyte.TTL)
 				}
 			}},
 		{"names normalized", `
@@ -144,30 +144,30 @@ routes:
 				t.Errorf("routes = %+v", r)
 			}
 		}},
-		{"env overrides scalars, lists, durations", "server: {grpc_addr: ':1'}\ncache: {redis: {addrs: [file:1], key_file: " + cacheKey + "}}", []string{
+		{"env overrides scalars, lists, durations", "server: {grpc_addr: ':1'}\nredis: {addrs: [file:1], key_file: " + cacheKey + "}", []string{
 			"IDGATE_SERVER_GRPC_ADDR=:7000",
-			"IDGATE_CACHE_REDIS_ADDRS=r1:6379, r2:6379 ,",
-			"IDGATE_JWKS_REFRESH_MIN_INTERVAL=10s",
-			"IDGATE_TOKEN_CACHE_SIZE=5",
+			"IDGATE_REDIS_ADDRS=r1:6379, r2:6379 ,",
+			"IDGATE_TOKENS_REFRESH_MIN_INTERVAL=10s",
+			"IDGATE_TOKENS_CACHE_SIZE=5",
 			"IDGATE_OUTPUTS_ALB_ENABLED=true",
 			"IDGATE_OUTPUTS_STRIP_HEADERS=X-A,x-b",
-			"IDGATE_CACHE_REDIS_PASSWORD=" + secret,
+			"IDGATE_REDIS_PASSWORD=" + secret,
 		}, func(t *testing.T, c *Config) {
-			if c.Server.GRPCAddr != ":7000" || c.JWKSRefreshMinInterval != 10*time.Second ||
-				c.TokenCacheSize != 5 || !c.Outputs.ALB.Enabled || c.Cache.Redis.Password != secret {
+			if c.Server.GRPCAddr != ":7000" || c.Tokens.RefreshMinInterval != 10*time.Second ||
+				c.Tokens.CacheSize != 5 || !c.Outputs.ALB.Enabled || c.Redis.Password != secret {
 				t.Errorf("scalars: %+v", c)
 			}
-			if got := strings.Join(c.Cache.Redis.Addrs, ","); got != "r1:6379,r2:6379" {
+			if got := strings.Join(c.Redis.Addrs, ","); got != "r1:6379,r2:6379" {
 				t.Errorf("addrs = %q", got)
 			}
 			if got := strings.Join(c.Outputs.StripHeaders, ","); got != "x-a,x-b" {
 				t.Errorf("strip_headers = %q", got)
 			}
 		}},
-		{"env empty list clears the file's", "cache: {redis: {addrs: [file:1]}}", []string{"IDGATE_CACHE_REDIS_ADDRS="},
+		{"env empty list clears the file's", "redis: {addrs: [file:1]}", []string{"IDGATE_REDIS_ADDRS="},
 			func(t *testing.T, c *Config) {
-				if len(c.Cache.Redis.Addrs) != 0 {
-					t.Errorf("addrs = %q", c.Cache.Redis.Addrs)
+				if len(c.Redis.Addrs) != 0 {
+					t.Errorf("addrs = %q", c.Redis.Addrs)
 				}
 			}},
 		{"env JSON issuers and routes replace the file's", minimalIssuer, []string{
@@ -195,9 +195,9 @@ routes:
 					t.Errorf("log.level = %q", c.Log.Level)
 				}
 			}},
-		{"password_file read and cleared", "cache: {redis: {addrs: [r:6379], key_file: " + cacheKey + ", username: idgate, password_file: " + pwFile + "}}", nil,
+		{"password_file read and cleared", "redis: {addrs: [r:6379], key_file: " + cacheKey + ", username: idgate, password_file: " + pwFile + "}", nil,
 			func(t *testing.T, c *Config) {
-				if r := c.Cache.Redis; r.Password != secret || r.PasswordFile != "" {
+				if r := c.Redis; r.Password != secret || r.PasswordFile != "" {
 					t.Errorf("password %q, password_file %q", r.Password, r.PasswordFile)
 				}
 				if err := c.Validate(); err != nil {
@@ -206,20 +206,20 @@ routes:
 			}},
 		{"signing key SEC1", "signing: {key_file: " + sec1 + "}", nil, func(t *testing.T, c *Config) {}},
 		{"signing key PKCS8", "signing: {key_file: " + pkcs8 + "}", nil, func(t *testing.T, c *Config) {}},
-		{"redis sentinel over TLS with CA", "cache: {redis: {addrs: ['s1:26379', 's2:26379'], key_file: " + cacheKey + ", master_name: mymaster, db: 3, tls: {enabled: true, ca_file: " + ca + "}}}", nil,
+		{"redis sentinel over TLS with CA", "redis: {addrs: ['s1:26379', 's2:26379'], key_file: " + cacheKey + ", master_name: mymaster, db: 3, tls: {enabled: true, ca_file: " + ca + "}}", nil,
 			func(t *testing.T, c *Config) {
-				if c.Cache.Redis.MasterName != "mymaster" || c.Cache.Redis.DB != 3 {
-					t.Errorf("redis = %+v", c.Cache.Redis)
+				if c.Redis.MasterName != "mymaster" || c.Redis.DB != 3 {
+					t.Errorf("redis = %+v", c.Redis)
 				}
 			}},
-		{"redis cache keys from key_file and previous_key_file", "cache: {redis: {addrs: [r:6379], key_file: " + cacheKey + ", previous_key_file: " + prevKey + "}}", nil,
+		{"redis cache keys from key_file and previous_key_file", "redis: {addrs: [r:6379], key_file: " + cacheKey + ", previous_key_file: " + prevKey + "}", nil,
 			func(t *testing.T, c *Config) {
 				keys, err := c.CacheKeys()
 				if err != nil || len(keys) != 2 || string(keys[0]) != strings.Repeat("k", 32) || string(keys[1]) != "previous cache key, thirty-two bytes" {
 					t.Errorf("CacheKeys() = %q, %v", keys, err)
 				}
 			}},
-		{"the login session key seals the redis cache without key_file", "cache: {redis: {addrs: [r:6379]}}",
+		{"the login session key seals the redis cache without key_file", "redis: {addrs: [r:6379]}",
 			[]string{"IDGATE_LOGIN_SESSION_KEY=" + strings.Repeat("s", 32)},
 			func(t *testing.T, c *Config) {
 				keys, err := c.CacheKeys()

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/idgate/idgate/login"
 )
 
 // Login configures the browser login that replaces an ALB's
@@ -51,7 +53,7 @@ type Login struct {
 	IdleTTL time.Duration `mapstructure:"idle_ttl"`
 	// TokenTimeout bounds each call to the token endpoint (the callback's
 	// code exchange, a refresh). The callback's Check takes up to this plus
-	// jwks_key_wait plus a session write, which the proxy's ext_authz
+	// tokens.key_wait plus a session write, which the proxy's ext_authz
 	// timeout must exceed (the shipped 3.5s does). [2s]
 	TokenTimeout time.Duration `mapstructure:"token_timeout"`
 	// SessionKey is the key (≥32 bytes, raw or base64) that encrypts tokens
@@ -109,6 +111,19 @@ func decodeKey(s string) []byte {
 	return []byte(s)
 }
 
+// FlowConfig returns login's settings as the login package takes them,
+// from its [login.DefaultConfig]; the caller adds the dependencies.
+func (l *Login) FlowConfig() login.Config {
+	fc := login.DefaultConfig()
+	fc.ClientID, fc.ClientSecret, fc.Scopes = l.ClientID, l.ClientSecret, l.Scopes
+	fc.CallbackPath, fc.LogoutPath, fc.PostLogoutRedirectURL = l.CallbackPath, l.LogoutPath, l.PostLogoutRedirectURL
+	fc.Cookie = login.CookieConfig{Name: l.Cookie.Name, Domain: l.Cookie.Domain, Secure: l.Cookie.Secure, SameSite: l.Cookie.SameSite}
+	fc.Timeout = l.TokenTimeout
+	return fc
+}
+
+// validateLogin checks what spans keys (the login issuer, its endpoints,
+// the session keys) and leaves the flow's own settings to login's rules.
 func (c *Config) validateLogin(p *problems) {
 	l := &c.Login
 	if !l.Enabled() {
@@ -121,46 +136,13 @@ func (c *Config) validateLogin(p *problems) {
 	if !found {
 		p.addf("login.issuer", "must be one of issuers[].issuer")
 	}
-	if l.ClientID == "" {
-		p.addf("login.client_id", "required")
-	}
-	if l.ClientSecret == "" {
-		p.addf("login.client_secret", "required (or login.client_secret_file)")
-	}
-	for _, kp := range [][2]string{{"login.callback_path", l.CallbackPath}, {"login.logout_path", l.LogoutPath}} {
-		if !strings.HasPrefix(kp[1], "/") || strings.ContainsAny(kp[1], "?# \t\r\n") {
-			p.addf(kp[0], "must be a path starting with \"/\"")
-		}
-	}
-	if l.CallbackPath == l.LogoutPath {
-		p.addf("login.logout_path", "same as login.callback_path")
-	}
-	if l.CallbackPath == SignOutPath {
-		p.addf("login.callback_path", "%s is always the logout alias", SignOutPath)
+	fc := l.FlowConfig()
+	for _, err := range fc.Problems("login.") {
+		*p = append(*p, fmt.Errorf("config: %w", err))
 	}
 	c.validateLoginEndpoints(p)
-	if l.PostLogoutRedirectURL != "" {
-		if u, err := url.Parse(l.PostLogoutRedirectURL); err != nil || (u.Scheme != "https" && u.Scheme != "http" && u.Scheme != "") {
-			p.addf("login.post_logout_redirect_url", "invalid URL")
-		}
-	}
-	if !validToken(l.Cookie.Name) {
-		p.addf("login.cookie.name", "invalid cookie name %q", l.Cookie.Name)
-	} else if strings.HasPrefix(l.Cookie.Name, "__Host-") && (!l.Cookie.Secure || l.Cookie.Domain != "") {
-		p.addf("login.cookie.name", "a __Host- name needs login.cookie.secure and no login.cookie.domain")
-	}
-	switch l.Cookie.SameSite {
-	case "lax", "strict":
-	case "none":
-		if !l.Cookie.Secure {
-			p.addf("login.cookie.same_site", "none requires login.cookie.secure")
-		}
-	default:
-		p.addf("login.cookie.same_site", "%q is not one of lax, strict, none", l.Cookie.SameSite)
-	}
 	positive(p, "login.session_ttl", l.SessionTTL)
 	nonNegative(p, "login.idle_ttl", l.IdleTTL)
-	positive(p, "login.token_timeout", l.TokenTimeout)
 	for i, k := range l.SessionKeys() {
 		if len(k) < 32 {
 			key := "login.session_key"
@@ -177,7 +159,7 @@ func (c *Config) validateLogin(p *problems) {
 
 // SignOutPath is always served as a logout, besides login.logout_path:
 // oauth2-proxy's path, which Kubeflow's dashboard links to.
-const SignOutPath = "/oauth2/sign_out"
+const SignOutPath = login.SignOutPath
 
 // validateLoginEndpoints checks login.authorization_endpoint and
 // login.token_endpoint, which the login issuer's skip_discovery requires.

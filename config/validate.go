@@ -45,6 +45,7 @@ func (c *Config) Validate() error {
 	}
 	c.validateForwarders(&p)
 	c.Cache.validate(&p)
+	c.Redis.validate(&p)
 	c.validateCacheKey(&p)
 	if c.Mode != ModeEnforce && c.Mode != ModeShadow {
 		p.addf("mode", "%q is not one of enforce, shadow", c.Mode)
@@ -101,17 +102,18 @@ func (c *Config) validateServer(p *problems) {
 }
 
 func (c *Config) validateGlobals(p *problems) {
-	positive(p, "jwks_refresh_min_interval", c.JWKSRefreshMinInterval)
-	nonNegative(p, "jwks_max_stale", c.JWKSMaxStale)
-	positive(p, "jwks_key_wait", c.JWKSKeyWait)
-	nonNegative(p, "clock_skew", c.ClockSkew)
-	if c.ClockSkew > maxClockSkew {
-		p.addf("clock_skew", "must be at most %s", maxClockSkew)
+	t := c.Tokens
+	positive(p, "tokens.refresh_min_interval", t.RefreshMinInterval)
+	nonNegative(p, "tokens.max_stale", t.MaxStale)
+	positive(p, "tokens.key_wait", t.KeyWait)
+	nonNegative(p, "tokens.clock_skew", t.ClockSkew)
+	if t.ClockSkew > maxClockSkew {
+		p.addf("tokens.clock_skew", "must be at most %s", maxClockSkew)
 	}
-	if c.TokenCacheSize < 0 {
-		p.addf("token_cache_size", "must not be negative")
+	if t.CacheSize < 0 {
+		p.addf("tokens.cache_size", "must not be negative")
 	}
-	positive(p, "userinfo_timeout", c.UserinfoTimeout)
+	positive(p, "userinfo.timeout", c.Userinfo.Timeout)
 }
 
 func (c *Config) validateIssuer(p *problems, i int) {

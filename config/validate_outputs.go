@@ -134,40 +134,42 @@ func (c Cache) validate(p *problems) {
 	}
 	nonNegative(p, "cache.profile_ttl", c.ProfileTTL)
 	nonNegative(p, "cache.negative_ttl", c.NegativeTTL)
-	r := c.Redis
+}
+
+func (r Redis) validate(p *problems) {
 	for i, a := range r.Addrs {
-		checkAddr(p, fmt.Sprintf("cache.redis.addrs[%d]", i), a, true)
+		checkAddr(p, fmt.Sprintf("redis.addrs[%d]", i), a, true)
 	}
 	if r.MasterName != "" && len(r.Addrs) == 0 {
-		p.addf("cache.redis.master_name", "requires cache.redis.addrs (the sentinels)")
+		p.addf("redis.master_name", "requires redis.addrs (the sentinels)")
 	}
 	switch {
 	case r.Password != "" && r.PasswordFile != "":
-		p.addf("cache.redis.password_file", "mutually exclusive with cache.redis.password")
+		p.addf("redis.password_file", "mutually exclusive with redis.password")
 	case r.PasswordFile != "":
 		if _, err := readPasswordFile(r.PasswordFile); err != nil {
-			p.addf("cache.redis.password_file", "%w", err)
+			p.addf("redis.password_file", "%w", err)
 		}
 	case r.Username != "" && r.Password == "":
-		p.addf("cache.redis.username", "requires cache.redis.password or password_file")
+		p.addf("redis.username", "requires redis.password or password_file")
 	}
 	if r.DB < 0 {
-		p.addf("cache.redis.db", "must not be negative")
+		p.addf("redis.db", "must not be negative")
 	} else if r.DB != 0 && len(r.Addrs) > 1 && r.MasterName == "" {
-		p.addf("cache.redis.db", "must be 0 in cluster mode (several addrs)")
+		p.addf("redis.db", "must be 0 in cluster mode (several addrs)")
 	}
-	positive(p, "cache.redis.dial_timeout", r.DialTimeout)
-	positive(p, "cache.redis.read_timeout", r.ReadTimeout)
-	positive(p, "cache.redis.write_timeout", r.WriteTimeout)
+	positive(p, "redis.dial_timeout", r.DialTimeout)
+	positive(p, "redis.read_timeout", r.ReadTimeout)
+	positive(p, "redis.write_timeout", r.WriteTimeout)
 	if r.TLS.CAFile != "" {
 		if !r.TLS.Enabled {
-			p.addf("cache.redis.tls.ca_file", "requires cache.redis.tls.enabled")
+			p.addf("redis.tls.ca_file", "requires redis.tls.enabled")
 		} else if _, err := ReadCertPool(r.TLS.CAFile); err != nil {
-			p.addf("cache.redis.tls.ca_file", "%w", err)
+			p.addf("redis.tls.ca_file", "%w", err)
 		}
 	}
 	if r.TLS.InsecureSkipVerify && !r.TLS.Enabled {
-		p.addf("cache.redis.tls.insecure_skip_verify", "requires cache.redis.tls.enabled")
+		p.addf("redis.tls.insecure_skip_verify", "requires redis.tls.enabled")
 	}
 }
 

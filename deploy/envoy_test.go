@@ -25,7 +25,7 @@ const (
 	extAuthzFilter = "envoy.filters.http.ext_authz"
 	hcmFilter      = "envoy.filters.network.http_connection_manager"
 	// extAuthzTimeout covers idgate's slowest Check, a login callback:
-	// login.token_timeout (2s) + jwks_key_wait (1s) + a session write
+	// login.token_timeout (2s) + tokens.key_wait (1s) + a session write
 	// (100ms) + slack. Envoy's 200ms default would cut it off, and the
 	// callback of a 1s token endpoint with it (cmd/idgate's
 	// TestLoginCallbackWithinShippedTimeout runs that against this file).

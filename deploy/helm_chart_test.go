@@ -65,8 +65,8 @@ func TestHelmDefaultValuesRenderAGateway(t *testing.T) {
 		if got := port(t, cfg.Server.GRPCAddr); got != containerPort(t, c, "grpc") {
 			t.Errorf("server.grpc_addr %s, container port grpc %d", cfg.Server.GRPCAddr, containerPort(t, c, "grpc"))
 		}
-		if !slices.Equal(cfg.Cache.Redis.Addrs, []string{"idgate-redis:6379"}) {
-			t.Errorf("cache.redis.addrs = %v, want redis.addrs of values.yaml", cfg.Cache.Redis.Addrs)
+		if !slices.Equal(cfg.Redis.Addrs, []string{"idgate-redis:6379"}) {
+			t.Errorf("redis.addrs = %v, want redis.addrs of values.yaml", cfg.Redis.Addrs)
 		}
 	})
 	t.Run("secrets from the named Secret", func(t *testing.T) {
@@ -279,8 +279,8 @@ func TestHelmConfigFollowsValues(t *testing.T) {
 			if cfg.Server.GRPCAddr != tc.grpc || cfg.Server.HTTPAddr != tc.http {
 				t.Errorf("grpc_addr %q http_addr %q, want %q %q", cfg.Server.GRPCAddr, cfg.Server.HTTPAddr, tc.grpc, tc.http)
 			}
-			if !slices.Equal(cfg.Cache.Redis.Addrs, tc.redis) {
-				t.Errorf("cache.redis.addrs %v, want %v", cfg.Cache.Redis.Addrs, tc.redis)
+			if !slices.Equal(cfg.Redis.Addrs, tc.redis) {
+				t.Errorf("redis.addrs %v, want %v", cfg.Redis.Addrs, tc.redis)
 			}
 			if tc.vals["ports"] == nil || tc.vals["mode"] != nil {
 				return

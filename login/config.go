@@ -18,15 +18,15 @@ import (
 // is set as "__Host-" + Name; each pending login has its own host-only state
 // cookie, Name + "_state_" + the start of its state, "__Host-" when Secure.
 type CookieConfig struct {
-	// Name of the session cookie. Default "idgate_session".
+	// Name of the session cookie. ["idgate_session"]
 	Name string
 	// Domain of the cookies; empty means the request host only.
 	Domain string
-	// Secure sends the cookies over HTTPS only. The zero value is false, so
-	// callers must set it (idgate's configuration defaults it to true);
-	// false is for plain-HTTP development only.
+	// Secure sends the cookies over HTTPS only; false is for plain-HTTP
+	// development only. [true]
 	Secure bool
-	// SameSite is "lax" (default), "strict" or "none" (requires Secure). The
+	// SameSite is "lax", "strict" or "none" (requires Secure), in any
+	// letter case. ["lax"] The
 	// state cookie is always lax (or none) because the IdP's redirect back
 	// is a cross-site navigation; with "strict" the callback answers with a
 	// page that moves on itself, so the session cookie is sent.
@@ -76,10 +76,10 @@ type Config struct {
 	// openid. Empty: openid email profile offline_access, plus groups when
 	// the IdP's discovery lists it in scopes_supported.
 	Scopes []string
-	// CallbackPath is the redirect URI's path. Default "/oauth2/callback".
+	// CallbackPath is the redirect URI's path. ["/oauth2/callback"]
 	CallbackPath string
-	// LogoutPath ends the session. Default "/oauth2/logout". SignOutPath
-	// always does too.
+	// LogoutPath ends the session; SignOutPath always does too.
+	// ["/oauth2/logout"]
 	LogoutPath string
 	// PostLogoutRedirectURL is where logout lands (via the IdP's
 	// end_session_endpoint when it has one). Empty means "/" on the host.
@@ -97,7 +97,7 @@ type Config struct {
 	// token. Nil keeps the profile of the last ID token.
 	Userinfo ProfileFetcher
 	// RefreshMargin: the access token is refreshed this long before it
-	// expires. Default 1m.
+	// expires; 0 at expiry. [1m]
 	RefreshMargin time.Duration
 	// HTTPClient calls the token endpoint. Default: a client that does not
 	// follow redirects.
@@ -107,7 +107,8 @@ type Config struct {
 	// Logger receives refresh_refused (a refresh the IdP refused, which
 	// ends the session) at WARN. Nil discards it.
 	Logger *slog.Logger
-	// Timeout bounds each token endpoint call. Default 2s. A callback takes
+	// Timeout bounds each token endpoint call; must be positive. [2s]
+	// (idgate's key: login.token_timeout.) A callback takes
 	// up to Timeout plus the ID token's key wait plus a store write, which
 	// must fit in the proxy's ext_authz timeout.
 	Timeout time.Duration
@@ -120,23 +121,24 @@ var (
 	discoveredScopes = []string{"groups"}
 )
 
+// DefaultConfig returns the default of every setting; the credentials and
+// the dependencies (Endpoints, IDTokens, Sessions, Userinfo, HTTPClient,
+// Now, Logger) are the caller's. idgate's configuration starts from it, so
+// these defaults have one owner.
+func DefaultConfig() Config {
+	return Config{
+		CallbackPath:  "/oauth2/callback",
+		LogoutPath:    "/oauth2/logout",
+		Cookie:        CookieConfig{Name: "idgate_session", Secure: true, SameSite: "lax"},
+		RefreshMargin: time.Minute,
+		Timeout:       2 * time.Second,
+	}
+}
+
+// setDefaults fills in the missing dependencies; a setting is taken as
+// written (start from [DefaultConfig]).
 func (cfg *Config) setDefaults() {
-	if cfg.CallbackPath == "" {
-		cfg.CallbackPath = "/oauth2/callback"
-	}
-	if cfg.LogoutPath == "" {
-		cfg.LogoutPath = "/oauth2/logout"
-	}
-	if cfg.Cookie.Name == "" {
-		cfg.Cookie.Name = "idgate_session"
-	}
 	cfg.Cookie.SameSite = strings.ToLower(cfg.Cookie.SameSite)
-	if cfg.Cookie.SameSite == "" {
-		cfg.Cookie.SameSite = "lax"
-	}
-	if cfg.RefreshMargin == 0 {
-		cfg.RefreshMargin = time.Minute
-	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse
@@ -148,77 +150,115 @@ func (cfg *Config) setDefaults() {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if cfg.Timeout == 0 {
-		cfg.Timeout = 2 * time.Second
-	}
 }
 
 func (cfg *Config) validate() error {
 	switch {
-	case cfg.ClientID == "":
-		return errors.New("login: client_id: required")
-	case cfg.ClientSecret == "":
-		return errors.New("login: client_secret: required")
 	case cfg.Endpoints == nil:
 		return errors.New("login: endpoints: required")
 	case cfg.IDTokens == nil:
 		return errors.New("login: id_tokens: required")
 	case cfg.Sessions == nil:
 		return errors.New("login: sessions: required")
-	case cfg.RefreshMargin < 0:
-		return errors.New("login: refresh_margin: must not be negative")
-	case cfg.Timeout < 0:
-		return errors.New("login: timeout: must be positive")
+	}
+	if ps := cfg.Problems(""); len(ps) > 0 {
+		return fmt.Errorf("login: %w", errors.Join(ps...))
+	}
+	return nil
+}
+
+// Problems returns every problem of the settings (not the dependencies),
+// each an error "<prefix><key>: <reason>". New refuses a Config with any;
+// these are the only rules for login's settings. With a prefix (config
+// passes "login.") keys are named as in idgate's configuration, where
+// Timeout is token_timeout; without, as Config's fields.
+func (cfg *Config) Problems(prefix string) []error {
+	var ps []error
+	add := func(key, format string, args ...any) {
+		if k, renamed := configKeys[key]; renamed && prefix != "" {
+			key = k
+		}
+		ps = append(ps, fmt.Errorf(prefix+key+": "+format, args...))
+	}
+	if cfg.ClientID == "" {
+		add("client_id", "required")
+	}
+	if cfg.ClientSecret == "" {
+		add("client_secret", "required")
 	}
 	hasOpenID := false
 	for i, s := range cfg.Scopes {
 		if s == "" || strings.ContainsAny(s, " \"\\") || !printableASCII(s) {
-			return fmt.Errorf("login: scopes[%d]: invalid scope", i)
+			add(fmt.Sprintf("scopes[%d]", i), "invalid scope")
 		}
 		hasOpenID = hasOpenID || s == "openid"
 	}
 	if !hasOpenID && len(cfg.Scopes) > 0 {
-		return errors.New("login: scopes: must contain openid")
+		add("scopes", "must include openid")
 	}
-	for key, p := range map[string]string{"callback_path": cfg.CallbackPath, "logout_path": cfg.LogoutPath} {
-		if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.ContainsAny(p, "?#\\") || !printableASCII(p) {
-			return fmt.Errorf("login: %s: %q is not an absolute path", key, p)
+	for _, kp := range [][2]string{{"callback_path", cfg.CallbackPath}, {"logout_path", cfg.LogoutPath}} {
+		if p := kp[1]; !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.ContainsAny(p, "?#\\") || !printableASCII(p) {
+			add(kp[0], "%q is not an absolute path", p)
 		}
 	}
-	if u := cfg.PostLogoutRedirectURL; u != "" {
-		if p, err := url.Parse(u); err != nil || !printableASCII(u) || (!p.IsAbs() && safeReturnPath(u) != u) {
-			return errors.New("login: post_logout_redirect_url: not an absolute URL or a same-host path")
-		}
+	if u := cfg.PostLogoutRedirectURL; u != "" && !validPostLogoutURL(u) {
+		add("post_logout_redirect_url", "not an absolute http(s) URL or a same-host path")
 	}
 	if cfg.CallbackPath == cfg.LogoutPath {
-		return errors.New("login: logout_path: must differ from callback_path")
+		add("logout_path", "same as %scallback_path", prefix)
 	}
 	if cfg.CallbackPath == SignOutPath {
-		return fmt.Errorf("login: callback_path: %s is always the logout alias", SignOutPath)
+		add("callback_path", "%s is always the logout alias", SignOutPath)
 	}
-	return cfg.Cookie.validate()
+	if cfg.RefreshMargin < 0 {
+		add("refresh_margin", "must not be negative")
+	}
+	if cfg.Timeout <= 0 {
+		add("timeout", "must be positive")
+	}
+	return append(ps, cfg.Cookie.problems(prefix)...)
 }
 
-func (c *CookieConfig) validate() error {
-	if !validCookieName(c.Name) {
-		return fmt.Errorf("login: cookie.name: %q is not a cookie name", c.Name)
+// configKeys names the settings whose key in idgate's configuration is not
+// their field's.
+var configKeys = map[string]string{"timeout": "token_timeout"}
+
+// validPostLogoutURL accepts an absolute http(s) URL or a path that stays
+// on the request's host.
+func validPostLogoutURL(u string) bool {
+	p, err := url.Parse(u)
+	if err != nil || !printableASCII(u) {
+		return false
 	}
-	if strings.HasPrefix(c.Name, hostPrefix) && (!c.Secure || c.Domain != "") {
-		return fmt.Errorf("login: cookie.name: %q needs cookie.secure and no cookie.domain", c.Name)
+	if p.IsAbs() {
+		return (p.Scheme == "https" || p.Scheme == "http") && p.Host != ""
+	}
+	return safeReturnPath(u) == u
+}
+
+func (c *CookieConfig) problems(prefix string) []error {
+	var ps []error
+	add := func(key, format string, args ...any) {
+		ps = append(ps, fmt.Errorf(prefix+key+": "+format, args...))
+	}
+	if !validCookieName(c.Name) {
+		add("cookie.name", "invalid cookie name %q", c.Name)
+	} else if strings.HasPrefix(c.Name, hostPrefix) && (!c.Secure || c.Domain != "") {
+		add("cookie.name", "a __Host- name needs %scookie.secure and no %scookie.domain", prefix, prefix)
 	}
 	if c.Domain != "" && (strings.ContainsAny(c.Domain, "/;, \"\\") || !printableASCII(c.Domain)) {
-		return fmt.Errorf("login: cookie.domain: %q is not a domain", c.Domain)
+		add("cookie.domain", "%q is not a domain", c.Domain)
 	}
 	switch c.SameSite {
 	case "lax", "strict":
 	case "none":
 		if !c.Secure {
-			return errors.New("login: cookie.same_site: none requires cookie.secure")
+			add("cookie.same_site", "none requires %scookie.secure", prefix)
 		}
 	default:
-		return fmt.Errorf("login: cookie.same_site: %q is not lax, strict or none", c.SameSite)
+		add("cookie.same_site", "%q is not one of lax, strict, none", c.SameSite)
 	}
-	return nil
+	return ps
 }
 
 // validCookieName accepts an RFC 6265 token.

@@ -9,15 +9,17 @@ import (
 
 func validConfig(t *testing.T) Config {
 	t.Helper()
-	store, err := session.New(session.Config{Keys: [][]byte{[]byte(strings.Repeat("k", 32))}})
+	sc := session.DefaultConfig()
+	sc.Keys = [][]byte{[]byte(strings.Repeat("k", 32))}
+	store, err := session.New(sc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Config{
-		ClientID: "c", ClientSecret: "s3cr3t-value",
-		Endpoints: func() (Endpoints, bool) { return Endpoints{}, false },
-		IDTokens:  wrongNonce{}, Sessions: store, Cookie: CookieConfig{Secure: true},
-	}
+	cfg := DefaultConfig()
+	cfg.ClientID, cfg.ClientSecret = "c", "s3cr3t-value"
+	cfg.Endpoints = func() (Endpoints, bool) { return Endpoints{}, false }
+	cfg.IDTokens, cfg.Sessions, cfg.Cookie.Secure = wrongNonce{}, store, true
+	return cfg
 }
 
 func TestConfigDefaults(t *testing.T) {

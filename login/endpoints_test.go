@@ -20,7 +20,11 @@ func TestSignOutAlias(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			e := MustEnv(t, envOptions{edit: func(c *Config) { c.LogoutPath = tc.logoutPath }})
+			e := MustEnv(t, envOptions{edit: func(c *Config) {
+				if tc.logoutPath != "" {
+					c.LogoutPath = tc.logoutPath
+				}
+			}})
 			ctx := t.Context()
 			b := newBrowser()
 			e.MustLogin(b, "/")

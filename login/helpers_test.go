@@ -72,7 +72,14 @@ func MustEnv(t testing.TB, o envOptions) *env {
 	t.Cleanup(v.Close)
 	e.eps, e.epsKnow = MustDiscover(t, idp.Issuer()), true
 
-	sc := o.session
+	sc := session.DefaultConfig() // with the settings o.session names
+	if o.session.TTL != 0 {
+		sc.TTL = o.session.TTL
+	}
+	sc.IdleTTL = o.session.IdleTTL
+	if o.session.MaxLocal != 0 {
+		sc.MaxLocal = o.session.MaxLocal
+	}
 	sc.Now = e.clk.Now
 	sc.Keys = [][]byte{[]byte(strings.Repeat("k", 32))}
 	if o.redis {
@@ -84,17 +91,16 @@ func MustEnv(t testing.TB, o envOptions) *env {
 	if e.store, err = session.New(sc); err != nil {
 		t.Fatal(err)
 	}
-	cfg := Config{
-		ClientID:              idp.ClientID(),
-		ClientSecret:          idp.ClientSecret(),
-		PostLogoutRedirectURL: "https://" + appHost + "/bye",
-		Cookie:                CookieConfig{Secure: true},
-		Endpoints:             func() (Endpoints, bool) { return e.eps, e.epsKnow },
-		IDTokens:              v,
-		Sessions:              e.store,
-		Now:                   e.clk.Now,
-		Timeout:               2 * time.Second,
-	}
+	cfg := DefaultConfig()
+	cfg.ClientID = idp.ClientID()
+	cfg.ClientSecret = idp.ClientSecret()
+	cfg.PostLogoutRedirectURL = "https://" + appHost + "/bye"
+	cfg.Cookie.Secure = true
+	cfg.Endpoints = func() (Endpoints, bool) { return e.eps, e.epsKnow }
+	cfg.IDTokens = v
+	cfg.Sessions = e.store
+	cfg.Now = e.clk.Now
+	cfg.Timeout = 2 * time.Second
 	if o.edit != nil {
 		o.edit(&cfg)
 	}

@@ -87,7 +87,13 @@ func TestCookieNames(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			e := MustEnv(t, envOptions{edit: func(c *Config) { c.Cookie = tc.cookie }})
+			e := MustEnv(t, envOptions{edit: func(c *Config) {
+				// The table's cookie over the defaults (a name, lax).
+				c.Cookie.Secure, c.Cookie.Domain = tc.cookie.Secure, tc.cookie.Domain
+				if tc.cookie.Name != "" {
+					c.Cookie.Name = tc.cookie.Name
+				}
+			}})
 			b := newBrowser()
 			start := e.flow.Start(t.Context(), b.get("/a"))
 			st := setCookies(start)

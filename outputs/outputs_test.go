@@ -207,3 +207,19 @@ func BenchmarkRenderWarm(b *testing.B) {
 		mustRender(b, r, &id)
 	}
 }
+
+// TestDefaultConfigRenders: the defaults idgate's configuration starts from
+// make a valid Renderer that writes the documented header names.
+func TestDefaultConfigRenders(t *testing.T) {
+	key, err := signing.New(signing.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := New(DefaultConfig(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(r.Names(), ","); got != "kubeflow-userid,kubeflow-groups,x-flyte-identity" {
+		t.Fatalf("Names() = %s", got)
+	}
+}

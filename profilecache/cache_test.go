@@ -43,6 +43,9 @@ func MustNew(tb testing.TB, cfg profilecache.Config) *profilecache.Cache {
 			*f.v = *f.d
 		}
 	}
+	if cfg.Redis.KeyPrefix == "" {
+		cfg.Redis.KeyPrefix = def.Redis.KeyPrefix
+	}
 	if len(cfg.Redis.Addrs) > 0 && cfg.Keys == nil {
 		cfg.Keys = [][]byte{testKey}
 	}
@@ -314,5 +317,22 @@ func TestRedisSentinel(t *testing.T) {
 	MustSet(t, c, "k", "via-sentinel", time.Minute)
 	if got, err := redistest.Do(s.Master.Addr(), "EXISTS", "idgate:k"); err != nil || got[0] != "1" {
 		t.Fatalf("master EXISTS = %q, %v", got, err)
+	}
+}
+
+// TestEmptyKeyPrefix: a key prefix written as "" is no prefix, not the
+// default one (the session store sharing this Redis reads it the same way).
+func TestEmptyKeyPrefix(t *testing.T) {
+	srv := redistest.Start(t)
+	cfg := profilecache.DefaultConfig()
+	cfg.Redis.Addrs, cfg.Redis.KeyPrefix, cfg.Keys = []string{srv.Addr()}, "", [][]byte{testKey}
+	c, err := profilecache.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	MustSet(t, c, "k", "v", time.Minute)
+	if got, err := redistest.Do(srv.Addr(), "EXISTS", "k"); err != nil || got[0] != "1" {
+		t.Fatalf("EXISTS k = %v, %v; want the key without a prefix", got, err)
 	}
 }

@@ -49,8 +49,8 @@ type RedisConfig struct {
 	Username, Password string
 	// DB is the database number; cluster mode supports only 0.
 	DB int
-	// KeyPrefix is prepended to every key. Empty means "idgate:", the
-	// session store's default too.
+	// KeyPrefix is prepended to every key; empty is no prefix, as for the
+	// session store sharing this Redis. [DefaultKeyPrefix]
 	KeyPrefix string
 	// DialTimeout bounds opening a connection. Must be positive with Addrs.
 	// Default 50ms.
@@ -147,9 +147,6 @@ func (r RedisConfig) withDefaults() (RedisConfig, error) {
 	}
 	if r.DB != 0 && len(r.Addrs) > 1 && r.MasterName == "" {
 		return r, errors.New("profilecache: redis.db: cluster mode supports only db 0")
-	}
-	if r.KeyPrefix == "" {
-		r.KeyPrefix = DefaultKeyPrefix
 	}
 	for _, t := range []struct {
 		name string

@@ -30,7 +30,7 @@ func TestStartWithIssuerUnreachable(t *testing.T) {
 	ln.Close() // nothing listens here until the IdP starts
 	issuer := "http://" + addr
 	p := mustRun(t, fmt.Sprintf(`server: {grpc_addr: "127.0.0.1:0", http_addr: "127.0.0.1:0"}
-jwks_refresh_min_interval: 200ms
+tokens: {refresh_min_interval: 200ms}
 issuers: [{issuer: %q, audiences: [kubeflow], userinfo: false}]
 `, issuer))
 
@@ -145,11 +145,11 @@ func TestJWKSFlapping(t *testing.T) {
 	}
 	// A set without the kid idgate holds (a flapping IdP replica serving a
 	// foreign or truncated set): the cached key keeps serving, for up to
-	// jwks_max_stale after the IdP last published it; the foreign keys are
+	// tokens.max_stale after the IdP last published it; the foreign keys are
 	// added, never trusted for our tokens' kid.
 	t.Run("key set without the current kid", func(t *testing.T) {
 		idp.SetFault("jwks", devidp.Fault{Body: otherJWKS})
-		time.Sleep(250 * time.Millisecond) // past jwks_refresh_min_interval
+		time.Sleep(250 * time.Millisecond) // past tokens.refresh_min_interval
 		p.mustCheck(force.req)             // forces the refetch
 		tl := newTally()
 		load(context.Background(), p.client, 200, 500*time.Millisecond, m.next, tl)

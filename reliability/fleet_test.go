@@ -34,7 +34,7 @@ type fleet struct {
 // mustFleet starts the cluster, the IdP and four idgate replicas whose
 // profile cache is the cluster (several addrs and no master_name: go-redis
 // runs in cluster mode), all sealing with one key, and waits until each is
-// ready. userinfo_timeout is generous (2s, so a loser of the fleet lease
+// ready. userinfo.timeout is generous (2s, so a loser of the fleet lease
 // waits up to 1s) because the test machine may be slow; the Redis timeouts
 // too, so a busy machine is not taken for a Redis failure.
 func mustFleet(t *testing.T) *fleet {
@@ -48,14 +48,13 @@ func mustFleet(t *testing.T) *fleet {
 	for _, a := range f.cluster.Addrs() {
 		addrs = append(addrs, fmt.Sprintf("%q", a))
 	}
-	cfg := baseConfig(f.idp, "", fmt.Sprintf(`userinfo_timeout: 2s
-cache:
-  redis:
-    addrs: [%s]
-    key_file: %q
-    dial_timeout: 500ms
-    read_timeout: 500ms
-    write_timeout: 500ms
+	cfg := baseConfig(f.idp, "", fmt.Sprintf(`userinfo: {timeout: 2s}
+redis:
+  addrs: [%s]
+  key_file: %q
+  dial_timeout: 500ms
+  read_timeout: 500ms
+  write_timeout: 500ms
 `, strings.Join(addrs, ", "), keyFile))
 	for range fleetSize {
 		f.procs = append(f.procs, mustRun(t, cfg))

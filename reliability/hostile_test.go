@@ -22,7 +22,7 @@ import (
 func TestHostileInput(t *testing.T) {
 	idp := mustIdP(t, devidp.Options{})
 	attacker := mustIdP(t, devidp.Options{})
-	p := mustRun(t, baseConfig(idp, "", "userinfo_timeout: 1s\ncache: {negative_ttl: 1s}"))
+	p := mustRun(t, baseConfig(idp, "", "userinfo: {timeout: 1s}\ncache: {negative_ttl: 1s}"))
 	p.mustReady(10 * time.Second)
 	before := p.usage()
 	tok := func(sub string, extra map[string]any, opt devidp.MintOptions) string {

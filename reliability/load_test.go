@@ -245,7 +245,7 @@ func (m *mix) next(i int) shot {
 // appended (top-level keys only).
 func baseConfig(idp *devidp.Provider, issuerExtra, extra string) string {
 	return fmt.Sprintf(`server: {grpc_addr: "127.0.0.1:0", http_addr: "127.0.0.1:0", shutdown_grace: 5s}
-jwks_refresh_min_interval: 200ms
+tokens: {refresh_min_interval: 200ms}
 issuers:
   - issuer: %s
     audiences: [kubeflow]

@@ -177,7 +177,7 @@ login:
 cache:
   local_size: 100
   negative_ttl: 1s
-  redis: {addrs: [%[4]q]}
+redis: {addrs: [%[4]q]}
 `, idp.Issuer(), idp.ClientID(), idp.ClientSecret(), rds.addr()))
 	p.mustReady(10 * time.Second)
 	b := newBrowser(t, p)

@@ -25,7 +25,7 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 	// Every Check is a cold user whose userinfo call takes 100ms, so many
 	// are in flight at any moment.
 	idp.SetFault("userinfo", devidp.Fault{Delay: 100 * time.Millisecond})
-	cfg := baseConfig(idp, "", "userinfo_timeout: 1s")
+	cfg := baseConfig(idp, "", "userinfo: {timeout: 1s}")
 	p := mustRun(t, strings.Replace(cfg, "shutdown_grace: 5s", "shutdown_grace: 5s, shutdown_delay: 1s", 1))
 	p.mustReady(10 * time.Second)
 

@@ -33,7 +33,7 @@ func TestSoak(t *testing.T) {
 	}
 	rds := redistest.Start(t)
 	idp := mustIdP(t, devidp.Options{})
-	cfg := baseConfig(idp, "", fmt.Sprintf("userinfo_timeout: 500ms\ncache: {local_size: 50, redis: {addrs: [%q], key_file: %q}}", rds.Addr(), mustCacheKeyFile(t)))
+	cfg := baseConfig(idp, "", fmt.Sprintf("userinfo: {timeout: 500ms}\ncache: {local_size: 50}\nredis: {addrs: [%q], key_file: %q}", rds.Addr(), mustCacheKeyFile(t)))
 	p := mustRun(t, cfg)
 	p.mustReady(20 * time.Second)
 	m := newMix(t, idp, 300)
@@ -102,7 +102,7 @@ func TestSoak(t *testing.T) {
 		dur, raceEnabled, tl, events, before.goroutines, after.goroutines, before.rssMiB, after.rssMiB)
 }
 
-// mustCacheKeyFile writes a key for cache.redis.key_file.
+// mustCacheKeyFile writes a key for redis.key_file.
 func mustCacheKeyFile(t *testing.T) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "cache-key")

@@ -26,44 +26,45 @@ type Config struct {
 	// means a bounded in-process store (the embedded default), which loses
 	// everything on restart.
 	Redis redis.UniversalClient
-	// KeyPrefix starts every Redis key: "<prefix>session:<id-hash>".
-	// Default "idgate:".
+	// KeyPrefix starts every Redis key: "<prefix>session:<id-hash>"; empty
+	// is no prefix. ["idgate:"]
 	KeyPrefix string
 	// Keys are the session keys, each at least 32 bytes. Keys[0] signs and
 	// encrypts; the others are still accepted on read so keys can rotate.
 	// Required.
 	Keys [][]byte
-	// TTL is the absolute life of a session. Default 12h.
+	// TTL is the absolute life of a session; must be positive. [12h]
 	TTL time.Duration
 	// IdleTTL ends a session unused this long; 0 means no idle limit.
 	IdleTTL time.Duration
 	// StateTTL is the life of a sealed login state (one authorization round
-	// trip). Default 10m.
+	// trip); must be positive. [10m]
 	StateTTL time.Duration
-	// MaxLocal bounds the in-process session store. Default 10000.
+	// MaxLocal bounds the in-process session store; must be positive.
+	// [10000]
 	MaxLocal int
-	// Timeout bounds each Redis call. Default 100ms.
+	// Timeout bounds each Redis call; must be positive. [100ms]
 	Timeout time.Duration
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 }
 
+// DefaultConfig returns the default of every setting; Keys, Redis and Now
+// are the caller's. idgate's configuration starts from it, so these
+// defaults have one owner.
+func DefaultConfig() Config {
+	return Config{
+		KeyPrefix: "idgate:",
+		TTL:       12 * time.Hour,
+		StateTTL:  10 * time.Minute,
+		MaxLocal:  10000,
+		Timeout:   100 * time.Millisecond,
+	}
+}
+
+// setDefaults fills in the clock; a setting is taken as written (start
+// from [DefaultConfig]).
 func (cfg *Config) setDefaults() {
-	if cfg.KeyPrefix == "" {
-		cfg.KeyPrefix = "idgate:"
-	}
-	if cfg.TTL == 0 {
-		cfg.TTL = 12 * time.Hour
-	}
-	if cfg.StateTTL == 0 {
-		cfg.StateTTL = 10 * time.Minute
-	}
-	if cfg.MaxLocal == 0 {
-		cfg.MaxLocal = 10000
-	}
-	if cfg.Timeout == 0 {
-		cfg.Timeout = 100 * time.Millisecond
-	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -79,15 +80,15 @@ func (cfg *Config) validate() error {
 		}
 	}
 	switch {
-	case cfg.TTL < 0:
+	case cfg.TTL <= 0:
 		return errors.New("session: ttl: must be positive")
 	case cfg.IdleTTL < 0:
 		return errors.New("session: idle_ttl: must not be negative")
-	case cfg.StateTTL < 0:
+	case cfg.StateTTL <= 0:
 		return errors.New("session: state_ttl: must be positive")
-	case cfg.MaxLocal < 0:
+	case cfg.MaxLocal <= 0:
 		return errors.New("session: max_local: must be positive")
-	case cfg.Timeout < 0:
+	case cfg.Timeout <= 0:
 		return errors.New("session: timeout: must be positive")
 	}
 	return nil

@@ -22,7 +22,7 @@ func key(b byte) []byte { return bytes.Repeat([]byte{b}, 32) }
 // MustStore builds a Store or fails the test.
 func MustStore(tb testing.TB, cfg Config) *Store {
 	tb.Helper()
-	s, err := New(cfg)
+	s, err := New(withDefaults(cfg))
 	if err != nil {
 		tb.Fatalf("New: %v", err)
 	}
@@ -80,4 +80,26 @@ func backends(t *testing.T, cfg Config, f func(t *testing.T, s *Store, clk *cloc
 			f(t, MustStore(t, c), clk)
 		})
 	}
+}
+
+// withDefaults fills the settings cfg leaves zero from DefaultConfig, so a
+// test names only what it is about.
+func withDefaults(cfg Config) Config {
+	d := DefaultConfig()
+	if cfg.KeyPrefix == "" {
+		cfg.KeyPrefix = d.KeyPrefix
+	}
+	if cfg.TTL == 0 {
+		cfg.TTL = d.TTL
+	}
+	if cfg.StateTTL == 0 {
+		cfg.StateTTL = d.StateTTL
+	}
+	if cfg.MaxLocal == 0 {
+		cfg.MaxLocal = d.MaxLocal
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = d.Timeout
+	}
+	return cfg
 }

@@ -242,7 +242,7 @@ func TestConfigMustFail(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := New(tc.cfg)
+			_, err := New(withDefaults(tc.cfg))
 			if err == nil || !strings.HasPrefix(err.Error(), "session: "+tc.want) {
 				t.Fatalf("New = %v, want an error about %s", err, tc.want)
 			}

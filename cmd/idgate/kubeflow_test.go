@@ -71,7 +71,7 @@ func mustKubeflowWorld(t *testing.T) *kubeflowWorld {
 		"/var/run/secrets/idgate/", dir+"/",
 		"secure: true", "secure: false", // plain http on loopback: Go's cookie jar sends no Secure cookie
 		`addrs: ["idgate-redis:6379"]`, fmt.Sprintf("addrs: [%q]", redistest.Start(t).Addr()),
-		"    password_file: /var/run/secrets/idgate/redis-password\n", "",
+		"  password_file: /var/run/secrets/idgate/redis-password\n", "", // under redis:
 	).Replace(string(raw))
 	for _, gone := range []string{"svc.cluster.local", "/var/run/secrets", "redis-password"} {
 		if strings.Contains(cfg, gone) {

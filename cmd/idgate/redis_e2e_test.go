@@ -26,11 +26,11 @@ server: {grpc_addr: "127.0.0.1:0", http_addr: "127.0.0.1:0", shutdown_grace: 2s}
 issuers:
   - issuer: %s
     audiences: [flyte]
-userinfo_timeout: 500ms
-cache:
-  redis:
-    addrs: [%q]
-    key_file: %q
+userinfo:
+  timeout: 500ms
+redis:
+  addrs: [%q]
+  key_file: %q
 `, issuer, redisAddr, mustCacheKeyFile(t))
 }
 
@@ -146,7 +146,7 @@ func get(t *testing.T, url string) string {
 // cacheKey seals the profiles every test instance shares through Redis.
 const cacheKey = "cmd/idgate test key of 32+ bytes, never a real one"
 
-// mustCacheKeyFile writes cacheKey to a file for cache.redis.key_file.
+// mustCacheKeyFile writes cacheKey to a file for redis.key_file.
 func mustCacheKeyFile(t *testing.T) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "cache-key")

@@ -150,8 +150,8 @@ func mustOpenAppRedis(tb testing.TB, localSize int) (*App, *devidp.Provider) {
 	tb.Helper()
 	rds := redistest.Start(tb)
 	a, idp := mustOpenAppWith(tb, func(c *config.Config) {
-		c.Cache.Redis.Addrs = []string{rds.Addr()}
-		c.Cache.Redis.KeyFile = mustCacheKeyFile(tb)
+		c.Redis.Addrs = []string{rds.Addr()}
+		c.Redis.KeyFile = mustCacheKeyFile(tb)
 		c.Cache.LocalSize = localSize
 	})
 	idp.SetUserinfo("bob", map[string]any{"email": "bob@example.com", "name": "Bob", "groups": []string{"ml"}})
@@ -191,7 +191,7 @@ func BenchmarkCheckWarmRedis(b *testing.B) { benchmarkCheckRedis(b, 10000) }
 // BenchmarkCheckLocalMissRedisHit: every Check reads the profile from Redis.
 func BenchmarkCheckLocalMissRedisHit(b *testing.B) { benchmarkCheckRedis(b, 0) }
 
-// mustCacheKeyFile writes a test key for cache.redis.key_file.
+// mustCacheKeyFile writes a test key for redis.key_file.
 func mustCacheKeyFile(tb testing.TB) string {
 	tb.Helper()
 	path := filepath.Join(tb.TempDir(), "cache-key")

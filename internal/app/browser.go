@@ -30,7 +30,8 @@ func (s *stack) buildBrowser(opts Options, v *jwks.Verifier, cache *profilecache
 		keys = [][]byte{k}
 		s.log.Warn("login.session_key is not set: generated one; sessions survive neither a restart nor a second replica")
 	}
-	sc := session.Config{Keys: keys, KeyPrefix: s.cfg.Cache.Redis.KeyPrefix, TTL: lc.SessionTTL, IdleTTL: lc.IdleTTL, Now: opts.Now}
+	sc := session.DefaultConfig() // StateTTL, MaxLocal and Timeout have no config key
+	sc.Keys, sc.KeyPrefix, sc.TTL, sc.IdleTTL, sc.Now = keys, s.cfg.Redis.KeyPrefix, lc.SessionTTL, lc.IdleTTL, opts.Now
 	if cache != nil {
 		sc.Redis = cache.Redis()
 	}
@@ -42,14 +43,11 @@ func (s *stack) buildBrowser(opts Options, v *jwks.Verifier, cache *profilecache
 	if profiles != nil { // a nil *Resolver must not become a non-nil interface
 		fetcher = profiles
 	}
-	flow, err := login.New(login.Config{
-		ClientID: lc.ClientID, ClientSecret: lc.ClientSecret, Scopes: lc.Scopes,
-		CallbackPath: lc.CallbackPath, LogoutPath: lc.LogoutPath, PostLogoutRedirectURL: lc.PostLogoutRedirectURL,
-		Cookie:    login.CookieConfig{Name: lc.Cookie.Name, Domain: lc.Cookie.Domain, Secure: lc.Cookie.Secure, SameSite: lc.Cookie.SameSite},
-		Endpoints: loginEndpoints(v, lc),
-		IDTokens:  v, Sessions: store, Userinfo: fetcher, HTTPClient: noRedirects(opts), Now: opts.Now, Logger: s.log,
-		Timeout: lc.TokenTimeout,
-	})
+	fc := lc.FlowConfig()
+	fc.Endpoints = loginEndpoints(v, lc)
+	fc.IDTokens, fc.Sessions, fc.Userinfo = v, store, fetcher
+	fc.HTTPClient, fc.Now, fc.Logger = noRedirects(opts), opts.Now, s.log
+	flow, err := login.New(fc)
 	if err != nil {
 		return nil, fmt.Errorf("app: login: %w", err)
 	}

@@ -27,6 +27,9 @@ func tracedClient(opts Options, name string) *http.Client {
 // build creates the components in dependency order.
 func (s *stack) build(opts Options) error {
 	cfg := s.cfg
+	for _, d := range cfg.Deprecations() {
+		s.log.Warn(d)
+	}
 	v, err := s.buildVerifier(opts)
 	if err != nil {
 		return err
@@ -80,11 +83,11 @@ func (s *stack) buildVerifier(opts Options) (*jwks.Verifier, error) {
 				"issuer", is.Issuer)
 		}
 	}
-	jc.RefreshMinInterval = cfg.JWKSRefreshMinInterval
-	jc.ClockSkew = cfg.ClockSkew
-	jc.MaxStale = cfg.JWKSMaxStale
-	jc.KeyWait = cfg.JWKSKeyWait
-	jc.TokenCacheSize = cfg.TokenCacheSize
+	jc.RefreshMinInterval = cfg.Tokens.RefreshMinInterval
+	jc.ClockSkew = cfg.Tokens.ClockSkew
+	jc.MaxStale = cfg.Tokens.MaxStale
+	jc.KeyWait = cfg.Tokens.KeyWait
+	jc.TokenCacheSize = cfg.Tokens.CacheSize
 	jc.HTTPClient = tracedClient(opts, "jwks.fetch")
 	jc.Now = opts.Now
 	jc.Registerer = s.reg
@@ -160,7 +163,7 @@ func (s *stack) buildCache(opts Options) (*profilecache.Cache, error) {
 	if !s.usesUserinfo() && !cfg.Login.Enabled() {
 		return nil, nil
 	}
-	rc := cfg.Cache.Redis
+	rc := cfg.Redis
 	var tlsCfg *tls.Config
 	if rc.TLS.Enabled {
 		tlsCfg = &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: rc.TLS.InsecureSkipVerify} //nolint:gosec // an explicit, documented operator choice
@@ -220,7 +223,7 @@ func (s *stack) buildEnricher(opts Options, cache *profilecache.Cache) (*userinf
 		return md.UserinfoEndpoint
 	}
 	uc := userinfo.DefaultConfig() // MaxBodyBytes has no config key
-	uc.Timeout = cfg.UserinfoTimeout
+	uc.Timeout = cfg.Userinfo.Timeout
 	uc.ProfileTTL = cfg.Cache.ProfileTTL
 	uc.NegativeTTL = cfg.Cache.NegativeTTL
 	uc.Endpoint = endpoint

@@ -36,8 +36,8 @@ func TestTracing(t *testing.T) {
 	cfg := config.Default()
 	cfg.Server.GRPCAddr, cfg.Server.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.Issuers = []config.Issuer{{Issuer: idp.Issuer(), Audiences: []string{"kubeflow"}, UserClaim: "email", GroupsClaim: "groups"}}
-	cfg.Cache.Redis.Addrs = []string{rds.Addr()}
-	cfg.Cache.Redis.KeyFile = mustCacheKeyFile(t)
+	cfg.Redis.Addrs = []string{rds.Addr()}
+	cfg.Redis.KeyFile = mustCacheKeyFile(t)
 	cfg.Cache.LocalSize = 0
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)

@@ -12,7 +12,9 @@ import (
 
 	"github.com/idgate/idgate/config"
 	"github.com/idgate/idgate/internal/devtools/devidp"
+	"github.com/idgate/idgate/internal/testkit/redistest"
 	"github.com/idgate/idgate/internal/testkit/testclock"
+	"github.com/idgate/idgate/internal/testkit/wait"
 )
 
 // mustOpenParsed starts idgate from YAML loaded by the real config package
@@ -76,6 +78,7 @@ func TestZeroMeansZeroThroughConfig(t *testing.T) {
 	}{
 		{name: "defaults: 30s skew, a day of stale keys", expiredAccepted: true, readyWhenStale: true, staleKeysVerified: true},
 		{name: "clock_skew: 0 and jwks_max_stale: 0", yaml: "clock_skew: 0s\njwks_max_stale: 0\n"},
+		{name: "tokens.clock_skew: 0 and tokens.max_stale: 0", yaml: "tokens: {clock_skew: 0s, max_stale: 0}\n"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -112,8 +115,20 @@ func TestZeroMeansZeroThroughConfig(t *testing.T) {
 // TestProfileTTLWithoutRedis: without Redis a userinfo profile lives
 // cache.profile_ttl, not the in-process layer's one-minute convergence cap.
 func TestProfileTTLWithoutRedis(t *testing.T) {
+	testProfileTTL(t, "cache: {profile_ttl: 10m}\n")
+}
+
+// TestProfileTTLWithRedis: with Redis too a userinfo profile lives
+// cache.profile_ttl: the in-process copy converges after a minute, Redis
+// serves it until profile_ttl, and then userinfo is asked again.
+func TestProfileTTLWithRedis(t *testing.T) {
+	rds := redistest.Start(t)
+	testProfileTTL(t, fmt.Sprintf("cache: {profile_ttl: 10m}\nredis: {addrs: [%q], key_file: %q}\n", rds.Addr(), mustCacheKeyFile(t)))
+}
+
+func testProfileTTL(t *testing.T, yaml string) {
 	clk := testclock.New(time.Now().Truncate(time.Second))
-	a, idp := mustOpenParsed(t, clk, "cache: {profile_ttl: 10m}\n")
+	a, idp := mustOpenParsed(t, clk, yaml)
 	idp.SetUserinfo("bob", map[string]any{"email": "bob@example.com", "name": "Bob", "groups": []string{"ml"}})
 	tok, err := idp.Mint(map[string]any{"sub": "bob", "aud": "kubeflow", "exp": clk.Now().Add(time.Hour).Unix()},
 		devidp.MintOptions{Alg: "RS256"})
@@ -136,9 +151,30 @@ func TestProfileTTLWithoutRedis(t *testing.T) {
 			if !checkToken(t, a, tok) {
 				t.Fatal("denied")
 			}
+			// A profile is stored after the Check has it (in Redis, over the
+			// network); the clock moves on only once it is.
+			wait.For(t, "the profile stored", func() bool { return profileStores(t, a) == float64(idp.UserinfoCalls()) })
 			if got := idp.UserinfoCalls(); got != st.wantCalls {
 				t.Fatalf("userinfo calls = %d, want %d", got, st.wantCalls)
 			}
 		})
 	}
+}
+
+// profileStores is the number of profile cache stores so far.
+func profileStores(t *testing.T, a *App) float64 {
+	t.Helper()
+	mfs, err := a.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n float64
+	for _, mf := range mfs {
+		if mf.GetName() == "idgate_profilecache_sets_total" {
+			for _, m := range mf.GetMetric() {
+				n += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return n
 }

@@ -41,12 +41,16 @@ func MustRead(tb testing.TB, cfgFile, envFile string, flags ...string) []Setting
 	return Merge(file, env, fl)
 }
 
-// MustLoad loads out with the real config package, secrets from env.
+// MustLoad loads out with the real config package, secrets from env; the
+// output must use current keys only.
 func MustLoad(tb testing.TB, out string, env ...string) *config.Config {
 	tb.Helper()
 	c, err := config.Parse(strings.NewReader(out), env)
 	if err != nil {
 		tb.Fatalf("the output does not load: %v\n%s", err, out)
+	}
+	if d := c.Deprecations(); len(d) > 0 {
+		tb.Fatalf("the output uses renamed keys: %q\n%s", d, out)
 	}
 	return c
 }

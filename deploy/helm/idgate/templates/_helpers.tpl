@@ -42,7 +42,8 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{/*
 idgate's config.yaml: .Values.config with the listen addresses taken from
 .Values.ports (gRPC on loopback in sidecar mode: only Envoy in the same pod
-calls it) and cache.redis.addrs from .Values.redis.addrs.
+calls it) and redis.addrs from .Values.redis.addrs (into cache.redis.addrs
+when the config still uses that deprecated section).
 */}}
 {{- define "idgate.config" -}}
 {{- $cfg := deepCopy .Values.config }}
@@ -56,10 +57,17 @@ calls it) and cache.redis.addrs from .Values.redis.addrs.
 {{- $_ := set $cfg "server" $server }}
 {{- if .Values.redis.addrs }}
 {{- $cache := default dict (get $cfg "cache") }}
+{{- if hasKey $cache "redis" }}
+{{- /* a config still on the deprecated cache.redis: keep it in one place */}}
 {{- $r := default dict (get $cache "redis") }}
 {{- $_ := set $r "addrs" .Values.redis.addrs }}
 {{- $_ := set $cache "redis" $r }}
 {{- $_ := set $cfg "cache" $cache }}
+{{- else }}
+{{- $r := default dict (get $cfg "redis") }}
+{{- $_ := set $r "addrs" .Values.redis.addrs }}
+{{- $_ := set $cfg "redis" $r }}
+{{- end }}
 {{- end }}
 {{- toYaml $cfg }}
 {{- end }}
