@@ -11,11 +11,9 @@ import (
 	"time"
 )
 
-// maxClockSkew and maxFlyteTTL bound leeways that would weaken expiry.
-const (
-	maxClockSkew = 5 * time.Minute
-	maxFlyteTTL  = 5 * time.Minute
-)
+// maxClockSkew bounds a leeway that would weaken expiry (outputs owns
+// the Flyte TTL's bound).
+const maxClockSkew = 5 * time.Minute
 
 // Validate reports every problem in c, each on one line naming its key
 // ("config: issuers[0].audiences: required"), joined with errors.Join; nil

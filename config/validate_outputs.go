@@ -7,85 +7,47 @@ import (
 	"strings"
 
 	"github.com/idgate/idgate/outputs"
+	"golang.org/x/net/http/httpguts"
 )
 
-// reservedHeaders may not be used as output headers: writing them would
-// rewrite the request's own credentials or framing.
-var reservedHeaders = map[string]bool{
-	"authorization": true, "proxy-authorization": true, "cookie": true,
-	"host": true, "content-length": true, "content-type": true,
-	"transfer-encoding": true, "connection": true, "te": true,
-	"upgrade": true, "keep-alive": true, "trailer": true,
-	// forwardauth's answers to the proxy (RemoveHeader, UpstreamCookieHeader):
-	// an output of that name would let a claim choose what the proxy removes
-	// or which cookies the upstream gets.
-	"x-idgate-remove": true, "x-idgate-cookie": true,
+// RendererConfig is the outputs package's Config for these settings: the
+// header names, the Flyte token's audience and TTL, ALB's switches and the
+// declared headers. The caller adds what other keys decide (signing.issuer
+// as Issuer and ALB.Signer, issuers[].user_id_prefix, the clock).
+func (o Outputs) RendererConfig() outputs.Config {
+	headers := make([]outputs.HeaderOutput, len(o.Headers))
+	for i, h := range o.Headers {
+		headers[i] = outputs.HeaderOutput{Name: h.Name, Claim: h.Claim}
+	}
+	return outputs.Config{
+		UserIDHeader:  o.Kubeflow.UserIDHeader,
+		UserIDPrefix:  o.Kubeflow.UserIDPrefix,
+		GroupsHeader:  o.Kubeflow.GroupsHeader,
+		FlyteHeader:   o.Flyte.Header,
+		FlyteAudience: o.Flyte.Audience,
+		FlyteTTL:      o.Flyte.TTL,
+		ALB:           outputs.ALBConfig{Enabled: o.ALB.Enabled, Padding: o.ALB.Padding, Client: o.ALB.Client},
+		Headers:       headers,
+	}
 }
 
-// albHeaders are written when outputs.alb.enabled is set.
-var albHeaders = []string{"x-amzn-oidc-data", "x-amzn-oidc-identity", "x-amzn-oidc-accesstoken"}
-
-// hopByHop are connection-level headers (RFC 9110 7.6.1 and the
-// de-facto ones) that a proxy consumes or rewrites; none may be declared.
-var hopByHop = map[string]bool{
-	"connection": true, "keep-alive": true, "proxy-connection": true, "proxy-authenticate": true,
-	"proxy-authorization": true, "te": true, "trailer": true, "trailers": true,
-	"transfer-encoding": true, "upgrade": true,
-}
-
-// credentialHeaders carry a caller's credentials, which idgate reads; a
-// declared header may not overwrite them.
-var credentialHeaders = map[string]bool{"authorization": true, "cookie": true, "flyte-authorization": true}
-
+// validate leaves the header rules to the outputs package and checks what
+// spans keys or is idgate's own policy: declared claims against the
+// issuers, the groups and Flyte headers required (outputs lets an empty
+// one turn it off), and strip_headers.
 func (o Outputs) validate(p *problems, issuers []Issuer) {
-	type header struct{ key, name string }
-	written := []header{
-		{"outputs.kubeflow.userid_header", o.Kubeflow.UserIDHeader},
-		{"outputs.kubeflow.groups_header", o.Kubeflow.GroupsHeader},
-		{"outputs.flyte.header", o.Flyte.Header},
+	rc := o.RendererConfig()
+	for _, err := range rc.Problems("outputs.") {
+		*p = append(*p, fmt.Errorf("config: %w", err))
 	}
-	for _, h := range written {
-		checkHeaderName(p, h.key, h.name)
+	if o.Kubeflow.GroupsHeader == "" {
+		p.addf("outputs.kubeflow.groups_header", "required")
 	}
-	if o.ALB.Enabled {
-		for _, name := range albHeaders {
-			written = append(written, header{"outputs.alb (" + name + ")", name})
-		}
+	if o.Flyte.Header == "" {
+		p.addf("outputs.flyte.header", "required")
 	}
 	for i, h := range o.Headers {
-		key := fmt.Sprintf("outputs.headers[%d]", i)
-		checkHeaderName(p, key+".name", h.Name)
-		if n := strings.ToLower(h.Name); hopByHop[n] || credentialHeaders[n] {
-			p.addf(key+".name", "header %q is a hop-by-hop or credential header", n)
-		}
-		// The ALB names are taken even while outputs.alb is off, so
-		// enabling it never meets a declared header of the same name.
-		if !o.ALB.Enabled && slices.ContainsFunc(albHeaders, func(a string) bool { return sameHeader(a, h.Name) }) {
-			p.addf(key+".name", "header %q is an outputs.alb header", strings.ToLower(h.Name))
-		}
-		checkClaim(p, key+".claim", h.Claim, issuers)
-		written = append(written, header{key + ".name", h.Name})
-	}
-	for i, h := range written {
-		for _, prev := range written[:i] {
-			if h.name != "" && sameHeader(prev.name, h.name) {
-				p.addf(h.key, "header %q is also %s", strings.ToLower(h.name), prev.key)
-				break
-			}
-		}
-	}
-	if !validHeaderValue(o.Kubeflow.UserIDPrefix) {
-		p.addf("outputs.kubeflow.userid_prefix", "contains control characters")
-	}
-	if o.Flyte.Audience == "" || !validHeaderValue(o.Flyte.Audience) {
-		p.addf("outputs.flyte.audience", "required, without control characters")
-	}
-	positive(p, "outputs.flyte.ttl", o.Flyte.TTL)
-	if o.Flyte.TTL > maxFlyteTTL {
-		p.addf("outputs.flyte.ttl", "must be at most %s", maxFlyteTTL)
-	}
-	if !validHeaderValue(o.ALB.Client) {
-		p.addf("outputs.alb.client", "contains control characters")
+		checkClaim(p, fmt.Sprintf("outputs.headers[%d].claim", i), h.Claim, issuers)
 	}
 	for i, h := range o.StripHeaders {
 		if !validToken(h) {
@@ -94,19 +56,11 @@ func (o Outputs) validate(p *problems, issuers []Issuer) {
 	}
 }
 
-// sameHeader reports whether two header names are one to an upstream:
-// letter case aside, and "_" read as "-" (WSGI, CGI).
-func sameHeader(a, b string) bool {
-	norm := func(s string) string { return strings.ReplaceAll(strings.ToLower(s), "_", "-") }
-	return norm(a) == norm(b)
-}
-
 // checkClaim checks that claim is one a declared header can carry: one
 // the identity has a field for, or an issuer's user_claim. Names are
 // exact: "Email" is not "email".
 func checkClaim(p *problems, key, claim string, issuers []Issuer) {
-	if claim == "" {
-		p.addf(key, "required")
+	if claim == "" { // outputs reports it
 		return
 	}
 	if slices.Contains(outputs.DeclarableClaims, claim) ||
@@ -114,18 +68,6 @@ func checkClaim(p *problems, key, claim string, issuers []Issuer) {
 		return
 	}
 	p.addf(key, "%s is not a claim idgate keeps: one of %v or an issuer's user_claim", safeQuote(claim), outputs.DeclarableClaims)
-}
-
-// checkHeaderName checks that name may be an output header.
-func checkHeaderName(p *problems, key, name string) {
-	switch {
-	case name == "":
-		p.addf(key, "required")
-	case !validToken(name):
-		p.addf(key, "invalid header name %s", safeQuote(name))
-	case reservedHeaders[strings.ToLower(name)]:
-		p.addf(key, "header %q is reserved", name)
-	}
 }
 
 func (c Cache) validate(p *problems) {
@@ -174,30 +116,11 @@ func (r Redis) validate(p *problems) {
 }
 
 // validToken reports whether s is an RFC 9110 token (header or method name).
-func validToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
-			strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
-			return false
-		}
-	}
-	return true
-}
+func validToken(s string) bool { return httpguts.ValidHeaderFieldName(s) }
 
 // validHeaderValue reports whether s has no control characters (CR, LF,
 // NUL and the like) and so can be put in a header value.
-func validHeaderValue(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < 0x20 && s[i] != '\t' || s[i] == 0x7f {
-			return false
-		}
-	}
-	return true
-}
+func validHeaderValue(s string) bool { return outputs.ValidHeaderValue(s) }
 
 // validHost reports whether s looks like a host name, IP literal or
 // host:port (letters, digits and . - _ : [ ] *).

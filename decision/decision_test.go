@@ -35,7 +35,7 @@ func mustEngine(t testing.TB, routes []Route) *Engine {
 	}
 	r, err := outputs.New(outputs.Config{
 		UserIDHeader: "kubeflow-userid", GroupsHeader: "kubeflow-groups",
-		FlyteHeader: "x-flyte-identity", FlyteAudience: "flyte", Issuer: "idgate",
+		FlyteHeader: "x-flyte-identity", FlyteAudience: "flyte", FlyteTTL: 5 * time.Minute, Issuer: "idgate",
 	}, key)
 	if err != nil {
 		t.Fatal(err)

@@ -29,7 +29,8 @@ func TestUnverifiedEmailIsNoIdentity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := outputs.New(outputs.Config{UserIDHeader: "kubeflow-userid", GroupsHeader: "kubeflow-groups"}, key)
+	r, err := outputs.New(outputs.Config{UserIDHeader: "kubeflow-userid", GroupsHeader: "kubeflow-groups",
+		FlyteAudience: "flyte", FlyteTTL: 5 * time.Minute}, key)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,7 +20,7 @@ import (
 func FuzzDeclaredHeader(f *testing.F) {
 	clk := testclock.New(time.Unix(1_800_000_000, 0))
 	// No signed header: the fuzzer spends its time on the values.
-	r, err := New(Config{UserIDHeader: "kubeflow-userid", Now: clk.Now,
+	r, err := New(Config{UserIDHeader: "kubeflow-userid", FlyteAudience: "flyte", FlyteTTL: 5 * time.Minute, Now: clk.Now,
 		Headers: []HeaderOutput{{Name: "x-user", Claim: "preferred_username"}, {Name: "x-groups", Claim: "groups"}}}, nil)
 	if err != nil {
 		f.Fatal(err)

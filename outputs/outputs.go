@@ -36,8 +36,9 @@ type Config struct {
 	FlyteHeader string
 	// FlyteAudience is the Flyte token's `aud`.
 	FlyteAudience string
-	// FlyteTTL bounds the Flyte token's life (at most 5m); it never outlives
-	// the token it was derived from.
+	// FlyteTTL bounds the Flyte token's and the ALB token's life: positive
+	// and at most [MaxFlyteTTL] (New refuses others, never replaces them); it
+	// never outlives the token it was derived from.
 	FlyteTTL time.Duration
 	// ReuseMargin: a signed token is reused for the same identity while it
 	// has more than this much life left, so signing is not on every request.
@@ -65,14 +66,11 @@ type Renderer struct {
 	alb     *tokenCache
 }
 
-// New checks cfg and returns a Renderer. signer may be nil only when
+// New checks cfg (every [Config.Problems]) and returns a Renderer. signer may be nil only when
 // FlyteHeader is empty and ALB is off.
 func New(cfg Config, signer Signer) (*Renderer, error) {
-	if cfg.UserIDHeader == "" {
-		return nil, errors.New("outputs: userid header: required")
-	}
-	if cfg.FlyteTTL <= 0 || cfg.FlyteTTL > 5*time.Minute {
-		cfg.FlyteTTL = 5 * time.Minute
+	if ps := cfg.Problems(""); len(ps) > 0 {
+		return nil, fmt.Errorf("outputs: %w", errors.Join(ps...))
 	}
 	if cfg.ReuseMargin <= 0 || cfg.ReuseMargin >= cfg.FlyteTTL {
 		cfg.ReuseMargin = cfg.FlyteTTL / 2
@@ -86,11 +84,7 @@ func New(cfg Config, signer Signer) (*Renderer, error) {
 	if (cfg.FlyteHeader != "" || cfg.ALB.Enabled) && signer == nil {
 		return nil, errors.New("outputs: signed headers need a signer")
 	}
-	outs, err := table(&cfg)
-	if err != nil {
-		return nil, err
-	}
-	return &Renderer{cfg: cfg, signer: signer, outputs: outs,
+	return &Renderer{cfg: cfg, signer: signer, outputs: table(&cfg),
 		tokens: newTokenCache(cfg.CacheSize), alb: newTokenCache(cfg.CacheSize)}, nil
 }
 

@@ -30,7 +30,7 @@ func mustDeclared(t *testing.T, clk *testclock.Clock, headers []HeaderOutput) *R
 		t.Fatal(err)
 	}
 	r, err := New(Config{UserIDHeader: "kubeflow-userid", GroupsHeader: "kubeflow-groups",
-		FlyteHeader: "x-flyte-identity", FlyteAudience: "flyte", Issuer: "idgate", Now: clk.Now,
+		FlyteHeader: "x-flyte-identity", FlyteAudience: "flyte", FlyteTTL: 5 * time.Minute, Issuer: "idgate", Now: clk.Now,
 		Headers: headers}, key)
 	if err != nil {
 		t.Fatal(err)
@@ -148,7 +148,8 @@ func TestDeclaredHeadersRefused(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := New(Config{UserIDHeader: "kubeflow-userid", FlyteHeader: "x-flyte-identity", Headers: tc.headers},
+			_, err := New(Config{UserIDHeader: "kubeflow-userid", FlyteHeader: "x-flyte-identity",
+				FlyteAudience: "flyte", FlyteTTL: 5 * time.Minute, Headers: tc.headers},
 				&signing.Key{})
 			if err == nil || !strings.HasPrefix(err.Error(), "outputs: ") {
 				t.Fatalf("New = %v, want an outputs error", err)

@@ -111,20 +111,12 @@ func (s *stack) buildRenderer(opts Options) (*outputs.Renderer, error) {
 			return nil, err
 		}
 	}
-	return outputs.New(outputs.Config{
-		UserIDHeader:       cfg.Outputs.Kubeflow.UserIDHeader,
-		UserIDPrefix:       cfg.Outputs.Kubeflow.UserIDPrefix,
-		IssuerUserIDPrefix: issuerPrefixes(cfg.Issuers),
-		GroupsHeader:       cfg.Outputs.Kubeflow.GroupsHeader,
-		FlyteHeader:        cfg.Outputs.Flyte.Header,
-		FlyteAudience:      cfg.Outputs.Flyte.Audience,
-		FlyteTTL:           cfg.Outputs.Flyte.TTL,
-		Issuer:             cfg.Signing.Issuer,
-		ALB: outputs.ALBConfig{Enabled: cfg.Outputs.ALB.Enabled, Padding: cfg.Outputs.ALB.Padding,
-			Client: cfg.Outputs.ALB.Client, Signer: cfg.Signing.Issuer},
-		Headers: declaredHeaders(cfg.Outputs.Headers),
-		Now:     opts.Now,
-	}, s.key)
+	oc := cfg.Outputs.RendererConfig()
+	oc.IssuerUserIDPrefix = issuerPrefixes(cfg.Issuers)
+	oc.Issuer = cfg.Signing.Issuer
+	oc.ALB.Signer = cfg.Signing.Issuer
+	oc.Now = opts.Now
+	return outputs.New(oc, s.key)
 }
 
 // shadowCompare names the plain headers shadow mode compares with the
@@ -136,14 +128,6 @@ func shadowCompare(o config.Outputs) []string {
 		names = append(names, h.Name)
 	}
 	return names
-}
-
-func declaredHeaders(in []config.OutputHeader) []outputs.HeaderOutput {
-	out := make([]outputs.HeaderOutput, len(in))
-	for i, h := range in {
-		out[i] = outputs.HeaderOutput{Name: h.Name, Claim: h.Claim}
-	}
-	return out
 }
 
 // usesUserinfo reports whether any issuer may call userinfo.
