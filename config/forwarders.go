@@ -34,11 +34,7 @@ func (c *Config) validateForwarders(p *problems) {
 		case strings.ContainsAny(f.Principal, "* \t\r\n"):
 			p.addf(k+".principal", "must be one exact principal (no wildcard, no space)")
 		}
-		for j := range i {
-			if f.Principal != "" && c.TrustedForwarders[j].Principal == f.Principal {
-				p.addf(k+".principal", "duplicate of trusted_forwarders[%d].principal", j)
-			}
-		}
+		checkUnique(p, "trusted_forwarders", "principal", i, func(j int) string { return c.TrustedForwarders[j].Principal })
 		if len(f.Headers) == 0 {
 			p.addf(k+".headers", "required")
 		}

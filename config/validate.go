@@ -114,6 +114,17 @@ func (c *Config) validateGlobals(p *problems) {
 	positive(p, "userinfo.timeout", c.Userinfo.Timeout)
 }
 
+// checkUnique reports list[i].field when it is set and equal to an earlier
+// entry's (value(j) for j < i): "duplicate of list[j].field" for each.
+func checkUnique(p *problems, list, field string, i int, value func(int) string) {
+	v := value(i)
+	for j := range i {
+		if v != "" && value(j) == v {
+			p.addf(fmt.Sprintf("%s[%d].%s", list, i, field), "duplicate of %s[%d].%s", list, j, field)
+		}
+	}
+}
+
 func (c *Config) validateIssuer(p *problems, i int) {
 	iss := c.Issuers[i]
 	k := fmt.Sprintf("issuers[%d]", i)
@@ -125,11 +136,7 @@ func (c *Config) validateIssuer(p *problems, i int) {
 	} else {
 		issuerHost = u.Hostname()
 	}
-	for j := range i {
-		if iss.Issuer != "" && c.Issuers[j].Issuer == iss.Issuer {
-			p.addf(k+".issuer", "duplicate of issuers[%d].issuer", j)
-		}
-	}
+	checkUnique(p, "issuers", "issuer", i, func(j int) string { return c.Issuers[j].Issuer })
 	if len(iss.Audiences) == 0 {
 		p.addf(k+".audiences", "required")
 	}
