@@ -145,15 +145,15 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 
 func (cfg *Config) validate() error {
 	if cfg.ClockSkew < 0 || cfg.MaxStale < 0 {
-		return errors.New("jwks: durations must not be negative (clock_skew, max_stale)")
+		return errors.New("jwks: durations must not be negative (tokens.clock_skew, tokens.max_stale)")
 	}
 	for _, d := range []struct {
 		name string
 		v    time.Duration
 	}{
-		{"refresh_min_interval", cfg.RefreshMinInterval},
-		{"fetch_timeout", cfg.FetchTimeout},
-		{"key_wait", cfg.KeyWait},
+		{"tokens.refresh_min_interval", cfg.RefreshMinInterval},
+		{"fetch_timeout", cfg.FetchTimeout}, // no config key: DefaultConfig's
+		{"tokens.key_wait", cfg.KeyWait},
 	} {
 		if d.v <= 0 {
 			return fmt.Errorf("jwks: %s: must be positive (start from jwks.DefaultConfig)", d.name)

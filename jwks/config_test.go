@@ -61,11 +61,11 @@ func TestNewValidates(t *testing.T) {
 		{"duplicate issuer", func(c *jwks.Config) { c.Issuers = append(c.Issuers, ok()) }, "issuers[1].issuer: duplicate"},
 		{"second issuer bad", func(c *jwks.Config) { c.Issuers = append(c.Issuers, jwks.IssuerConfig{Issuer: "https://b.example"}) }, "issuers[1].audiences: required"},
 		{"negative size limit", func(c *jwks.Config) { c.MaxTokenBytes = -1 }, "max_token_bytes"},
-		{"negative duration", func(c *jwks.Config) { c.ClockSkew = -time.Second }, "durations"},
+		{"negative duration", func(c *jwks.Config) { c.ClockSkew = -time.Second }, "durations must not be negative (tokens.clock_skew, tokens.max_stale)"},
 		{"zero size limit", func(c *jwks.Config) { c.MaxTokenBytes = 0 }, "jwks: max_token_bytes: must be positive"},
-		{"zero refresh interval", func(c *jwks.Config) { c.RefreshMinInterval = 0 }, "jwks: refresh_min_interval: must be positive"},
+		{"zero refresh interval", func(c *jwks.Config) { c.RefreshMinInterval = 0 }, "jwks: tokens.refresh_min_interval: must be positive"},
 		{"zero fetch timeout", func(c *jwks.Config) { c.FetchTimeout = 0 }, "jwks: fetch_timeout: must be positive"},
-		{"zero key wait", func(c *jwks.Config) { c.KeyWait = 0 }, "jwks: key_wait: must be positive"},
+		{"zero key wait", func(c *jwks.Config) { c.KeyWait = 0 }, "jwks: tokens.key_wait: must be positive"},
 		{"a bare Config", func(c *jwks.Config) { *c = jwks.Config{Issuers: c.Issuers} }, "must be positive"},
 	}
 	for _, tc := range bad {

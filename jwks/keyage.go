@@ -4,7 +4,7 @@ import "github.com/prometheus/client_golang/prometheus"
 
 // keyAge is idgate_jwks_key_age_seconds{issuer}: how long ago the keys in
 // use were fetched, read at scrape time. It grows past the refresh interval
-// only while refreshing fails; alert well before jwks_max_stale.
+// only while refreshing fails; alert well before tokens.max_stale.
 type keyAge struct {
 	v    *Verifier
 	desc *prometheus.Desc

@@ -203,7 +203,7 @@ func convertKey(raw json.RawMessage) (*publicKey, error) {
 // that a fetched set held within maxStale: an IdP replica serving a
 // truncated or foreign set (flapping) does not cut off tokens signed with
 // the current key. A key the IdP really withdraws therefore stays valid for
-// up to maxStale; lower jwks_max_stale, or reload, to make a removal take
+// up to maxStale; lower tokens.max_stale, or reload, to make a removal take
 // effect sooner.
 func retain(prev, next *keySet, now time.Time, maxStale time.Duration) *keySet {
 	if prev == nil {

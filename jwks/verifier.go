@@ -127,7 +127,7 @@ func (v *Verifier) Unready() []string {
 		}
 		state := "keys not loaded"
 		if is.keys.Load() != nil {
-			state = "keys stale past max_stale"
+			state = "keys stale past tokens.max_stale"
 		}
 		is.mu.Lock()
 		err := is.lastErr

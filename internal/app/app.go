@@ -245,7 +245,7 @@ func (a *App) Unready() []string {
 
 // watchReady mirrors readiness into the gRPC health service: SERVING as
 // soon as WaitReady returns, NOT_SERVING when readiness is lost (keys stale
-// past max_stale), polled every 200ms, until ctx ends or idgate shuts down.
+// past tokens.max_stale), polled every 200ms, until ctx ends or idgate shuts down.
 func (a *App) watchReady(ctx context.Context) {
 	defer close(a.done)
 	for {
