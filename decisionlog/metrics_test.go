@@ -13,24 +13,8 @@ import (
 
 	"github.com/idgate/idgate/decision"
 	"github.com/idgate/idgate/identity"
+	"github.com/idgate/idgate/internal/testkit/promtest"
 )
-
-func counter(t *testing.T, reg *prometheus.Registry, name string) float64 {
-	t.Helper()
-	fams, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	total := 0.0
-	for _, f := range fams {
-		if f.GetName() == name {
-			for _, m := range f.GetMetric() {
-				total += m.GetCounter().GetValue()
-			}
-		}
-	}
-	return total
-}
 
 func TestObserveReportsWithoutValues(t *testing.T) {
 	reg := prometheus.NewRegistry()
@@ -46,7 +30,7 @@ func TestObserveReportsWithoutValues(t *testing.T) {
 		"idgate_groups_overage_total": 1, "idgate_spoof_attempts_total": 1,
 		"idgate_enrichment_degraded_total": 1, "idgate_decisions_total": 1,
 	} {
-		if got := counter(t, reg, name); got != want {
+		if got := promtest.Value(t, reg, name); got != want {
 			t.Errorf("%s = %v, want %v", name, got, want)
 		}
 	}

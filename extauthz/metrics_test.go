@@ -9,6 +9,7 @@ import (
 
 	"github.com/idgate/idgate/decision"
 	"github.com/idgate/idgate/decisionlog"
+	"github.com/idgate/idgate/internal/testkit/promtest"
 )
 
 // blockingDecider holds each Decide until release closes.
@@ -52,73 +53,23 @@ func TestCheckLatencyByResultAndInFlight(t *testing.T) {
 				_, _ = s.Check(context.Background(), req)
 			}()
 			<-d.entered
-			if got := gauge(t, reg, "idgate_checks_in_flight"); got != 1 {
+			if got := promtest.Value(t, reg, "idgate_checks_in_flight"); got != 1 {
 				t.Errorf("checks_in_flight during a Check = %v, want 1", got)
 			}
 			close(d.release)
 			<-done
-			if got := gauge(t, reg, "idgate_checks_in_flight"); got != 0 {
+			if got := promtest.Value(t, reg, "idgate_checks_in_flight"); got != 0 {
 				t.Errorf("checks_in_flight after = %v, want 0", got)
 			}
 			for _, r := range []string{"allowed", "denied", "error"} {
-				want := uint64(0)
+				want := 0.0
 				if r == tc.result {
 					want = 1
 				}
-				if got := histogramCount(t, reg, "idgate_check_duration_seconds", r); got != want {
-					t.Errorf("check_duration_seconds{result=%q} count = %d, want %d", r, got, want)
+				if got := promtest.Value(t, reg, "idgate_check_duration_seconds", "result", r); got != want {
+					t.Errorf("check_duration_seconds{result=%q} count = %v, want %v", r, got, want)
 				}
 			}
 		})
 	}
-}
-
-func histogramCount(t *testing.T, reg *prometheus.Registry, name, result string) uint64 {
-	t.Helper()
-	fams, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range fams {
-		for _, m := range f.GetMetric() {
-			if f.GetName() == name && len(m.GetLabel()) == 1 && m.GetLabel()[0].GetValue() == result {
-				return m.GetHistogram().GetSampleCount()
-			}
-		}
-	}
-	t.Fatalf("no %s{result=%q}", name, result)
-	return 0
-}
-
-func gauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
-	t.Helper()
-	fams, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range fams {
-		if f.GetName() == name {
-			return f.GetMetric()[0].GetGauge().GetValue()
-		}
-	}
-	t.Fatalf("no %s", name)
-	return 0
-}
-
-// counter sums the series of the counter name.
-func counter(t *testing.T, reg *prometheus.Registry, name string) float64 {
-	t.Helper()
-	fams, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	total := 0.0
-	for _, f := range fams {
-		if f.GetName() == name {
-			for _, m := range f.GetMetric() {
-				total += m.GetCounter().GetValue()
-			}
-		}
-	}
-	return total
 }
