@@ -32,26 +32,10 @@ func mustOpenApp(tb testing.TB) (*App, *devidp.Provider) {
 // mustOpenAppWith is mustOpenApp with the configuration edited first.
 func mustOpenAppWith(tb testing.TB, edit func(*config.Config)) (*App, *devidp.Provider) {
 	tb.Helper()
-	idp, err := devidp.Start(devidp.Options{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { idp.Close() })
-	cfg := config.Default()
-	cfg.Server.GRPCAddr, cfg.Server.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0"
-	cfg.Issuers = []config.Issuer{{Issuer: idp.Issuer(), Audiences: []string{"kubeflow"}, UserClaim: "email", GroupsClaim: "groups"}}
+	idp := mustIdP(tb, devidp.Options{})
+	cfg := loopbackConfig(idp)
 	edit(cfg)
-	if err := cfg.Validate(); err != nil {
-		tb.Fatal(err)
-	}
-	a, err := New(cfg, Options{ReloadTimeout: time.Second})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := a.Open(context.Background()); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { _ = a.Shutdown(context.Background()) })
+	a := mustStart(tb, cfg, Options{ReloadTimeout: time.Second})
 	wait.For(tb, "readiness", a.Ready)
 	return a, idp
 }

@@ -14,11 +14,7 @@ import (
 // login.token_endpoint replace what discovery says, each on its own; the
 // rest (end_session, scopes_supported) still comes from discovery.
 func TestLoginEndpointsOverrideDiscovery(t *testing.T) {
-	idp, err := devidp.Start(devidp.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { idp.Close() })
+	idp := mustIdP(t, devidp.Options{})
 	jc := jwks.DefaultConfig()
 	jc.Issuers = []jwks.IssuerConfig{{Issuer: idp.Issuer(), Audiences: []string{"a"}}}
 	v, err := jwks.New(jc)

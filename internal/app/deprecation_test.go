@@ -1,13 +1,10 @@
 package app
 
 import (
-	"context"
-	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
 
-	"github.com/idgate/idgate/config"
 	"github.com/idgate/idgate/internal/devtools/devidp"
 	"github.com/idgate/idgate/internal/testkit/testlog"
 )
@@ -16,11 +13,7 @@ import (
 // the start-up log says, at WARN, which key replaces it; the new keys warn
 // of nothing.
 func TestDeprecatedKeysWarnAtStart(t *testing.T) {
-	idp, err := devidp.Start(devidp.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { idp.Close() })
+	idp := mustIdP(t, devidp.Options{})
 	tests := []struct {
 		name, yaml string
 		env        []string
@@ -36,24 +29,12 @@ func TestDeprecatedKeysWarnAtStart(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg, err := config.Parse(strings.NewReader(fmt.Sprintf(
-				"server: {grpc_addr: '127.0.0.1:0', http_addr: '127.0.0.1:0'}\nissuers: [{issuer: %q, audiences: [kubeflow]}]\n",
-				idp.Issuer())+tc.yaml), tc.env)
-			if err != nil {
-				t.Fatal(err)
-			}
+			cfg := mustParse(t, idp, tc.yaml, tc.env)
 			if cfg.Tokens.MaxStale != 0 || cfg.Tokens.ClockSkew != 0 || cfg.Userinfo.Timeout.String() != "1s" {
 				t.Fatalf("tokens %+v, userinfo %+v", cfg.Tokens, cfg.Userinfo)
 			}
 			var logs testlog.Buffer
-			a, err := New(cfg, Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := a.Open(context.Background()); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = a.Shutdown(context.Background()) })
+			mustStart(t, cfg, Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
 			for _, w := range tc.want {
 				if strings.Count(logs.String(), w) != 1 {
 					t.Errorf("want once in the log: %s\n%s", w, logs.String())

@@ -19,27 +19,16 @@ import (
 // IdP marks unverified, from the token or from userinfo, or in a domain its
 // issuer may not assert, is never a kubeflow-userid.
 func TestEmailIdentityRules(t *testing.T) {
-	corp, social := mustIdP(t), mustIdP(t)
+	corp, social := mustIdP(t, devidp.Options{}), mustIdP(t, devidp.Options{})
 	prefix := "social:"
-	cfg := config.Default()
-	cfg.Server.GRPCAddr, cfg.Server.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0"
+	cfg := loopbackConfig(corp)
 	cfg.Issuers = []config.Issuer{
 		{Issuer: corp.Issuer(), Audiences: []string{"kubeflow"}, UserClaim: "email", GroupsClaim: "groups",
 			EmailVerified: config.EmailVerifiedIfPresent, EmailDomains: []string{"corp.com"}},
 		{Issuer: social.Issuer(), Audiences: []string{"kubeflow"}, UserClaim: "email", GroupsClaim: "groups",
 			EmailVerified: config.EmailVerifiedIfPresent, UserIDPrefix: &prefix},
 	}
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	a, err := New(cfg, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Open(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = a.Shutdown(context.Background()) })
+	a := mustStart(t, cfg, Options{})
 	mustReady(t, a)
 	conn, err := grpc.NewClient(a.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
@@ -101,14 +90,4 @@ func TestEmailIdentityRules(t *testing.T) {
 			}
 		})
 	}
-}
-
-func mustIdP(t *testing.T) *devidp.Provider {
-	t.Helper()
-	p, err := devidp.Start(devidp.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = p.Close() })
-	return p
 }

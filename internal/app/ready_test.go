@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/idgate/idgate/config"
 	"github.com/idgate/idgate/internal/devtools/devidp"
 	"github.com/idgate/idgate/internal/testkit/testlog"
 	"github.com/idgate/idgate/internal/testkit/wait"
@@ -20,28 +19,13 @@ import (
 // one warning for the failing fetches; once the IdP recovers, /readyz is
 // 200 and the recovery is logged.
 func TestReadyzNamesTheUnreadyIssuer(t *testing.T) {
-	idp, err := devidp.Start(devidp.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { idp.Close() })
+	idp := mustIdP(t, devidp.Options{})
 	idp.SetFault("jwks", devidp.Fault{Status: http.StatusServiceUnavailable})
-	cfg := config.Default()
-	cfg.Server.GRPCAddr, cfg.Server.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0"
+	cfg := loopbackConfig(idp)
 	f := false
-	cfg.Issuers = []config.Issuer{{Issuer: idp.Issuer(), Audiences: []string{"kubeflow"}, UserClaim: "email", GroupsClaim: "groups", Userinfo: &f}}
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
+	cfg.Issuers[0].Userinfo = &f
 	var logs testlog.Buffer
-	a, err := New(cfg, Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Open(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = a.Shutdown(context.Background()) })
+	a := mustStart(t, cfg, Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
 
 	wait.For(t, "a failed key fetch", func() bool { return idp.JWKSCalls() >= 2 })
 	status, body := getReadyz(t, a)
@@ -78,27 +62,12 @@ func getReadyz(t *testing.T, a *App) (int, string) {
 // its context ends, it names the issuer not ready and why; once Shutdown
 // has begun it returns at once, whatever its context.
 func TestWaitReady(t *testing.T) {
-	idp, err := devidp.Start(devidp.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { idp.Close() })
+	idp := mustIdP(t, devidp.Options{})
 	idp.SetFault("jwks", devidp.Fault{Status: http.StatusServiceUnavailable})
-	cfg := config.Default()
-	cfg.Server.GRPCAddr, cfg.Server.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0"
+	cfg := loopbackConfig(idp)
 	f := false
-	cfg.Issuers = []config.Issuer{{Issuer: idp.Issuer(), Audiences: []string{"kubeflow"}, UserClaim: "email", GroupsClaim: "groups", Userinfo: &f}}
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	a, err := New(cfg, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Open(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = a.Shutdown(context.Background()) })
+	cfg.Issuers[0].Userinfo = &f
+	a := mustStart(t, cfg, Options{})
 
 	t.Run("context ends first", func(t *testing.T) {
 		wait.For(t, "a failed key fetch", func() bool { return idp.JWKSCalls() >= 1 })

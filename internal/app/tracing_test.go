@@ -14,7 +14,6 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
-	"github.com/idgate/idgate/config"
 	"github.com/idgate/idgate/internal/devtools/devidp"
 	"github.com/idgate/idgate/internal/testkit/redistest"
 	"github.com/idgate/idgate/internal/testkit/wait"
@@ -27,29 +26,13 @@ import (
 func TestTracing(t *testing.T) {
 	rec := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
-	idp, err := devidp.Start(devidp.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { idp.Close() })
+	idp := mustIdP(t, devidp.Options{})
 	rds := redistest.Start(t)
-	cfg := config.Default()
-	cfg.Server.GRPCAddr, cfg.Server.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0"
-	cfg.Issuers = []config.Issuer{{Issuer: idp.Issuer(), Audiences: []string{"kubeflow"}, UserClaim: "email", GroupsClaim: "groups"}}
+	cfg := loopbackConfig(idp)
 	cfg.Redis.Addrs = []string{rds.Addr()}
 	cfg.Redis.KeyFile = mustCacheKeyFile(t)
 	cfg.Cache.LocalSize = 0
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	a, err := New(cfg, Options{TracerProvider: tp})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Open(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = a.Shutdown(context.Background()) })
+	a := mustStart(t, cfg, Options{TracerProvider: tp})
 	mustReady(t, a)
 
 	conn, err := grpc.NewClient(a.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))

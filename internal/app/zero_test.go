@@ -3,14 +3,12 @@ package app
 import (
 	"context"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	"google.golang.org/grpc/codes"
 
-	"github.com/idgate/idgate/config"
 	"github.com/idgate/idgate/internal/devtools/devidp"
 	"github.com/idgate/idgate/internal/testkit/redistest"
 	"github.com/idgate/idgate/internal/testkit/testclock"
@@ -22,25 +20,8 @@ import (
 // waits for its keys.
 func mustOpenParsed(t *testing.T, clk *testclock.Clock, yaml string) (*App, *devidp.Provider) {
 	t.Helper()
-	idp, err := devidp.Start(devidp.Options{Now: clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { idp.Close() })
-	cfg, err := config.Parse(strings.NewReader(fmt.Sprintf(
-		"server: {grpc_addr: '127.0.0.1:0', http_addr: '127.0.0.1:0'}\nissuers: [{issuer: %q, audiences: [kubeflow]}]\n",
-		idp.Issuer())+yaml), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := New(cfg, Options{Now: clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Open(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = a.Shutdown(context.Background()) })
+	idp := mustIdP(t, devidp.Options{Now: clk.Now})
+	a := mustStart(t, mustParse(t, idp, yaml, nil), Options{Now: clk.Now})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := a.WaitReady(ctx); err != nil {
