@@ -105,6 +105,18 @@ func (f *fleet) callsPerUser(shots []shot) (calls map[string]int64, total, most 
 	return calls, total, most
 }
 
+// mustAllAllowedOneCallEach fails t unless tl holds a clean, allowed Check
+// of every user of shots on every replica, and the IdP answered exactly one
+// userinfo call for each user.
+func (f *fleet) mustAllAllowedOneCallEach(t *testing.T, what string, shots []shot, tl *tally) {
+	t.Helper()
+	tl.mustBeClean(t, 0)
+	if got := tl.allowed.Load(); got != int64(fleetSize*len(shots)) {
+		t.Errorf("allowed %d of %d Checks: %v", got, fleetSize*len(shots), tl)
+	}
+	f.mustOneCallEach(t, what, shots)
+}
+
 // mustOneCallEach fails t unless the IdP answered exactly one userinfo
 // call for every user of shots.
 func (f *fleet) mustOneCallEach(t *testing.T, what string, shots []shot) {
@@ -169,11 +181,7 @@ func TestFleetOneUserinfoCallPerUser(t *testing.T) {
 			})
 		}
 		wg.Wait()
-		tl.mustBeClean(t, 0)
-		if got := tl.allowed.Load(); got != int64(fleetSize*len(shots)) {
-			t.Errorf("allowed %d of %d Checks: %v", got, fleetSize*len(shots), tl)
-		}
-		f.mustOneCallEach(t, "spread", shots)
+		f.mustAllAllowedOneCallEach(t, "spread", shots, tl)
 	})
 
 	t.Run("simultaneous", func(t *testing.T) {
@@ -200,11 +208,7 @@ func TestFleetOneUserinfoCallPerUser(t *testing.T) {
 			close(barrier)
 			wg.Wait()
 		}
-		tl.mustBeClean(t, 0)
-		if got := tl.allowed.Load(); got != int64(fleetSize*len(shots)) {
-			t.Errorf("allowed %d of %d Checks: %v", got, fleetSize*len(shots), tl)
-		}
-		f.mustOneCallEach(t, "simultaneous", shots)
+		f.mustAllAllowedOneCallEach(t, "simultaneous", shots, tl)
 	})
 
 	t.Run("master killed under load", func(t *testing.T) {

@@ -147,6 +147,23 @@ func (b *browser) tryLogin() (int, string) {
 	return st, body
 }
 
+// loginYAML configures idgate on loopback with browser login against idp
+// (its client, an insecure cookie for plain-http tests, a test session key)
+// and idp as the one issuer, followed by rest (the redis and cache
+// sections).
+func loginYAML(idp *devidp.Provider, rest string) string {
+	return fmt.Sprintf(`server: {grpc_addr: "127.0.0.1:0", http_addr: "127.0.0.1:0"}
+issuers:
+  - {issuer: %[1]q, audiences: [kubeflow, %[2]s]}
+login:
+  issuer: %[1]q
+  client_id: %[2]s
+  client_secret: %[3]s
+  cookie: {secure: false}
+  session_key: "0123456789abcdef0123456789abcdef-test-only"
+`, idp.Issuer(), idp.ClientID(), idp.ClientSecret()) + rest
+}
+
 // TestRedisRestartUnderLoad: Redis (profile cache and login sessions)
 // stops and comes back twice during a steady load. No Check fails or
 // carries a wrong identity. A session survives a restart that keeps the
@@ -165,20 +182,11 @@ func TestRedisRestartUnderLoad(t *testing.T) {
 	rds := mustRedis(t)
 	idp := mustIdP(t, devidp.Options{})
 	idp.SetDefaultUser(map[string]any{"sub": "web-1", "email": "web@example.com", "groups": []string{"ml"}})
-	p := mustRun(t, fmt.Sprintf(`server: {grpc_addr: "127.0.0.1:0", http_addr: "127.0.0.1:0"}
-issuers:
-  - {issuer: %[1]q, audiences: [kubeflow, %[2]s]}
-login:
-  issuer: %[1]q
-  client_id: %[2]s
-  client_secret: %[3]s
-  cookie: {secure: false}
-  session_key: "0123456789abcdef0123456789abcdef-test-only"
-cache:
+	p := mustRun(t, loginYAML(idp, fmt.Sprintf(`cache:
   local_size: 100
   negative_ttl: 1s
-redis: {addrs: [%[4]q]}
-`, idp.Issuer(), idp.ClientID(), idp.ClientSecret(), rds.addr()))
+redis: {addrs: [%q]}
+`, rds.addr())))
 	p.mustReady(10 * time.Second)
 	b := newBrowser(t, p)
 	b.login()

@@ -20,17 +20,8 @@ func TestOneRedisForProfilesAndSessions(t *testing.T) {
 	idp := mustIdP(t, devidp.Options{})
 	idp.SetDefaultUser(map[string]any{"sub": "web-1", "email": "web@example.com", "groups": []string{"ml"}})
 	idp.SetUserinfo("api-1", map[string]any{"email": "api@example.com", "name": "API", "groups": []string{"ml"}})
-	p := mustRun(t, fmt.Sprintf(`server: {grpc_addr: "127.0.0.1:0", http_addr: "127.0.0.1:0"}
-issuers:
-  - {issuer: %[1]q, audiences: [kubeflow, %[2]s]}
-login:
-  issuer: %[1]q
-  client_id: %[2]s
-  client_secret: %[3]s
-  cookie: {secure: false}
-  session_key: "0123456789abcdef0123456789abcdef-test-only"
-redis: {addrs: [%[4]q], key_prefix: "shared:"}
-`, idp.Issuer(), idp.ClientID(), idp.ClientSecret(), rds.addr()))
+	p := mustRun(t, loginYAML(idp, fmt.Sprintf(`redis: {addrs: [%q], key_prefix: "shared:"}
+`, rds.addr())))
 	p.mustReady(10 * time.Second)
 	b := newBrowser(t, p)
 	b.login()
