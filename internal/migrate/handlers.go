@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // handlers convert each setting idgate migrate knows.
@@ -15,13 +17,13 @@ func init() {
 		"provider":                               provider,
 		"oidc_issuer_url":                        issuerURL,
 		"skip_oidc_discovery":                    skipDiscovery,
-		"oidc_jwks_url":                          jwksURL,
+		"oidc_jwks_url":                          endpoint("issuers[0].jwks_uri", func(t *target) *string { return &t.issuer.jwksURI }),
 		"login_url":                              loginURL,
-		"redeem_url":                             redeemURL,
-		"profile_url":                            profileURL,
-		"client_id":                              clientID,
+		"redeem_url":                             endpoint("login.token_endpoint", func(t *target) *string { return &t.login.tokenEndpoint }),
+		"profile_url":                            endpoint("issuers[0].userinfo_endpoint", func(t *target) *string { return &t.issuer.userinfoURL }),
+		"client_id":                              carry("login.client_id, issuers[0].audiences", func(t *target) *string { return &t.login.clientID }),
 		"client_secret":                          clientSecret,
-		"client_secret_file":                     clientSecretFile,
+		"client_secret_file":                     carry("login.client_secret_file", func(t *target) *string { return &t.login.clientSecretFile }),
 		"cookie_secret":                          cookieSecret,
 		"cookie_secret_file":                     cookieSecret,
 		"cookie_name":                            cookieName,
@@ -37,7 +39,7 @@ func init() {
 		"scope":                                  scope,
 		"user_id_claim":                          userClaim,
 		"oidc_email_claim":                       userClaim,
-		"oidc_groups_claim":                      groupsClaim,
+		"oidc_groups_claim":                      carry("issuers[0].groups_claim", func(t *target) *string { return &t.issuer.groupsClaim }),
 		"skip_auth_routes":                       skipAuthRoutes,
 		"skip_auth_regex":                        skipAuthRoutes,
 		"skip_auth_preflight":                    skipPreflight,
@@ -92,6 +94,27 @@ func notCarried(why string) func(*converter, Setting) {
 	return func(c *converter, s Setting) { c.notCarried(s, why) }
 }
 
+// carry copies a setting's value as it is into the field of the output
+// that field picks, configured as key.
+func carry(key string, field func(*target) *string) func(*converter, Setting) {
+	return func(c *converter, s Setting) {
+		*field(&c.out) = s.Value()
+		c.carried(s, key)
+	}
+}
+
+// endpoint is carry for a setting that must be an absolute http(s) URL
+// without credentials; any other value is not carried.
+func endpoint(key string, field func(*target) *string) func(*converter, Setting) {
+	return func(c *converter, s Setting) {
+		if !endpointURL(s.Value()) {
+			c.notCarried(s, "not an absolute http(s) URL")
+			return
+		}
+		carry(key, field)(c, s)
+	}
+}
+
 func provider(c *converter, s Setting) {
 	switch p := s.Value(); p {
 	case "oidc", "keycloak-oidc", "azure", "adfs", "gitlab":
@@ -135,15 +158,6 @@ func endpointURL(v string) bool {
 	return err == nil && u.Host != "" && u.User == nil && u.Fragment == "" && (u.Scheme == "http" || u.Scheme == "https")
 }
 
-func jwksURL(c *converter, s Setting) {
-	if !endpointURL(s.Value()) {
-		c.notCarried(s, "not an absolute http(s) URL")
-		return
-	}
-	c.out.issuer.jwksURI = s.Value()
-	c.carried(s, "issuers[0].jwks_uri")
-}
-
 func loginURL(c *converter, s Setting) {
 	v := s.Value()
 	if !endpointURL(v) && !safePath(v) {
@@ -161,29 +175,6 @@ func safePath(v string) bool {
 		!strings.Contains(l, "%2f") && !strings.Contains(l, "%5c")
 }
 
-func redeemURL(c *converter, s Setting) {
-	if !endpointURL(s.Value()) {
-		c.notCarried(s, "not an absolute http(s) URL")
-		return
-	}
-	c.out.login.tokenEndpoint = s.Value()
-	c.carried(s, "login.token_endpoint")
-}
-
-func profileURL(c *converter, s Setting) {
-	if !endpointURL(s.Value()) {
-		c.notCarried(s, "not an absolute http(s) URL")
-		return
-	}
-	c.out.issuer.userinfoURL = s.Value()
-	c.carried(s, "issuers[0].userinfo_endpoint")
-}
-
-func clientID(c *converter, s Setting) {
-	c.out.login.clientID = s.Value()
-	c.carried(s, "login.client_id, issuers[0].audiences")
-}
-
 func clientSecret(c *converter, s Setting) {
 	if c.get("client_secret_file") != "" {
 		c.notCarried(s, "client_secret_file is used")
@@ -192,11 +183,6 @@ func clientSecret(c *converter, s Setting) {
 	c.out.login.needsSecret = true
 	c.out.envs = append(c.out.envs, "IDGATE_LOGIN_CLIENT_SECRET (the client secret, from the same Secret)")
 	c.carried(s, "environment IDGATE_LOGIN_CLIENT_SECRET (not printed)")
-}
-
-func clientSecretFile(c *converter, s Setting) {
-	c.out.login.clientSecretFile = s.Value()
-	c.carried(s, "login.client_secret_file")
 }
 
 func cookieSecret(c *converter, s Setting) {
@@ -285,11 +271,6 @@ func userClaim(c *converter, s Setting) {
 	}
 	c.out.issuer.userClaim = s.Value()
 	c.carried(s, "issuers[0].user_claim")
-}
-
-func groupsClaim(c *converter, s Setting) {
-	c.out.issuer.groupsClaim = s.Value()
-	c.carried(s, "issuers[0].groups_claim")
 }
 
 func skipPreflight(c *converter, s Setting) {
@@ -459,18 +440,9 @@ func regexRoute(r string) (route, bool) {
 	return rt, safePath(rt.prefix)
 }
 
-func validToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
-			return false
-		}
-	}
-	return true
-}
+// validToken reports whether s is an RFC 9110 token (cookie, method and
+// header names; the domain labels oauth2-proxy takes).
+func validToken(s string) bool { return httpguts.ValidHeaderFieldName(s) }
 
 func lower(s []string) []string {
 	out := make([]string, len(s))
