@@ -122,11 +122,7 @@ func assertGoMemLimit(t *testing.T, c corev1.Container) {
 
 func assertServiceSelects(t *testing.T, r Rendered, podLabels labels.Set, c corev1.Container) {
 	t.Helper()
-	svcs := find[corev1.Service](r.Objects)
-	if len(svcs) != 1 {
-		t.Fatalf("want one Service, got %d", len(svcs))
-	}
-	svc := svcs[0]
+	svc := findOne[corev1.Service](t, r.Objects, "Service")
 	if !labels.SelectorFromSet(svc.Spec.Selector).Matches(podLabels) || len(svc.Spec.Selector) == 0 {
 		t.Errorf("Service selector %v does not select the pod %v", svc.Spec.Selector, podLabels)
 	}
@@ -143,11 +139,7 @@ func assertServiceSelects(t *testing.T, r Rendered, podLabels labels.Set, c core
 // gateway pods, the ones the CUSTOM policy makes call idgate.
 func assertGatewayNetworkPolicy(t *testing.T, r Rendered, podLabels labels.Set, c corev1.Container) {
 	t.Helper()
-	nps := find[networkingv1.NetworkPolicy](r.Objects)
-	if len(nps) != 1 {
-		t.Fatalf("want one NetworkPolicy, got %d", len(nps))
-	}
-	np := nps[0]
+	np := findOne[networkingv1.NetworkPolicy](t, r.Objects, "NetworkPolicy")
 	if !labels.SelectorFromSet(np.Spec.PodSelector.MatchLabels).Matches(podLabels) {
 		t.Fatalf("podSelector %v does not select the pod %v", np.Spec.PodSelector.MatchLabels, podLabels)
 	}
@@ -175,21 +167,14 @@ func TestHelmOptionalObjects(t *testing.T) {
 	if d.Spec.Replicas != nil {
 		t.Errorf("replicas set with the HPA enabled: the HPA owns it")
 	}
-	hpas := find[autoscalingv2.HorizontalPodAutoscaler](r.Objects)
-	if len(hpas) != 1 {
-		t.Fatalf("want one HPA, got %d", len(hpas))
-	}
-	ref := hpas[0].Spec.ScaleTargetRef
-	if ref.Kind != "Deployment" || ref.Name != d.Name || hpas[0].Spec.MaxReplicas != 5 ||
-		hpas[0].Spec.MinReplicas == nil || *hpas[0].Spec.MinReplicas != 2 {
-		t.Errorf("HPA %+v does not scale Deployment %s from 2 to 5", hpas[0].Spec, d.Name)
+	hpa := findOne[autoscalingv2.HorizontalPodAutoscaler](t, r.Objects, "HPA")
+	ref := hpa.Spec.ScaleTargetRef
+	if ref.Kind != "Deployment" || ref.Name != d.Name || hpa.Spec.MaxReplicas != 5 ||
+		hpa.Spec.MinReplicas == nil || *hpa.Spec.MinReplicas != 2 {
+		t.Errorf("HPA %+v does not scale Deployment %s from 2 to 5", hpa.Spec, d.Name)
 	}
 
-	sms := find[monitoringv1.ServiceMonitor](r.Objects)
-	if len(sms) != 1 {
-		t.Fatalf("want one ServiceMonitor, got %d", len(sms))
-	}
-	sm := sms[0]
+	sm := findOne[monitoringv1.ServiceMonitor](t, r.Objects, "ServiceMonitor")
 	var want monitoringv1.ServiceMonitor
 	if err := unmarshalStrict(MustReadFile(t, "monitoring/servicemonitor.yaml"), &want); err != nil {
 		t.Fatal(err)

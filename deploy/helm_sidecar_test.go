@@ -211,34 +211,15 @@ func itoa(n uint32) string { return strconv.FormatUint(uint64(n), 10) }
 // names its ports; Envoy's port is open; Flyte's API port never is.
 func assertSidecarNetworkPolicy(t *testing.T, r Rendered, pod labels.Set, envoyPort, apiPort int32) {
 	t.Helper()
-	nps := find[networkingv1.NetworkPolicy](r.Objects)
-	if len(nps) != 1 {
-		t.Fatalf("want one NetworkPolicy, got %d", len(nps))
-	}
-	np := nps[0]
+	np := findOne[networkingv1.NetworkPolicy](t, r.Objects, "NetworkPolicy")
 	if !labels.SelectorFromSet(np.Spec.PodSelector.MatchLabels).Matches(pod) || len(np.Spec.PodSelector.MatchLabels) == 0 {
 		t.Fatalf("podSelector %v does not select Flyte's pod %v", np.Spec.PodSelector.MatchLabels, pod)
 	}
-	if !slices.Contains(np.Spec.PolicyTypes, networkingv1.PolicyTypeIngress) {
-		t.Errorf("policyTypes %v: no Ingress", np.Spec.PolicyTypes)
+	ports := ingressPorts(t, np)
+	if ports[apiPort] {
+		t.Errorf("Flyte's API port %d is open: Envoy must be the only way in", apiPort)
 	}
-	var envoyOpen bool
-	for _, rule := range np.Spec.Ingress {
-		if len(rule.Ports) == 0 {
-			t.Errorf("an ingress rule opens every port: %+v", rule)
-		}
-		for _, p := range rule.Ports {
-			if p.Port == nil || p.EndPort != nil {
-				t.Errorf("rule port %+v: want one named port number", p)
-				continue
-			}
-			if p.Port.IntVal == apiPort {
-				t.Errorf("Flyte's API port %d is open: Envoy must be the only way in", apiPort)
-			}
-			envoyOpen = envoyOpen || p.Port.IntVal == envoyPort
-		}
-	}
-	if !envoyOpen {
+	if !ports[envoyPort] {
 		t.Errorf("Envoy's port %d is not open", envoyPort)
 	}
 }

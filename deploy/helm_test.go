@@ -216,10 +216,7 @@ func mountedVolume(tb testing.TB, vols []corev1.Volume, c corev1.Container, path
 // gatewayDeployment returns the rendered idgate Deployment and its container.
 func gatewayDeployment(tb testing.TB, r Rendered) (*appsv1.Deployment, corev1.Container) {
 	tb.Helper()
-	deps := find[appsv1.Deployment](r.Objects)
-	if len(deps) != 1 {
-		tb.Fatalf("want one Deployment, rendered %d", len(deps))
-	}
+	findOne[appsv1.Deployment](tb, r.Objects, "Deployment")
 	return idgateContainer(tb, r.Objects)
 }
 

@@ -59,6 +59,17 @@ func find[T any](objs []Object) []*T {
 	return out
 }
 
+// findOne returns the one built object of a kind, failing tb unless there
+// is exactly one; kind names it in the failure.
+func findOne[T any](tb testing.TB, objs []Object, kind string) *T {
+	tb.Helper()
+	found := find[T](objs)
+	if len(found) != 1 {
+		tb.Fatalf("want one %s, got %d", kind, len(found))
+	}
+	return found[0]
+}
+
 func TestManifestsDecodeStrictly(t *testing.T) {
 	for _, dir := range []string{"kubernetes", "istio"} {
 		for _, rel := range MustYAMLFiles(t, dir) {
