@@ -12,6 +12,7 @@ import (
 	"github.com/idgate/idgate/decision"
 	"github.com/idgate/idgate/decisionlog"
 	"github.com/idgate/idgate/identity"
+	"github.com/idgate/idgate/internal/testkit/decidertest"
 )
 
 // benchResult is a typical warm allow: three identity headers, the strip
@@ -43,7 +44,7 @@ func BenchmarkAllowedResponse(b *testing.B) {
 
 // BenchmarkObserve is the decision log line (JSON, to io.Discard) and metrics.
 func BenchmarkObserve(b *testing.B) {
-	_, s := newServer(b, fixedDecider{}, decisionlog.Config{Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	_, s := newServer(b, decidertest.Fixed{}, decisionlog.Config{Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
 	res := benchResult()
 	req := &decision.Request{ID: "b7c1f0e2"}
 	ctx := context.Background()
@@ -56,7 +57,7 @@ func BenchmarkObserve(b *testing.B) {
 
 // BenchmarkCheck is Translate, a fixed decision, Observe and the response.
 func BenchmarkCheck(b *testing.B) {
-	s, _ := newServer(b, fixedDecider{res: benchResult()}, decisionlog.Config{Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	s, _ := newServer(b, decidertest.Fixed{Result: benchResult()}, decisionlog.Config{Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
 	req := mustFixture(b, "envoy-check-request.json")
 	ctx := context.Background()
 	b.ReportAllocs()

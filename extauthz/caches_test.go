@@ -7,6 +7,7 @@ import (
 	"github.com/idgate/idgate/decision"
 	"github.com/idgate/idgate/decisionlog"
 	"github.com/idgate/idgate/identity"
+	"github.com/idgate/idgate/internal/testkit/decidertest"
 )
 
 // cached counts what c holds: shared metadata values and encoded metadata.
@@ -37,8 +38,8 @@ func TestResponseCachesOwnedByServer(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s1, _ := newServer(t, fixedDecider{res: tc.res}, decisionlog.Config{})
-			s2, _ := newServer(t, fixedDecider{res: tc.res}, decisionlog.Config{})
+			s1, _ := newServer(t, decidertest.Fixed{Result: tc.res}, decisionlog.Config{})
+			s2, _ := newServer(t, decidertest.Fixed{Result: tc.res}, decisionlog.Config{})
 			if _, err := s1.Check(context.Background(), checkFor("/pipeline")); err != nil {
 				t.Fatal(err)
 			}

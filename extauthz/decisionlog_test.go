@@ -13,6 +13,7 @@ import (
 	"github.com/idgate/idgate/decision"
 	"github.com/idgate/idgate/decisionlog"
 	"github.com/idgate/idgate/identity"
+	"github.com/idgate/idgate/internal/testkit/decidertest"
 )
 
 func TestDecisionLogSetting(t *testing.T) {
@@ -33,7 +34,7 @@ func TestDecisionLogSetting(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.setting+"/"+decisionlog.Result(&tc.res), func(t *testing.T) {
 			var buf bytes.Buffer
-			s, _ := newServer(t, fixedDecider{res: tc.res}, decisionlog.Config{LogDecisions: tc.setting,
+			s, _ := newServer(t, decidertest.Fixed{Result: tc.res}, decisionlog.Config{LogDecisions: tc.setting,
 				Logger: slog.New(slog.NewJSONHandler(&buf, nil))})
 			if _, err := s.Check(context.Background(), checkFor("/pipeline/runs?x=1")); err != nil {
 				t.Fatal(err)
@@ -69,7 +70,7 @@ func TestDecisionLogLine(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var buf bytes.Buffer
-			s, _ := newServer(t, fixedDecider{res: tc.res}, decisionlog.Config{Logger: slog.New(slog.NewJSONHandler(&buf, nil))})
+			s, _ := newServer(t, decidertest.Fixed{Result: tc.res}, decisionlog.Config{Logger: slog.New(slog.NewJSONHandler(&buf, nil))})
 			req := checkFor("/pipeline/apis/v2beta1/runs?token=query-secret#frag")
 			req.Attributes.Request.Http.Method = "POST"
 			if _, err := s.Check(context.Background(), req); err != nil {

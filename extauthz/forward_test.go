@@ -17,6 +17,7 @@ import (
 	"github.com/idgate/idgate/decision"
 	"github.com/idgate/idgate/decisionlog"
 	"github.com/idgate/idgate/identity"
+	"github.com/idgate/idgate/internal/testkit/decidertest"
 	"github.com/idgate/idgate/internal/testkit/promtest"
 )
 
@@ -67,7 +68,7 @@ func TestTranslatePrincipalAndCopies(t *testing.T) {
 func TestForwardedMetricAndLog(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	var logs bytes.Buffer
-	_, s := newServer(t, fixedDecider{}, decisionlog.Config{Registerer: reg, Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	_, s := newServer(t, decidertest.Fixed{}, decisionlog.Config{Registerer: reg, Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
 	s.Preset(decisionlog.Labels{Forwarders: []string{uiPrincipal}})
 	if n, err := testutil.GatherAndCount(reg, "idgate_forwarded_total"); err != nil || n != 1 {
 		t.Fatalf("forwarded_total series before any request: %d, want 1", n)

@@ -14,6 +14,7 @@ import (
 	"github.com/idgate/idgate/decision"
 	"github.com/idgate/idgate/decisionlog"
 	"github.com/idgate/idgate/identity"
+	"github.com/idgate/idgate/internal/testkit/decidertest"
 )
 
 func mustFixture(t testing.TB, name string) *authv3.CheckRequest {
@@ -64,34 +65,25 @@ func TestTranslateLowersMixedCase(t *testing.T) {
 	}
 }
 
-type fixedDecider struct {
-	res decision.Result
-	err error
-}
-
-func (f fixedDecider) Decide(context.Context, *decision.Request) (decision.Result, error) {
-	return f.res, f.err
-}
-
 func TestCheckResponses(t *testing.T) {
 	id := &identity.Identity{Issuer: "i", Subject: "s", Degraded: "userinfo_timeout"}
 	tests := []struct {
 		name     string
 		req      *authv3.CheckRequest
-		decider  fixedDecider
+		decider  decidertest.Fixed
 		wantCode codes.Code
 		wantHTTP int
 		wantErr  bool
 	}{
-		{"no http attributes is a deny", &authv3.CheckRequest{}, fixedDecider{}, codes.PermissionDenied, 400, false},
+		{"no http attributes is a deny", &authv3.CheckRequest{}, decidertest.Fixed{}, codes.PermissionDenied, 400, false},
 		{"401 is unauthenticated", mustFixture(t, "envoy-check-request.json"),
-			fixedDecider{res: decision.Result{Status: 401, Reason: "expired", Message: "invalid token: expired"}}, codes.Unauthenticated, 401, false},
+			decidertest.Fixed{Result: decision.Result{Status: 401, Reason: "expired", Message: "invalid token: expired"}}, codes.Unauthenticated, 401, false},
 		{"403 is permission denied", mustFixture(t, "envoy-check-request.json"),
-			fixedDecider{res: decision.Result{Status: 403, Reason: "forbidden"}}, codes.PermissionDenied, 403, false},
+			decidertest.Fixed{Result: decision.Result{Status: 403, Reason: "forbidden"}}, codes.PermissionDenied, 403, false},
 		{"allowed", mustFixture(t, "envoy-check-request.json"),
-			fixedDecider{res: decision.Result{Allowed: true, Status: 200, Reason: "ok", Identity: id,
+			decidertest.Fixed{Result: decision.Result{Allowed: true, Status: 200, Reason: "ok", Identity: id,
 				Set: []identity.Header{{Name: "kubeflow-userid", Value: "a"}}, Remove: []string{"x-amzn-oidc-data"}}}, codes.OK, 200, false},
-		{"internal fault is a grpc error", mustFixture(t, "envoy-check-request.json"), fixedDecider{err: errors.New("boom")}, 0, 0, true},
+		{"internal fault is a grpc error", mustFixture(t, "envoy-check-request.json"), decidertest.Fixed{Err: errors.New("boom")}, 0, 0, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -18,16 +18,8 @@ import (
 	"github.com/idgate/idgate/decisionlog"
 	"github.com/idgate/idgate/extauthz"
 	"github.com/idgate/idgate/forwardauth"
+	"github.com/idgate/idgate/internal/testkit/decidertest"
 )
-
-type fixedDecider struct {
-	res decision.Result
-	err error
-}
-
-func (f fixedDecider) Decide(context.Context, *decision.Request) (decision.Result, error) {
-	return f.res, f.err
-}
 
 func TestNewRequiresDeciderAndRecorder(t *testing.T) {
 	rec, err := decisionlog.New(decisionlog.Config{})
@@ -40,8 +32,8 @@ func TestNewRequiresDeciderAndRecorder(t *testing.T) {
 		wantErr string
 	}{
 		{"no decider", forwardauth.Config{Recorder: rec}, "forwardauth: decider required"},
-		{"no recorder", forwardauth.Config{Decider: fixedDecider{}}, "forwardauth: recorder required"},
-		{"both", forwardauth.Config{Decider: fixedDecider{}, Recorder: rec}, ""},
+		{"no recorder", forwardauth.Config{Decider: decidertest.Fixed{}}, "forwardauth: recorder required"},
+		{"both", forwardauth.Config{Decider: decidertest.Fixed{}, Recorder: rec}, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -71,7 +63,7 @@ func TestOneRecorderForBothFrontEnds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deny := fixedDecider{res: decision.Result{Status: 403, Reason: "forbidden", Route: "/admin", Message: "forbidden"}}
+	deny := decidertest.Fixed{Result: decision.Result{Status: 403, Reason: "forbidden", Route: "/admin", Message: "forbidden"}}
 	authz, err := extauthz.New(extauthz.Config{Decider: deny, Recorder: rec})
 	if err != nil {
 		t.Fatal(err)
@@ -80,7 +72,7 @@ func TestOneRecorderForBothFrontEnds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	broken, err := forwardauth.New(forwardauth.Config{Decider: fixedDecider{err: errors.New("boom")}, Recorder: rec})
+	broken, err := forwardauth.New(forwardauth.Config{Decider: decidertest.Fixed{Err: errors.New("boom")}, Recorder: rec})
 	if err != nil {
 		t.Fatal(err)
 	}
