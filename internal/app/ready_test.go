@@ -19,13 +19,8 @@ import (
 // one warning for the failing fetches; once the IdP recovers, /readyz is
 // 200 and the recovery is logged.
 func TestReadyzNamesTheUnreadyIssuer(t *testing.T) {
-	idp := mustIdP(t, devidp.Options{})
-	idp.SetFault("jwks", devidp.Fault{Status: http.StatusServiceUnavailable})
-	cfg := loopbackConfig(idp)
-	f := false
-	cfg.Issuers[0].Userinfo = &f
 	var logs testlog.Buffer
-	a := mustStart(t, cfg, Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	a, idp := mustStartKeysDown(t, Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
 
 	wait.For(t, "a failed key fetch", func() bool { return idp.JWKSCalls() >= 2 })
 	status, body := getReadyz(t, a)
@@ -47,6 +42,18 @@ func TestReadyzNamesTheUnreadyIssuer(t *testing.T) {
 	}
 }
 
+// mustStartKeysDown starts an App (userinfo off) whose one issuer's JWKS
+// answers 503 until the test clears the fault.
+func mustStartKeysDown(t *testing.T, opts Options) (*App, *devidp.Provider) {
+	t.Helper()
+	idp := mustIdP(t, devidp.Options{})
+	idp.SetFault("jwks", devidp.Fault{Status: http.StatusServiceUnavailable})
+	cfg := loopbackConfig(idp)
+	f := false
+	cfg.Issuers[0].Userinfo = &f
+	return mustStart(t, cfg, opts), idp
+}
+
 func getReadyz(t *testing.T, a *App) (int, string) {
 	t.Helper()
 	resp, err := http.Get("http://" + a.HTTPAddr() + "/readyz")
@@ -62,12 +69,7 @@ func getReadyz(t *testing.T, a *App) (int, string) {
 // its context ends, it names the issuer not ready and why; once Shutdown
 // has begun it returns at once, whatever its context.
 func TestWaitReady(t *testing.T) {
-	idp := mustIdP(t, devidp.Options{})
-	idp.SetFault("jwks", devidp.Fault{Status: http.StatusServiceUnavailable})
-	cfg := loopbackConfig(idp)
-	f := false
-	cfg.Issuers[0].Userinfo = &f
-	a := mustStart(t, cfg, Options{})
+	a, idp := mustStartKeysDown(t, Options{})
 
 	t.Run("context ends first", func(t *testing.T) {
 		wait.For(t, "a failed key fetch", func() bool { return idp.JWKSCalls() >= 1 })
