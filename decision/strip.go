@@ -82,6 +82,10 @@ func unusual(n string) bool {
 type stripList struct {
 	all   []string       // every name, for public routes and lookups
 	index map[string]int // position of each name in all
+	// bit numbers the names a Renderer may set (its Names), at most 64:
+	// the key of a cached removal list is the set of those being set, so
+	// its cost does not grow with the number of extra strip headers.
+	bit   map[string]uint8
 	lists *removalLists
 }
 
@@ -98,7 +102,7 @@ type removalLists struct {
 const maxCachedLists = 64
 
 func newStripList(emitted, extra []string) stripList {
-	s := stripList{index: map[string]int{}, lists: &removalLists{}}
+	s := stripList{index: map[string]int{}, bit: map[string]uint8{}, lists: &removalLists{}}
 	add := func(n string) {
 		if _, dup := s.index[n]; n != "" && !dup {
 			s.index[n] = len(s.all)
@@ -112,6 +116,12 @@ func newStripList(emitted, extra []string) stripList {
 			// A configured "_" name (x_user) is read by WSGI as x-user
 			// too: strip the "-" spelling, and so every spelling.
 			add(strings.ReplaceAll(n, "_", "-"))
+		}
+	}
+	for _, n := range emitted {
+		n = strings.ToLower(strings.TrimSpace(n))
+		if _, dup := s.bit[n]; n != "" && !dup && len(s.bit) < 64 {
+			s.bit[n] = uint8(len(s.bit))
 		}
 	}
 	return s
@@ -131,14 +141,10 @@ func (s *stripList) removals(set []identity.Header, headers map[string]string) [
 // removalsScanned is removals when the caller has scanned the headers
 // already (scan's unusual), saving a second pass over them.
 func (s *stripList) removalsScanned(set []identity.Header, headers map[string]string, unusual bool) []string {
-	if len(s.all) <= 64 && !unusual {
-		var mask uint64
-		for _, h := range set {
-			if i, ok := s.index[h.Name]; ok {
-				mask |= 1 << uint(i)
-			}
+	if !unusual {
+		if mask, ok := s.setMask(set); ok {
+			return s.cached(mask)
 		}
-		return s.cached(mask)
 	}
 	isSet := func(n string) bool {
 		for _, h := range set {
@@ -183,7 +189,22 @@ func (s *stripList) strips(n string) bool {
 	return false
 }
 
-// cached returns the names of all whose bit is not in mask.
+// setMask is the set of strip names being set, as bits; ok is false when
+// a strip name without a bit is set (a Renderer setting a name it did not
+// declare), which the slow path handles.
+func (s *stripList) setMask(set []identity.Header) (mask uint64, ok bool) {
+	for _, h := range set {
+		if b, has := s.bit[h.Name]; has {
+			mask |= 1 << b
+		} else if _, strip := s.index[h.Name]; strip {
+			return 0, false
+		}
+	}
+	return mask, true
+}
+
+// cached returns the names of all not being set: those without a bit or
+// whose bit is not in mask.
 func (s *stripList) cached(mask uint64) []string {
 	c := s.lists
 	if m := c.m.Load(); m != nil {
@@ -192,8 +213,8 @@ func (s *stripList) cached(mask uint64) []string {
 		}
 	}
 	out := make([]string, 0, len(s.all))
-	for i, n := range s.all {
-		if mask&(1<<uint(i)) == 0 {
+	for _, n := range s.all {
+		if b, has := s.bit[n]; !has || mask&(1<<b) == 0 {
 			out = append(out, n)
 		}
 	}
