@@ -82,7 +82,7 @@ func New(cfg Config, signer Signer) (*Renderer, error) {
 	if (cfg.FlyteHeader != "" || cfg.ALB.Enabled) && signer == nil {
 		return nil, errors.New("outputs: signed headers need a signer")
 	}
-	return &Renderer{cfg: cfg, signer: signer, tokens: newTokenCache(cfg.CacheSize), alb: newTokenCache(cfg.CacheSize)}, nil
+	return &Renderer{cfg: cfg, signer: signer, tokens: newTokenCache(cfg.CacheSize, cfg.Now), alb: newTokenCache(cfg.CacheSize, cfg.Now)}, nil
 }
 
 // Names lists every header Render can set, for the strip list.
