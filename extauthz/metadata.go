@@ -1,7 +1,7 @@
 package extauthz
 
 import (
-	"sync"
+	"unsafe"
 
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/idgate/idgate/decision"
+	"github.com/idgate/idgate/internal/cache"
 )
 
 // dynamicMetadataField is CheckResponse.dynamic_metadata's field number.
@@ -35,43 +36,35 @@ func keyOf(res *decision.Result) metadataKey {
 	return k
 }
 
+// metadataBytesPerEntry is the average size budget of an encoded entry (a
+// typical one is about 0.2 KB): at most maxEncodedMetadata entries and
+// that many times this many bytes.
+const metadataBytesPerEntry = 1 << 10
+
 // encodedMetadata caches the dynamic_metadata field of allow responses,
 // already encoded: marshalling a protobuf Struct (a map of Values) per
 // Check was half the cost of building and sending an allow. The bytes are
 // attached as the response's unknown fields, which protobuf writes out
 // verbatim, so Envoy receives exactly the field fillMetadata describes.
 type encodedMetadata struct {
-	mu sync.RWMutex
-	m  map[metadataKey]protoreflect.RawFields
+	c *cache.Cache[metadataKey, protoreflect.RawFields]
 }
 
-var allowMetadata encodedMetadata
+var allowMetadata = encodedMetadata{c: cache.New[metadataKey, protoreflect.RawFields](
+	cache.Config{MaxEntries: maxEncodedMetadata, MaxBytes: maxEncodedMetadata * metadataBytesPerEntry}, nil)}
 
 func (c *encodedMetadata) get(res *decision.Result) protoreflect.RawFields {
 	k := keyOf(res)
-	c.mu.RLock()
-	b, ok := c.m[k]
-	c.mu.RUnlock()
-	if ok {
+	if b, ok := c.c.Get(k); ok {
 		return b
 	}
 	raw, err := proto.Marshal(fillMetadata(&structpb.Struct{}, res))
 	if err != nil { // a Struct of strings always marshals; send none rather than fail
 		return nil
 	}
-	b = protowire.AppendTag(nil, dynamicMetadataField, protowire.BytesType)
+	b := protowire.AppendTag(nil, dynamicMetadataField, protowire.BytesType)
 	b = protowire.AppendBytes(b, raw)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil {
-		c.m = make(map[metadataKey]protoreflect.RawFields)
-	}
-	if len(c.m) >= maxEncodedMetadata {
-		for victim := range c.m { // evict an arbitrary entry
-			delete(c.m, victim)
-			break
-		}
-	}
-	c.m[k] = b
+	const overhead = int(unsafe.Sizeof(metadataKey{})) + 24 + 16 // key, slice, map slot
+	c.c.Put(k, b, overhead+cap(b))
 	return b
 }
