@@ -1,12 +1,10 @@
 package decision
 
 import (
-	"maps"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	"github.com/idgate/idgate/identity"
+	"github.com/idgate/idgate/internal/cache"
 )
 
 // identityHeaders are the headers any identity-aware proxy in this space
@@ -90,19 +88,15 @@ type stripList struct {
 }
 
 // removalLists caches removals by the set of names being set (a bit per
-// position in stripList.all), for requests without x-auth-request-*
-// headers: the common case costs a lookup, not a new list. Copy-on-write,
-// so a lookup takes no lock.
-type removalLists struct {
-	mu sync.Mutex
-	m  atomic.Pointer[map[uint64][]string]
-}
+// name in stripList.bit), for requests without x-auth-request-* headers:
+// the common case costs a lookup, not a new list. Reads take no lock.
+type removalLists = cache.ReadMostly[uint64, []string]
 
 // maxCachedLists bounds lists; real configurations produce a handful.
 const maxCachedLists = 64
 
 func newStripList(emitted, extra []string) stripList {
-	s := stripList{index: map[string]int{}, bit: map[string]uint8{}, lists: &removalLists{}}
+	s := stripList{index: map[string]int{}, bit: map[string]uint8{}, lists: cache.NewReadMostly[uint64, []string](maxCachedLists)}
 	add := func(n string) {
 		if _, dup := s.index[n]; n != "" && !dup {
 			s.index[n] = len(s.all)
@@ -206,32 +200,18 @@ func (s *stripList) setMask(set []identity.Header) (mask uint64, ok bool) {
 // cached returns the names of all not being set: those without a bit or
 // whose bit is not in mask.
 func (s *stripList) cached(mask uint64) []string {
-	c := s.lists
-	if m := c.m.Load(); m != nil {
-		if l, ok := (*m)[mask]; ok {
-			return l
+	if l, ok := s.lists.Get(mask); ok {
+		return l
+	}
+	return s.lists.GetOrAdd(mask, func() []string {
+		out := make([]string, 0, len(s.all))
+		for _, n := range s.all {
+			if b, has := s.bit[n]; !has || mask&(1<<b) == 0 {
+				out = append(out, n)
+			}
 		}
-	}
-	out := make([]string, 0, len(s.all))
-	for _, n := range s.all {
-		if b, has := s.bit[n]; !has || mask&(1<<b) == 0 {
-			out = append(out, n)
-		}
-	}
-	out = out[:len(out):len(out)]
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	old := c.m.Load()
-	if old != nil && len(*old) >= maxCachedLists {
-		return out
-	}
-	next := make(map[uint64][]string, 4)
-	if old != nil {
-		maps.Copy(next, *old)
-	}
-	next[mask] = out
-	c.m.Store(&next)
-	return out
+		return out[:len(out):len(out)]
+	})
 }
 
 func hasUnusual(headers map[string]string) bool {

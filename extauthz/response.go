@@ -2,8 +2,6 @@ package extauthz
 
 import (
 	"net/http"
-	"sync"
-	"sync/atomic"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
@@ -14,6 +12,7 @@ import (
 
 	"github.com/idgate/idgate/decision"
 	"github.com/idgate/idgate/identity"
+	"github.com/idgate/idgate/internal/cache"
 )
 
 // Static parts of responses, built once and shared: gRPC only reads a
@@ -143,38 +142,16 @@ func fillMetadata(md *structpb.Struct, res *decision.Result) *structpb.Struct {
 // very many routes) values are built per response.
 const maxInterned = 512
 
-// valueCache shares immutable string Values. Reads take no lock: the map
-// is replaced, never changed, when a value is added.
+// valueCache shares immutable string Values; reads take no lock.
 type valueCache struct {
-	mu sync.Mutex
-	m  atomic.Pointer[map[string]*structpb.Value]
+	c *cache.ReadMostly[string, *structpb.Value]
 }
 
-var interned valueCache
+var interned = valueCache{c: cache.NewReadMostly[string, *structpb.Value](maxInterned)}
 
 func (c *valueCache) value(s string) *structpb.Value {
-	if m := c.m.Load(); m != nil {
-		if v, ok := (*m)[s]; ok {
-			return v
-		}
-	}
-	v := structpb.NewStringValue(s)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	old := c.m.Load()
-	if old != nil && len(*old) >= maxInterned {
+	if v, ok := c.c.Get(s); ok {
 		return v
 	}
-	next := make(map[string]*structpb.Value, 8)
-	if old != nil {
-		if prev, ok := (*old)[s]; ok {
-			return prev
-		}
-		for k, pv := range *old {
-			next[k] = pv
-		}
-	}
-	next[s] = v
-	c.m.Store(&next)
-	return v
+	return c.c.GetOrAdd(s, func() *structpb.Value { return structpb.NewStringValue(s) })
 }
