@@ -20,15 +20,17 @@ var dynamicMetadataField = protowire.Number((&authv3.CheckResponse{}).ProtoRefle
 // maxEncodedMetadata bounds the cache of encoded metadata (entries).
 const maxEncodedMetadata = 10000
 
-// metadataKey is everything fillMetadata reads.
+// metadataKey is everything fillMetadata reads but the subject: the cache
+// holds one entry per route and outcome, not one per user.
 type metadataKey struct {
-	reason, route, issuer, subject, degraded, shadow string
+	reason, route, issuer, degraded, shadow string
+	identified                              bool
 }
 
 func keyOf(res *decision.Result) metadataKey {
 	k := metadataKey{reason: res.Reason, route: res.Route}
 	if id := res.Identity; id != nil {
-		k.issuer, k.subject, k.degraded = id.Issuer, id.Subject, id.Degraded
+		k.issuer, k.degraded, k.identified = id.Issuer, id.Degraded, true
 	}
 	if res.Shadow {
 		k.shadow = result(res)
@@ -37,34 +39,59 @@ func keyOf(res *decision.Result) metadataKey {
 }
 
 // metadataBytesPerEntry is the average size budget of an encoded entry (a
-// typical one is about 0.2 KB): at most maxEncodedMetadata entries and
+// typical one is about 0.1 KB): at most maxEncodedMetadata entries and
 // that many times this many bytes.
 const metadataBytesPerEntry = 1 << 10
 
-// encodedMetadata caches the dynamic_metadata field of allow responses,
-// already encoded: marshalling a protobuf Struct (a map of Values) per
-// Check was half the cost of building and sending an allow. The bytes are
-// attached as the response's unknown fields, which protobuf writes out
-// verbatim, so Envoy receives exactly the field fillMetadata describes.
+// encodedMetadata caches the dynamic_metadata Struct of allow responses,
+// already encoded, without the subject: marshalling a protobuf Struct (a
+// map of Values) per Check was half the cost of building and sending an
+// allow. The subject's map entry is appended per Check (map entries may
+// come in any order), and the whole is attached as the response's unknown
+// fields, which protobuf writes out verbatim, so Envoy receives exactly the
+// field fillMetadata describes. Keyed without the subject, the cache does
+// not grow with the number of users.
 type encodedMetadata struct {
-	c *cache.Cache[metadataKey, protoreflect.RawFields]
+	c *cache.Cache[metadataKey, []byte]
 }
 
-var allowMetadata = encodedMetadata{c: cache.New[metadataKey, protoreflect.RawFields](
+var allowMetadata = encodedMetadata{c: cache.New[metadataKey, []byte](
 	cache.Config{MaxEntries: maxEncodedMetadata, MaxBytes: maxEncodedMetadata * metadataBytesPerEntry}, nil)}
 
-func (c *encodedMetadata) get(res *decision.Result) protoreflect.RawFields {
+// get returns the encoded dynamic_metadata field of res, appended to dst.
+func (c *encodedMetadata) get(dst []byte, res *decision.Result) protoreflect.RawFields {
 	k := keyOf(res)
-	if b, ok := c.c.Get(k); ok {
+	inner, ok := c.c.Get(k)
+	if !ok {
+		var err error
+		md := fillMetadata(&structpb.Struct{}, res)
+		delete(md.Fields, "subject")
+		inner, err = proto.MarshalOptions{Deterministic: true}.Marshal(md)
+		if err != nil { // a Struct of strings always marshals; send none rather than fail
+			return nil
+		}
+		const overhead = int(unsafe.Sizeof(metadataKey{})) + 24 + 16 // key, slice, map slot
+		c.c.Put(k, inner, overhead+cap(inner))
+	}
+	if res.Identity != nil { // the Struct's map entry "subject": a string Value
+		sub := res.Identity.Subject
+		valueLen := protowire.SizeTag(3) + protowire.SizeBytes(len(sub))
+		entryLen := protowire.SizeTag(1) + protowire.SizeBytes(len("subject")) + protowire.SizeTag(2) + protowire.SizeBytes(valueLen)
+		size := protowire.SizeTag(1) + protowire.SizeBytes(entryLen)
+		b := dst
+		b = protowire.AppendTag(b, dynamicMetadataField, protowire.BytesType)
+		b = protowire.AppendVarint(b, uint64(len(inner)+size))
+		b = append(b, inner...)
+		b = protowire.AppendTag(b, 1, protowire.BytesType) // Struct.fields
+		b = protowire.AppendVarint(b, uint64(entryLen))
+		b = protowire.AppendTag(b, 1, protowire.BytesType) // key
+		b = protowire.AppendString(b, "subject")
+		b = protowire.AppendTag(b, 2, protowire.BytesType) // value
+		b = protowire.AppendVarint(b, uint64(valueLen))
+		b = protowire.AppendTag(b, 3, protowire.BytesType) // Value.string_value
+		b = protowire.AppendString(b, sub)
 		return b
 	}
-	raw, err := proto.Marshal(fillMetadata(&structpb.Struct{}, res))
-	if err != nil { // a Struct of strings always marshals; send none rather than fail
-		return nil
-	}
-	b := protowire.AppendTag(nil, dynamicMetadataField, protowire.BytesType)
-	b = protowire.AppendBytes(b, raw)
-	const overhead = int(unsafe.Sizeof(metadataKey{})) + 24 + 16 // key, slice, map slot
-	c.c.Put(k, b, overhead+cap(b))
-	return b
+	b := protowire.AppendTag(dst, dynamicMetadataField, protowire.BytesType)
+	return protowire.AppendBytes(b, inner)
 }
