@@ -110,7 +110,10 @@ func (s *stack) buildRenderer(opts Options) (*outputs.Renderer, error) {
 		Issuer:             cfg.Signing.Issuer,
 		ALB: outputs.ALBConfig{Enabled: cfg.Outputs.ALB.Enabled, Padding: cfg.Outputs.ALB.Padding,
 			Client: cfg.Outputs.ALB.Client, Signer: cfg.Signing.Issuer},
-		Now: opts.Now,
+		// One signed identity per cached token at most: the reuse cache
+		// follows token_cache_size (0 there: the outputs default).
+		CacheSize: cfg.TokenCacheSize,
+		Now:       opts.Now,
 	}, s.key)
 }
 
