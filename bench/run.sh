@@ -137,7 +137,8 @@ for i in $(seq "$RUNS"); do
 				redis-server --port $REDIS_PORT --bind 127.0.0.1 --save "" --appendonly no >"$OUT/redis.log" 2>&1 &
 				redis_pid=$!
 			fi
-			start_idgate true IDGATE_CACHE_REDIS_ADDRS=127.0.0.1:$REDIS_PORT IDGATE_CACHE_LOCAL_SIZE=0
+			[[ -f $OUT/cache-key ]] || head -c 32 /dev/urandom | base64 >"$OUT/cache-key"
+			start_idgate true IDGATE_CACHE_REDIS_ADDRS=127.0.0.1:$REDIS_PORT IDGATE_CACHE_REDIS_KEY_FILE="$OUT/cache-key" IDGATE_CACHE_LOCAL_SIZE=0
 			load newuser --tokens "$USERS" --users "$USERS" --warmup "$USERS" --duration "$DURATION"
 			;;
 		memory)
