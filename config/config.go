@@ -36,8 +36,9 @@ type Config struct {
 	// ClockSkew is the leeway allowed on exp, nbf and iat; at most 5m, 0 is
 	// none. [30s]
 	ClockSkew time.Duration `mapstructure:"clock_skew"`
-	// TokenCacheSize bounds the cache of verified tokens (entries); 0 disables
-	// it. [10000]
+	// TokenCacheSize bounds the cache of verified tokens (entries, and 4 KiB
+	// times as many bytes) and the reuse cache of signed identity headers;
+	// 0 disables the token cache. [10000]
 	TokenCacheSize int `mapstructure:"token_cache_size"`
 	// Outputs configures the identity headers written upstream.
 	Outputs Outputs `mapstructure:"outputs"`
