@@ -18,6 +18,8 @@ import "strings"
 // whose first segment is not ASCII is filed under "any segment".
 type routeIndex struct {
 	routes []Route
+	// linear: the table is small enough that a scan beats the lookups.
+	linear bool
 	// byHost holds the routes restricted to a host; anyHost the others.
 	byHost  map[string]*segIndex
 	anyHost segIndex
@@ -50,7 +52,7 @@ func (t *segTable) add(key string, keyed bool, i int32) {
 
 // newRouteIndex files routes (prepared) by host and first segment.
 func newRouteIndex(routes []Route) *routeIndex {
-	x := &routeIndex{routes: routes, byHost: map[string]*segIndex{}}
+	x := &routeIndex{routes: routes, byHost: map[string]*segIndex{}, linear: len(routes) <= linearRoutes}
 	for i := range routes {
 		r := &routes[i]
 		encKey, encKeyed := prefixKey(r.encodedPrefixOrPlain())
@@ -119,9 +121,26 @@ func prefixKey(prefix string) (key string, keyed bool) {
 	return strings.ToLower(seg), true
 }
 
+// linearRoutes is the table size up to which a scan is cheaper than the
+// index's lookups (about 50ns).
+const linearRoutes = 4
+
 // first returns the first route, in table order, that matches one reading
 // of the path (nil: none); host is normalised.
 func (x *routeIndex) first(method, host string, f pathForm) *Route {
+	if x.linear {
+		for i := range x.routes {
+			if x.routes[i].matches(method, host, f) {
+				return &x.routes[i]
+			}
+		}
+		return nil
+	}
+	return x.indexed(method, host, f)
+}
+
+// indexed is first through the index, whatever the table's size.
+func (x *routeIndex) indexed(method, host string, f pathForm) *Route {
 	var lists [4][]int32
 	n := 0
 	seg, ok := pathKey(f.path)

@@ -106,7 +106,10 @@ func TestRouteIndexMatchesLinearScan(t *testing.T) {
 			host, _ := normalHost(indexHosts[rng.IntN(len(indexHosts))])
 			target := randomTarget(rng)
 			want, wantOK := routeFor(linear, method, host, target)
-			got, gotOK := e.route(method, host, target)
+			got, gotOK := routeFor(e.routes.indexed, method, host, target) // the index even for small tables
+			if r, ok := e.route(method, host, target); r != got || ok != gotOK {
+				t.Fatalf("engine route %s/%v, index %s/%v", r.name(), ok, got.name(), gotOK)
+			}
 			if got != want || gotOK != wantOK {
 				t.Fatalf("table %d (%d routes) %s %s %q: index %s/%v, linear %s/%v",
 					table, n, method, host, target, got.name(), gotOK, want.name(), wantOK)
@@ -179,7 +182,7 @@ func BenchmarkRoute(b *testing.B) {
 		for _, m := range []struct {
 			name  string
 			first func(method, host string, f pathForm) *Route
-		}{{"index", e.routes.first}, {"linear", linearFirst(e.cfg.Routes)}} {
+		}{{"index", e.routes.first}, {"linear", linearFirst(e.cfg.Routes)}, {"index-only", e.routes.indexed}} {
 			b.Run(fmt.Sprintf("routes=%d/%s", n, m.name), func(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
