@@ -7,11 +7,19 @@
 #
 #   RUNS=3 DURATION=10s ./bench/run.sh            # everything
 #   SCENARIOS="null warm" ./bench/run.sh          # a subset
+#
+# Growth scenarios: warm-routes (ROUTES routes with host and method
+# filters, the request's route last), warm-issuers (ISSUERS issuers),
+# warm-strip (STRIP extra strip headers), memory-big (CACHED_BIG cached
+# identities, tokens.cache_size raised to match; first run only). nullbytes
+# is the null server answering with an idgate-shaped allow of idgate's size
+# (measured once from a warm idgate: allow_bytes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3} DURATION=${DURATION:-10s} CONC=${CONC:-16} CONNS=${CONNS:-1}
-COLD=${COLD:-30000} USERS=${USERS:-5000} CACHED=${CACHED:-10000}
-SCENARIOS=${SCENARIOS:-"null warm cold newuser memory"}
+COLD=${COLD:-30000} USERS=${USERS:-5000} CACHED=${CACHED:-10000} CACHED_BIG=${CACHED_BIG:-100000}
+ROUTES=${ROUTES:-1000} ISSUERS=${ISSUERS:-20} STRIP=${STRIP:-50}
+SCENARIOS=${SCENARIOS:-"null nullbytes warm warm-routes warm-issuers warm-strip cold newuser memory memory-big"}
 OUT=${OUT:-$(mktemp -d /tmp/idgate-bench.XXXXXX)}
 mkdir -p "$OUT/bin"
 go build -o "$OUT/bin/idgate" ./cmd/idgate
@@ -26,11 +34,46 @@ pid=""
 stop() { if [[ -n $pid ]]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; pid=""; fi; }
 trap 'stop; [[ -n ${redis_pid:-} ]] && kill $redis_pid 2>/dev/null || true' EXIT
 
-issuers() { echo "[{\"issuer\":\"http://$IDP\",\"audiences\":[\"idgate-load\"],\"userinfo\":$1}]"; }
+issuers() { echo "[{\"issuer\":\"http://$IDP\",\"audiences\":[\"idgate-load\"],\"userinfo\":$1}${2:-}]"; }
+
+# more_issuers N: N-1 more issuers (unreachable: only their count matters).
+more_issuers() {
+	local i
+	for ((i = 1; i < $1; i++)); do printf ',{"issuer":"http://127.0.0.1:1/issuer%d","audiences":["idgate-load"],"userinfo":false}' "$i"; done
+}
+
+# routes_json N: N routes, alternately host- and method-filtered; the load's
+# request (GET localhost /api/v1/runs) meets the last one.
+routes_json() {
+	local i
+	printf '['
+	for ((i = 0; i < $1 - 1; i++)); do
+		if ((i % 2 == 0)); then
+			printf '{"path_prefix":"/svc%d","hosts":["h%d.example.com","localhost"]},' "$i" "$i"
+		else
+			printf '{"path_prefix":"/svc%d","methods":["GET","POST"]},' "$i"
+		fi
+	done
+	printf '{"path_prefix":"/api","hosts":["localhost"],"methods":["GET"]}]'
+}
+
+strip_list() { seq -f 'x-extra-identity-%g' -s, 1 "$1"; }
 
 start_null() {
-	"$OUT/bin/nullauthz" --addr "$GRPC" --metrics-addr "$HTTP" 2>>"$OUT/null.log" &
+	"$OUT/bin/nullauthz" --addr "$GRPC" --metrics-addr "$HTTP" "$@" 2>>"$OUT/null.log" &
 	pid=$!
+}
+
+# allow_bytes: the size of idgate's warm allow, measured once.
+allow_bytes() {
+	if [[ -z ${ALLOW_BYTES:-} ]]; then
+		start_idgate false
+		sleep 0.3
+		ALLOW_BYTES=$("$IDGATE" load --addr "$GRPC" --idp-addr "$IDP" --tokens 1 --requests 100 --json 2>>"$OUT/load.log" |
+			sed -n 's/.*"allow_bytes":\([0-9]*\).*/\1/p')
+		stop
+	fi
+	echo "$ALLOW_BYTES"
 }
 
 # start_idgate USERINFO [extra env...]: idgate logging one JSON line per
@@ -63,9 +106,27 @@ for i in $(seq "$RUNS"); do
 			start_null
 			load null --tokens 1 --warmup 1000 --duration "$DURATION"
 			;;
+		nullbytes)
+			ALLOW_BYTES=$(allow_bytes)
+			start_null --allow-bytes "$ALLOW_BYTES"
+			load nullbytes --tokens 1 --warmup 1000 --duration "$DURATION"
+			;;
 		warm)
 			start_idgate false
 			load warm --tokens 1 --warmup 1000 --duration "$DURATION"
+			;;
+		warm-routes)
+			start_idgate false IDGATE_ROUTES="$(routes_json "$ROUTES")"
+			load "warm-routes-$ROUTES" --tokens 1 --warmup 1000 --duration "$DURATION"
+			;;
+		warm-issuers)
+			env_issuers=$(issuers false "$(more_issuers "$ISSUERS")")
+			start_idgate false IDGATE_ISSUERS="$env_issuers"
+			load "warm-issuers-$ISSUERS" --tokens 1 --warmup 1000 --duration "$DURATION"
+			;;
+		warm-strip)
+			start_idgate false IDGATE_OUTPUTS_STRIP_HEADERS="$(strip_list "$STRIP")"
+			load "warm-strip-$STRIP" --tokens 1 --warmup 1000 --duration "$DURATION"
 			;;
 		cold)
 			start_idgate false
@@ -76,7 +137,8 @@ for i in $(seq "$RUNS"); do
 				redis-server --port $REDIS_PORT --bind 127.0.0.1 --save "" --appendonly no >"$OUT/redis.log" 2>&1 &
 				redis_pid=$!
 			fi
-			start_idgate true IDGATE_REDIS_ADDRS=127.0.0.1:$REDIS_PORT IDGATE_CACHE_LOCAL_SIZE=0
+			[[ -f $OUT/cache-key ]] || head -c 32 /dev/urandom | base64 >"$OUT/cache-key"
+			start_idgate true IDGATE_REDIS_ADDRS=127.0.0.1:$REDIS_PORT IDGATE_REDIS_KEY_FILE="$OUT/cache-key" IDGATE_CACHE_LOCAL_SIZE=0
 			load newuser --tokens "$USERS" --users "$USERS" --warmup "$USERS" --duration "$DURATION"
 			;;
 		memory)
@@ -86,6 +148,15 @@ for i in $(seq "$RUNS"); do
 			load memory-fill --tokens "$CACHED" --users "$CACHED" --requests "$CACHED" >/dev/null
 			rss1=$(rss_kb $pid) heap1=$(heap)
 			echo "{\"scenario\":\"memory\",\"cached\":$CACHED,\"rss_kb_before\":$rss0,\"rss_kb\":$rss1,\"heap_before\":$heap0,\"heap\":$heap1}" | tee -a "$RESULTS"
+			;;
+		memory-big)
+			[[ $i == 1 ]] || continue
+			start_idgate false IDGATE_TOKENS_CACHE_SIZE="$CACHED_BIG"
+			load memory-fill-1 --tokens 1 --requests 1000 >/dev/null
+			rss0=$(rss_kb $pid) heap0=$(heap)
+			load memory-fill --tokens "$CACHED_BIG" --users "$CACHED_BIG" --requests "$CACHED_BIG" >/dev/null
+			rss1=$(rss_kb $pid) heap1=$(heap)
+			echo "{\"scenario\":\"memory\",\"cached\":$CACHED_BIG,\"rss_kb_before\":$rss0,\"rss_kb\":$rss1,\"heap_before\":$heap0,\"heap\":$heap1}" | tee -a "$RESULTS"
 			;;
 		esac
 		stop

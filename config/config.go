@@ -75,8 +75,9 @@ type Tokens struct {
 	// ClockSkew is the leeway allowed on exp, nbf and iat; at most 5m, 0 is
 	// none. [30s]
 	ClockSkew time.Duration `mapstructure:"clock_skew"`
-	// CacheSize bounds the cache of verified tokens (entries); 0 disables
-	// it. [10000]
+	// CacheSize bounds the cache of verified tokens (entries, and 4 KiB
+	// times as many bytes) and the reuse cache of signed identity headers;
+	// 0 disables the token cache. [10000]
 	CacheSize int `mapstructure:"cache_size"`
 }
 

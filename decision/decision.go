@@ -71,9 +71,10 @@ type Config struct {
 
 // Engine decides.
 type Engine struct {
-	cfg   Config
-	strip stripList
-	fwd   forwarders
+	cfg    Config
+	strip  stripList
+	fwd    forwarders
+	routes *routeIndex // cfg.Routes, indexed
 }
 
 // New returns an Engine.
@@ -91,7 +92,7 @@ func New(cfg Config) (*Engine, error) {
 		}
 		cfg.Routes[i].prepare()
 	}
-	e := &Engine{cfg: cfg, strip: newStripList(cfg.Renderer.Names(), cfg.StripHeaders)}
+	e := &Engine{cfg: cfg, strip: newStripList(cfg.Renderer.Names(), cfg.StripHeaders), routes: newRouteIndex(cfg.Routes)}
 	emitted := cfg.Renderer.Names()
 	known := func(h string) bool { return slices.Contains(identityHeaders, h) || slices.Contains(emitted, h) }
 	var err error
@@ -296,14 +297,20 @@ func (e *Engine) allow(res Result, id *identity.Identity, accessToken string, he
 // different routes, or when it holds an encoded slash its route does not
 // allow.
 func (e *Engine) route(method, host, target string) (*Route, bool) {
+	return routeFor(e.routes.first, method, host, target)
+}
+
+// routeFor is route with the first-match function given, so tests can
+// compare the index with a linear scan.
+func routeFor(first func(method, host string, f pathForm) *Route, method, host, target string) (*Route, bool) {
 	var buf [1]pathForm
 	forms, encodedSlash, ok := pathReadings(target, buf[:0])
 	if !ok {
 		return nil, false
 	}
-	route := e.first(method, host, forms[0])
+	route := first(method, host, forms[0])
 	for _, f := range forms[1:] {
-		if e.first(method, host, f) != route {
+		if first(method, host, f) != route {
 			return nil, false
 		}
 	}
@@ -311,15 +318,6 @@ func (e *Engine) route(method, host, target string) (*Route, bool) {
 		return nil, false
 	}
 	return route, true
-}
-
-func (e *Engine) first(method, host string, f pathForm) *Route {
-	for i := range e.cfg.Routes {
-		if e.cfg.Routes[i].matches(method, host, f) {
-			return &e.cfg.Routes[i]
-		}
-	}
-	return nil
 }
 
 // denial is one row of the table that maps a decision error to what the

@@ -1,12 +1,10 @@
 package decision
 
 import (
-	"maps"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	"github.com/idgate/idgate/identity"
+	"github.com/idgate/idgate/internal/cache"
 )
 
 // identityHeaders are the headers any identity-aware proxy in this space
@@ -82,23 +80,23 @@ func unusual(n string) bool {
 type stripList struct {
 	all   []string       // every name, for public routes and lookups
 	index map[string]int // position of each name in all
+	// bit numbers the names a Renderer may set (its Names), at most 64:
+	// the key of a cached removal list is the set of those being set, so
+	// its cost does not grow with the number of extra strip headers.
+	bit   map[string]uint8
 	lists *removalLists
 }
 
 // removalLists caches removals by the set of names being set (a bit per
-// position in stripList.all), for requests without x-auth-request-*
-// headers: the common case costs a lookup, not a new list. Copy-on-write,
-// so a lookup takes no lock.
-type removalLists struct {
-	mu sync.Mutex
-	m  atomic.Pointer[map[uint64][]string]
-}
+// name in stripList.bit), for requests without x-auth-request-* headers:
+// the common case costs a lookup, not a new list. Reads take no lock.
+type removalLists = cache.ReadMostly[uint64, []string]
 
 // maxCachedLists bounds lists; real configurations produce a handful.
 const maxCachedLists = 64
 
 func newStripList(emitted, extra []string) stripList {
-	s := stripList{index: map[string]int{}, lists: &removalLists{}}
+	s := stripList{index: map[string]int{}, bit: map[string]uint8{}, lists: cache.NewReadMostly[uint64, []string](maxCachedLists)}
 	add := func(n string) {
 		if _, dup := s.index[n]; n != "" && !dup {
 			s.index[n] = len(s.all)
@@ -112,6 +110,12 @@ func newStripList(emitted, extra []string) stripList {
 			// A configured "_" name (x_user) is read by WSGI as x-user
 			// too: strip the "-" spelling, and so every spelling.
 			add(strings.ReplaceAll(n, "_", "-"))
+		}
+	}
+	for _, n := range emitted {
+		n = strings.ToLower(strings.TrimSpace(n))
+		if _, dup := s.bit[n]; n != "" && !dup && len(s.bit) < 64 {
+			s.bit[n] = uint8(len(s.bit))
 		}
 	}
 	return s
@@ -131,14 +135,10 @@ func (s *stripList) removals(set []identity.Header, headers map[string]string) [
 // removalsScanned is removals when the caller has scanned the headers
 // already (scan's unusual), saving a second pass over them.
 func (s *stripList) removalsScanned(set []identity.Header, headers map[string]string, unusual bool) []string {
-	if len(s.all) <= 64 && !unusual {
-		var mask uint64
-		for _, h := range set {
-			if i, ok := s.index[h.Name]; ok {
-				mask |= 1 << uint(i)
-			}
+	if !unusual {
+		if mask, ok := s.setMask(set); ok {
+			return s.cached(mask)
 		}
-		return s.cached(mask)
 	}
 	isSet := func(n string) bool {
 		for _, h := range set {
@@ -183,34 +183,35 @@ func (s *stripList) strips(n string) bool {
 	return false
 }
 
-// cached returns the names of all whose bit is not in mask.
+// setMask is the set of strip names being set, as bits; ok is false when
+// a strip name without a bit is set (a Renderer setting a name it did not
+// declare), which the slow path handles.
+func (s *stripList) setMask(set []identity.Header) (mask uint64, ok bool) {
+	for _, h := range set {
+		if b, has := s.bit[h.Name]; has {
+			mask |= 1 << b
+		} else if _, strip := s.index[h.Name]; strip {
+			return 0, false
+		}
+	}
+	return mask, true
+}
+
+// cached returns the names of all not being set: those without a bit or
+// whose bit is not in mask.
 func (s *stripList) cached(mask uint64) []string {
-	c := s.lists
-	if m := c.m.Load(); m != nil {
-		if l, ok := (*m)[mask]; ok {
-			return l
+	if l, ok := s.lists.Get(mask); ok {
+		return l
+	}
+	return s.lists.GetOrAdd(mask, func() []string {
+		out := make([]string, 0, len(s.all))
+		for _, n := range s.all {
+			if b, has := s.bit[n]; !has || mask&(1<<b) == 0 {
+				out = append(out, n)
+			}
 		}
-	}
-	out := make([]string, 0, len(s.all))
-	for i, n := range s.all {
-		if mask&(1<<uint(i)) == 0 {
-			out = append(out, n)
-		}
-	}
-	out = out[:len(out):len(out)]
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	old := c.m.Load()
-	if old != nil && len(*old) >= maxCachedLists {
-		return out
-	}
-	next := make(map[uint64][]string, 4)
-	if old != nil {
-		maps.Copy(next, *old)
-	}
-	next[mask] = out
-	c.m.Store(&next)
-	return out
+		return out[:len(out):len(out)]
+	})
 }
 
 func hasUnusual(headers map[string]string) bool {

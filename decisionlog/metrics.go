@@ -2,14 +2,12 @@ package decisionlog
 
 import (
 	"fmt"
-	"maps"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/idgate/idgate/decision"
+	"github.com/idgate/idgate/internal/cache"
 )
 
 // Metrics are the decision metrics, namespace "idgate":
@@ -64,7 +62,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Help: "Decisions for tokens whose IdP reported more groups than it put in the token (Entra ID _claim_names/hasgroups): kubeflow-groups is incomplete."}),
 		forwarded: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "idgate", Name: "forwarded_total",
 			Help: "Requests allowed on identity headers a trusted forwarder (by mTLS principal) passed on."}, []string{"principal"}),
-		counters: &decisionCounters{},
+		counters: cache.NewReadMostly[[2]string, prometheus.Counter](maxDecisionCounters),
 	}
 	m.durAllowed = m.duration.WithLabelValues("allowed")
 	m.durDenied = m.duration.WithLabelValues("denied")
@@ -158,36 +156,16 @@ func Result(res *decision.Result) string {
 
 // decisionCounters caches the decisions counter of each (result, reason)
 // seen, so a Check costs a map read instead of hashing label values under
-// the vector's lock. The set is small and bounded (results × reasons);
-// the map is replaced, never changed, so a read takes no lock.
-type decisionCounters struct {
-	mu sync.Mutex
-	m  atomic.Pointer[map[[2]string]prometheus.Counter]
-}
+// the vector's lock. The set is small and bounded (results × reasons).
+type decisionCounters = cache.ReadMostly[[2]string, prometheus.Counter]
 
 // maxDecisionCounters bounds the cache; past it the vector is asked.
 const maxDecisionCounters = 256
 
 func (m *Metrics) decision(result, reason string) prometheus.Counter {
 	key := [2]string{result, reason}
-	c := m.counters
-	if cur := c.m.Load(); cur != nil {
-		if ctr, ok := (*cur)[key]; ok {
-			return ctr
-		}
-	}
-	ctr := m.decisions.WithLabelValues(result, reason)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	old := c.m.Load()
-	if old != nil && len(*old) >= maxDecisionCounters {
+	if ctr, ok := m.counters.Get(key); ok {
 		return ctr
 	}
-	next := make(map[[2]string]prometheus.Counter, 8)
-	if old != nil {
-		maps.Copy(next, *old)
-	}
-	next[key] = ctr
-	c.m.Store(&next)
-	return ctr
+	return m.counters.GetOrAdd(key, func() prometheus.Counter { return m.decisions.WithLabelValues(result, reason) })
 }

@@ -12,12 +12,7 @@ import (
 
 // cached counts what c holds: shared metadata values and encoded metadata.
 func cached(c *responseCaches) (values, encoded int) {
-	if m := c.values.m.Load(); m != nil {
-		values = len(*m)
-	}
-	c.meta.mu.RLock()
-	defer c.meta.mu.RUnlock()
-	return values, len(c.meta.m)
+	return c.values.c.Len(), c.meta.c.Len()
 }
 
 // TestResponseCachesOwnedByServer: what responses share (keyed by route,

@@ -2,8 +2,6 @@ package extauthz
 
 import (
 	"net/http"
-	"sync"
-	"sync/atomic"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
@@ -15,6 +13,7 @@ import (
 	"github.com/idgate/idgate/decision"
 	"github.com/idgate/idgate/decisionlog"
 	"github.com/idgate/idgate/identity"
+	"github.com/idgate/idgate/internal/cache"
 )
 
 // Static parts of responses, built once and shared: gRPC only reads a
@@ -37,7 +36,12 @@ type okBlock struct {
 	opts  [inlineHeaders]corev3.HeaderValueOption
 	vals  [inlineHeaders]corev3.HeaderValue
 	ptrs  [inlineHeaders]*corev3.HeaderValueOption
+	md    [inlineMetadata]byte // the encoded dynamic_metadata, usually
 }
+
+// inlineMetadata is room for a typical allow's encoded dynamic metadata
+// (reason, route, issuer, subject) inside okBlock.
+const inlineMetadata = 192
 
 // allowed builds an OK response. Identity headers are overwritten (never
 // listed for removal too: Envoy applies headers first and headers_to_remove
@@ -64,7 +68,7 @@ func allowed(c *responseCaches, res *decision.Result) *authv3.CheckResponse {
 	}
 	b.oneof.OkResponse = &b.ok
 	b.resp.Status, b.resp.HttpResponse = okStatus, &b.oneof
-	b.resp.ProtoReflect().SetUnknown(c.metadata(res)) // dynamic_metadata, pre-encoded
+	b.resp.ProtoReflect().SetUnknown(c.metadata(b.md[:0], res)) // dynamic_metadata, pre-encoded
 	return &b.resp
 }
 
@@ -144,36 +148,14 @@ func (c *responseCaches) fillMetadata(md *structpb.Struct, res *decision.Result)
 // very many routes) values are built per response.
 const maxInterned = 512
 
-// valueCache shares immutable string Values. Reads take no lock: the map
-// is replaced, never changed, when a value is added.
+// valueCache shares immutable string Values; reads take no lock.
 type valueCache struct {
-	mu sync.Mutex
-	m  atomic.Pointer[map[string]*structpb.Value]
+	c *cache.ReadMostly[string, *structpb.Value]
 }
 
 func (c *valueCache) value(s string) *structpb.Value {
-	if m := c.m.Load(); m != nil {
-		if v, ok := (*m)[s]; ok {
-			return v
-		}
-	}
-	v := structpb.NewStringValue(s)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	old := c.m.Load()
-	if old != nil && len(*old) >= maxInterned {
+	if v, ok := c.c.Get(s); ok {
 		return v
 	}
-	next := make(map[string]*structpb.Value, 8)
-	if old != nil {
-		if prev, ok := (*old)[s]; ok {
-			return prev
-		}
-		for k, pv := range *old {
-			next[k] = pv
-		}
-	}
-	next[s] = v
-	c.m.Store(&next)
-	return v
+	return c.c.GetOrAdd(s, func() *structpb.Value { return structpb.NewStringValue(s) })
 }

@@ -2,10 +2,11 @@ package jwks
 
 import (
 	"maps"
-	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/idgate/idgate/identity"
+	"github.com/idgate/idgate/internal/cache"
 )
 
 // cacheEntry is a verified token's identity and what it was verified with.
@@ -17,33 +18,35 @@ type cacheEntry struct {
 	kid string
 }
 
-// tokenCache maps sha256(token) to its verified identity. It holds at most
-// max entries, evicting expired entries first and otherwise an arbitrary one.
+// tokenBytesPerEntry is the average size budget of a cached identity: the
+// cache holds at most TokenCacheSize entries and at most TokenCacheSize
+// times this many bytes, so identities with hundreds of groups make it hold
+// fewer rather than grow past its share of memory. A typical entry is
+// about 0.7 KB.
+const tokenBytesPerEntry = 4 << 10
+
+// tokenCache maps sha256(token) to its verified identity, bounded in
+// entries and bytes; expired entries are evicted first.
 type tokenCache struct {
-	mu  sync.RWMutex
-	m   map[[32]byte]*cacheEntry
-	max int
+	c *cache.Cache[[32]byte, *cacheEntry]
 }
 
-func newTokenCache(max int) *tokenCache {
-	return &tokenCache{m: make(map[[32]byte]*cacheEntry), max: max}
+func newTokenCache(max int, now func() time.Time) *tokenCache {
+	return &tokenCache{c: cache.New[[32]byte](
+		cache.Config{MaxEntries: max, MaxBytes: int64(max) * tokenBytesPerEntry},
+		func(e *cacheEntry) bool { return !now().Before(e.exp) },
+	)}
 }
 
 // get returns the identity cached for key when the token has not reached
 // exp and its issuer's current keys still hold the kid that verified it.
 func (c *tokenCache) get(key *[32]byte, now time.Time) (identity.Identity, bool) {
-	c.mu.RLock()
-	e := c.m[*key]
-	c.mu.RUnlock()
+	e, _ := c.c.Get(*key)
 	if e == nil {
 		return identity.Identity{}, false
 	}
 	if !now.Before(e.exp) || !e.stillKeyed(now) {
-		c.mu.Lock()
-		if c.m[*key] == e {
-			delete(c.m, *key)
-		}
-		c.mu.Unlock()
+		c.c.DeleteIf(*key, func(cur *cacheEntry) bool { return cur == e })
 		return identity.Identity{}, false
 	}
 	id := e.id
@@ -64,41 +67,30 @@ func (e *cacheEntry) stillKeyed(now time.Time) bool {
 }
 
 func (c *tokenCache) put(key [32]byte, e *cacheEntry, now time.Time) {
-	if c.max <= 0 || !now.Before(e.exp) {
+	if !now.Before(e.exp) {
 		return
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.m[key]; !ok && len(c.m) >= c.max {
-		c.evictLocked(now)
-	}
-	c.m[key] = e
+	c.c.Put(key, e, e.size())
 }
 
-// evictLocked removes expired entries among a few arbitrary ones (map
-// iteration starts at a random place), or else one arbitrary entry.
-func (c *tokenCache) evictLocked(now time.Time) {
-	const sample = 8
-	var victim [32]byte
-	n, removed := 0, false
-	for k, e := range c.m {
-		if !now.Before(e.exp) {
-			delete(c.m, k)
-			removed = true
-		} else if n == 0 {
-			victim = k
-		}
-		if n++; n == sample {
-			break
+// size estimates the memory an entry holds: the structs, the map slot and
+// the strings the identity references.
+func (e *cacheEntry) size() int {
+	id := &e.id
+	n := int(unsafe.Sizeof(*e)) + 32 + 16 + len(e.kid)
+	for _, s := range [...]string{id.Issuer, id.Subject, id.Email, id.Name, id.GivenName, id.FamilyName,
+		id.PreferredUsername, id.UserClaim, id.KeyID, id.Degraded, id.EmailRefused} {
+		n += len(s)
+	}
+	for _, list := range [...][]string{id.Audience, id.Groups} {
+		for _, s := range list {
+			n += 16 + len(s)
 		}
 	}
-	if !removed {
-		delete(c.m, victim)
+	for k, v := range id.Extra {
+		n += 48 + len(k) + len(v)
 	}
+	return n
 }
 
-func (c *tokenCache) len() int {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return len(c.m)
-}
+func (c *tokenCache) len() int { return c.c.Len() }

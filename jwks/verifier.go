@@ -45,7 +45,7 @@ func New(cfg Config) (*Verifier, error) {
 	v := &Verifier{
 		cfg:     cfg,
 		issuers: make(map[string]*issuer, len(cfg.Issuers)),
-		cache:   newTokenCache(cfg.TokenCacheSize),
+		cache:   newTokenCache(cfg.TokenCacheSize, cfg.Now),
 		m:       m,
 	}
 	v.ctx, v.cancel = context.WithCancel(context.Background())

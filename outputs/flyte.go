@@ -1,13 +1,14 @@
 package outputs
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
-	"hash/maphash"
-	"slices"
-	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/idgate/idgate/identity"
+	"github.com/idgate/idgate/internal/cache"
 )
 
 // flyteClaims is the payload of x-flyte-identity: the OIDC claims Flyte's
@@ -33,51 +34,54 @@ type flyteClaims struct {
 
 func (c *flyteClaims) marshal() ([]byte, error) { return json.Marshal(c) }
 
-// sameIdentity compares everything but the times: every signed claim
-// (email_verified included), so a reused token never says what the current
-// identity does not.
-func (c *flyteClaims) sameIdentity(o *flyteClaims) bool {
-	return c.Issuer == o.Issuer && c.Audience == o.Audience && c.Subject == o.Subject &&
-		c.Email == o.Email && c.EmailVerified == o.EmailVerified && c.GivenName == o.GivenName && c.FamilyName == o.FamilyName &&
-		c.Name == o.Name && c.PreferredUsername == o.PreferredUsername && c.IdP == o.IdP &&
-		slices.Equal(c.Groups, o.Groups)
-}
-
-var seed = maphash.MakeSeed()
-
-func (c *flyteClaims) hash() uint64 {
-	var h maphash.Hash
-	h.SetSeed(seed)
+// fingerprint identifies everything signed but the times: every claim
+// (email_verified included), length-prefixed, under SHA-256, so a reused
+// token never says what the current identity does not and the cache keeps
+// 32 bytes per identity instead of a copy of its claims.
+func (c *flyteClaims) fingerprint() [32]byte {
+	var buf [512]byte // most identities fit: no heap
+	b := buf[:0]
 	for _, s := range [...]string{c.Issuer, c.Audience, c.Subject, c.Email, c.GivenName,
 		c.FamilyName, c.Name, c.PreferredUsername, c.IdP} {
-		h.WriteString(s)
-		h.WriteByte(0)
+		b = appendField(b, s)
 	}
+	b = binary.AppendUvarint(b, uint64(len(c.Groups)))
 	for _, g := range c.Groups {
-		h.WriteString(g)
-		h.WriteByte(0)
+		b = appendField(b, g)
 	}
-	h.WriteByte(byte(c.EmailVerified))
-	return h.Sum64()
+	b = append(b, byte(c.EmailVerified))
+	return sha256.Sum256(b)
 }
 
-type signedToken struct {
-	claims flyteClaims
-	token  string
-	exp    time.Time
+func appendField(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
 }
+
+// signedToken is a cached signature: the token and its exp, nothing of the
+// claims (the key is their fingerprint).
+type signedToken struct {
+	token string
+	exp   time.Time
+}
+
+// signedBytesPerEntry is the average size budget of a cached signed token
+// (a typical one is about 0.7 KB): the cache holds at most CacheSize of them
+// and at most CacheSize times this many bytes.
+const signedBytesPerEntry = 2 << 10
 
 // tokenCache keeps one signed token per identity so a busy user costs a hash
-// and a comparison, not an ECDSA signature. It is bounded; when full, an
-// arbitrary entry is evicted (expired ones first fall out on lookup).
+// and a lookup, not an ECDSA signature. It is bounded in entries and bytes;
+// expired entries are evicted first.
 type tokenCache struct {
-	mu  sync.Mutex
-	max int
-	m   map[uint64]*signedToken
+	c *cache.Cache[[32]byte, *signedToken]
 }
 
-func newTokenCache(max int) *tokenCache {
-	return &tokenCache{max: max, m: make(map[uint64]*signedToken)}
+func newTokenCache(max int, now func() time.Time) *tokenCache {
+	return &tokenCache{c: cache.New[[32]byte](
+		cache.Config{MaxEntries: max, MaxBytes: int64(max) * signedBytesPerEntry},
+		func(e *signedToken) bool { return !now().Before(e.exp) },
+	)}
 }
 
 // get returns the token signed for c while it has more than margin left,
@@ -85,32 +89,22 @@ func newTokenCache(max int) *tokenCache {
 // no bound): the same identity may come back with a token that expires
 // sooner than the one the cached value was signed for.
 func (tc *tokenCache) get(c *flyteClaims, now, notAfter time.Time, margin time.Duration) (string, bool) {
-	k := c.hash()
-	tc.mu.Lock()
-	defer tc.mu.Unlock()
-	e, ok := tc.m[k]
-	if !ok || !e.claims.sameIdentity(c) {
+	k := c.fingerprint()
+	e, ok := tc.c.Get(k)
+	if !ok {
 		return "", false
 	}
 	if !notAfter.IsZero() && e.exp.After(notAfter) {
 		return "", false // kept: a later token of the same user may use it
 	}
 	if e.exp.Sub(now) <= margin {
-		delete(tc.m, k)
+		tc.c.DeleteIf(k, func(cur *signedToken) bool { return cur == e })
 		return "", false
 	}
 	return e.token, true
 }
 
 func (tc *tokenCache) put(c *flyteClaims, token string, exp time.Time) {
-	k := c.hash()
-	tc.mu.Lock()
-	defer tc.mu.Unlock()
-	if _, ok := tc.m[k]; !ok && len(tc.m) >= tc.max {
-		for victim := range tc.m {
-			delete(tc.m, victim)
-			break
-		}
-	}
-	tc.m[k] = &signedToken{claims: *c, token: token, exp: exp}
+	const overhead = int(unsafe.Sizeof(signedToken{})) + 32 + 16 // entry, key, map slot
+	tc.c.Put(c.fingerprint(), &signedToken{token: token, exp: exp}, overhead+len(token))
 }

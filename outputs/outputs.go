@@ -85,7 +85,7 @@ func New(cfg Config, signer Signer) (*Renderer, error) {
 		return nil, errors.New("outputs: signed headers need a signer")
 	}
 	return &Renderer{cfg: cfg, signer: signer, outputs: table(&cfg),
-		tokens: newTokenCache(cfg.CacheSize), alb: newTokenCache(cfg.CacheSize)}, nil
+		tokens: newTokenCache(cfg.CacheSize, cfg.Now), alb: newTokenCache(cfg.CacheSize, cfg.Now)}, nil
 }
 
 // Names lists every header Render can set, for the strip list.

@@ -1,17 +1,28 @@
 package userinfo
 
-import "sync"
+import (
+	"sync"
+	"unsafe"
 
-// memoSize bounds the decoded-entry memo.
-const memoSize = 10000
+	"github.com/idgate/idgate/internal/cache"
+)
+
+// memoSize bounds the decoded-entry memo (entries); memoBytes bounds it in
+// bytes (an average budget of 2 KiB per entry; a typical one is well
+// under 1 KiB).
+const (
+	memoSize  = 10000
+	memoBytes = memoSize * 2 << 10
+)
 
 // memo keeps the last decoded Entry per cache key next to the bytes it was
 // decoded from, so a warm Check (a local cache hit returning the same bytes)
 // costs a comparison instead of a JSON decode. Correctness never depends on
-// it: an entry is reused only when the cache returned identical bytes.
+// it: an entry is reused only when the cache returned identical bytes. The
+// zero memo is ready to use.
 type memo struct {
-	mu sync.RWMutex
-	m  map[string]memoEntry
+	once sync.Once
+	c    *cache.Cache[string, *memoEntry]
 }
 
 type memoEntry struct {
@@ -19,10 +30,15 @@ type memoEntry struct {
 	entry Entry
 }
 
+func (m *memo) cache() *cache.Cache[string, *memoEntry] {
+	m.once.Do(func() {
+		m.c = cache.New[string, *memoEntry](cache.Config{MaxEntries: memoSize, MaxBytes: memoBytes}, nil)
+	})
+	return m.c
+}
+
 func (m *memo) get(key string, raw []byte) (Entry, bool) {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	e, ok := m.m[key]
+	e, ok := m.cache().Get(key)
 	if !ok || e.raw != string(raw) { // the conversion does not allocate
 		return Entry{}, false
 	}
@@ -30,16 +46,7 @@ func (m *memo) get(key string, raw []byte) (Entry, bool) {
 }
 
 func (m *memo) put(key string, raw []byte, e Entry) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.m == nil {
-		m.m = make(map[string]memoEntry)
-	}
-	if _, ok := m.m[key]; !ok && len(m.m) >= memoSize {
-		for k := range m.m { // evict an arbitrary entry
-			delete(m.m, k)
-			break
-		}
-	}
-	m.m[key] = memoEntry{raw: string(raw), entry: e}
+	// The decoded profile holds about as many bytes as the raw entry.
+	size := int(unsafe.Sizeof(memoEntry{})) + 16 + len(key) + 2*len(raw)
+	m.cache().Put(key, &memoEntry{raw: string(raw), entry: e}, size)
 }

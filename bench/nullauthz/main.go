@@ -28,16 +28,17 @@ import (
 	"github.com/idgate/idgate/internal/app"
 )
 
-// ok is the one response, built once.
+// ok is the default response, built once.
 var ok = &authv3.CheckResponse{Status: &status.Status{Code: int32(codes.OK)}}
 
 type nullServer struct {
 	authv3.UnimplementedAuthorizationServer
+	resp *authv3.CheckResponse // built once, shared by every answer
 }
 
 // Check allows.
-func (nullServer) Check(context.Context, *authv3.CheckRequest) (*authv3.CheckResponse, error) {
-	return ok, nil
+func (s nullServer) Check(context.Context, *authv3.CheckRequest) (*authv3.CheckResponse, error) {
+	return s.resp, nil
 }
 
 func main() {
@@ -52,15 +53,23 @@ func run(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("nullauthz", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:9101", "ext_authz gRPC listen address")
 	metricsAddr := fs.String("metrics-addr", "127.0.0.1:9102", "HTTP address of /metrics (process_cpu_seconds_total); empty disables")
+	allowBytes := fs.Int("allow-bytes", 0, "answer with an idgate-shaped allow of this many bytes (see `idgate load --json` allow_bytes); 0: an empty allow")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	resp := ok
+	if *allowBytes > 0 {
+		var err error
+		if resp, err = shapedAllow(*allowBytes); err != nil {
+			return err
+		}
 	}
 	lis, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
 	}
 	srv := grpc.NewServer(app.GRPCServerOptions()...)
-	authv3.RegisterAuthorizationServer(srv, nullServer{})
+	authv3.RegisterAuthorizationServer(srv, nullServer{resp: resp})
 	if *metricsAddr != "" {
 		reg := prometheus.NewRegistry()
 		reg.MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

@@ -1,6 +1,8 @@
 // Command summary reads bench/run.sh's JSON lines on stdin and prints, per
-// scenario, the median of each figure over the runs and the ratios of
-// idgate's warm Check to the null server's.
+// scenario, the median of each figure over the runs, the ratios of idgate's
+// warm and cold Checks to the null server's (empty and idgate-shaped
+// answers), and how the warm Check grows with routes, issuers and strip
+// headers.
 package main
 
 import (
@@ -9,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 )
 
 // line is one result: a load run (idgate load --json) or a memory sample.
@@ -50,6 +53,9 @@ func main() {
 		if json.Unmarshal(sc.Bytes(), &l) != nil || l.Scenario == "" {
 			continue
 		}
+		if l.Cached > 0 {
+			l.Scenario = fmt.Sprintf("%s-%.0f", l.Scenario, l.Cached)
+		}
 		f := by[l.Scenario]
 		if f == nil {
 			f = &figures{}
@@ -65,21 +71,36 @@ func main() {
 			f.perToken = append(f.perToken, (l.Heap-l.HeapStart)/l.Cached)
 		}
 	}
-	fmt.Printf("%-10s %5s %10s %9s %9s %12s\n", "scenario", "runs", "rps", "p50 µs", "p99 µs", "cpu/Check µs")
+	fmt.Printf("%-18s %5s %10s %9s %9s %12s\n", "scenario", "runs", "rps", "p50 µs", "p99 µs", "cpu/Check µs")
 	for _, s := range order {
 		f := by[s]
 		if len(f.rss) > 0 {
-			fmt.Printf("%-10s %5d RSS %.1f MB, heap %.0f bytes per cached token\n", s, len(f.rss), median(f.rss), median(f.perToken))
+			fmt.Printf("%-18s %5d RSS %.1f MB, heap %.0f bytes per cached token\n", s, len(f.rss), median(f.rss), median(f.perToken))
 			continue
 		}
 		if s == "memory-fill" || s == "memory-fill-1" {
 			continue
 		}
-		fmt.Printf("%-10s %5d %10.0f %9.0f %9.0f %12.1f\n", s, len(f.rps), median(f.rps), median(f.p50), median(f.p99), median(f.cpu))
+		fmt.Printf("%-18s %5d %10.0f %9.0f %9.0f %12.1f\n", s, len(f.rps), median(f.rps), median(f.p50), median(f.p99), median(f.cpu))
 	}
-	n, w := by["null"], by["warm"]
-	if n != nil && w != nil {
-		fmt.Printf("warm/null: cpu per Check %.2f× (goal ≤ 1.3), rps %.2f× (goal ≥ 0.85), p99 %.2f× (goal ≤ 1.2)\n",
-			median(w.cpu)/median(n.cpu), median(w.rps)/median(n.rps), median(w.p99)/median(n.p99))
+	for _, base := range []string{"null", "nullbytes"} {
+		n := by[base]
+		if n == nil {
+			continue
+		}
+		if w := by["warm"]; w != nil {
+			fmt.Printf("warm/%s: cpu per Check %.2f× (goal ≤ 1.3), rps %.2f× (goal ≥ 0.85), p99 %.2f× (goal ≤ 1.2)\n",
+				base, median(w.cpu)/median(n.cpu), median(w.rps)/median(n.rps), median(w.p99)/median(n.p99))
+		}
+		if c := by["cold"]; c != nil {
+			fmt.Printf("cold/%s: cpu per Check %.2f×, rps %.2f×\n", base, median(c.cpu)/median(n.cpu), median(c.rps)/median(n.rps))
+		}
+	}
+	if w := by["warm"]; w != nil {
+		for _, s := range order {
+			if g := by[s]; strings.HasPrefix(s, "warm-") && len(g.rss) == 0 {
+				fmt.Printf("%s/warm: cpu per Check %.2f×, rps %.2f×\n", s, median(g.cpu)/median(w.cpu), median(g.rps)/median(w.rps))
+			}
+		}
 	}
 }

@@ -275,6 +275,7 @@ type loadReport struct {
 	MaxMicros        float64 `json:"max_us"`
 	ServerCPUSeconds float64 `json:"server_cpu_seconds,omitempty"`
 	CPUPerCheckMicro float64 `json:"server_cpu_per_check_us,omitempty"`
+	AllowBytes       int     `json:"allow_bytes,omitempty"`
 	// Failures counts denials and errors by reason ("deny forbidden", "error Unavailable").
 	Failures     map[string]int64 `json:"failures,omitempty"`
 	StoppedEarly string           `json:"stopped_early,omitempty"`
@@ -289,7 +290,7 @@ func (la *loadArgs) report(w io.Writer, res *loadgen.Result) {
 			Requests: res.Requests, Allowed: res.Allowed, Denied: res.Denied, Errors: res.Errors,
 			ElapsedSeconds: res.Elapsed.Seconds(), RPS: res.RPS(), P50Micros: micros(h.Quantile(.5)),
 			P90Micros: micros(h.Quantile(.9)), P99Micros: micros(h.Quantile(.99)), MaxMicros: micros(h.Max()),
-			ServerCPUSeconds: res.ServerCPU.Seconds(), CPUPerCheckMicro: micros(res.CPUPerCheck()),
+			ServerCPUSeconds: res.ServerCPU.Seconds(), CPUPerCheckMicro: micros(res.CPUPerCheck()), AllowBytes: res.AllowBytes,
 			Failures: res.Outcomes, StoppedEarly: res.StoppedEarly})
 		return
 	}

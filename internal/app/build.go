@@ -115,6 +115,9 @@ func (s *stack) buildRenderer(opts Options) (*outputs.Renderer, error) {
 	oc.IssuerUserIDPrefix = issuerPrefixes(cfg.Issuers)
 	oc.Issuer = cfg.Signing.Issuer
 	oc.ALB.Signer = cfg.Signing.Issuer
+	// One signed identity per cached token at most: the reuse cache follows
+	// tokens.cache_size (0 there: the outputs default).
+	oc.CacheSize = cfg.Tokens.CacheSize
 	oc.Now = opts.Now
 	return outputs.New(oc, s.key)
 }

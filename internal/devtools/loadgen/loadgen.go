@@ -19,6 +19,7 @@ import (
 	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 )
 
 // Config describes one load run. A run stops at Requests Checks or after
@@ -104,6 +105,9 @@ type Result struct {
 	// ServerCPU is the server's CPU time during the run, when CPUMeasured.
 	ServerCPU   time.Duration
 	CPUMeasured bool
+	// AllowBytes is the encoded size of an allow response (the first one
+	// seen), so a do-nothing server can be made to answer with as many.
+	AllowBytes int
 }
 
 // RPS is finished Checks per second of wall time.
@@ -261,6 +265,7 @@ func (r *run) work(ctx context.Context, start time.Time) Result {
 		if res.FirstError == "" {
 			res.FirstError = w.FirstError
 		}
+		res.AllowBytes = max(res.AllowBytes, w.AllowBytes)
 		res.Latency.Merge(&w.Latency)
 	}
 	res.Outcomes = r.snapshot()
@@ -330,6 +335,9 @@ func (r *run) worker(ctx context.Context, c authv3.AuthorizationClient, res *Res
 				res.FirstError = err.Error()
 			}
 		case codes.Code(resp.GetStatus().GetCode()) == codes.OK:
+			if res.AllowBytes == 0 {
+				res.AllowBytes = proto.Size(resp)
+			}
 			res.Allowed++
 			r.allowed.Add(1)
 		default:

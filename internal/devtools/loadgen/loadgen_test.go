@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	grpcstatus "google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/idgate/idgate/internal/testkit/testlog"
 )
@@ -247,5 +248,16 @@ func TestRunFailFast(t *testing.T) {
 				t.Fatalf("requests %d, want 200", res.Requests)
 			}
 		})
+	}
+}
+
+// TestRunReportsAllowBytes: the size of an allow response is measured, so
+// a do-nothing server can be made to answer with as many bytes.
+func TestRunReportsAllowBytes(t *testing.T) {
+	_, addr := mustServe(t)
+	res := mustRun(t, Config{Addr: addr, Checks: checks("a"), Concurrency: 2, Requests: 10})
+	want := proto.Size(&authv3.CheckResponse{Status: &status.Status{Code: int32(codes.OK)}})
+	if res.AllowBytes != want {
+		t.Fatalf("allow bytes %d, want %d", res.AllowBytes, want)
 	}
 }
