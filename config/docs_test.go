@@ -97,13 +97,20 @@ var (
 	notInSlug = regexp.MustCompile(`[^\p{L}\p{N}\s_-]`)
 )
 
-// TestDocLinksResolve checks that every relative link in README.md, docs/
-// and the other top-level documents names an existing file, and, for a
-// markdown target, an existing heading.
+// TestDocLinksResolve checks that every relative link in README.md, docs/,
+// the other top-level documents and deploy/'s READMEs names an existing
+// file, and, for a markdown target, an existing heading.
 func TestDocLinksResolve(t *testing.T) {
 	files, err := filepath.Glob("../docs/*.md")
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, pattern := range []string{"../deploy/README.md", "../deploy/*/README.md", "../deploy/*/*/README.md"} {
+		more, err := filepath.Glob(pattern)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, more...)
 	}
 	files = append(files, "../README.md", "../RELIABILITY.md", "../BENCHMARKS.md")
 	links := 0
