@@ -50,7 +50,7 @@ func TestRenderConfigReference(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "Title.\n\nSet as:\n\n```\nIDGATE_A=1\n```\n\n" +
+	want := "config.yaml opens with:\n\n> Title.\n>\n> Set as:\n>\n> ```\n> IDGATE_A=1\n> ```\n\n" +
 		"### `sec`\n\nSection.\n\n" +
 		"- `sec.leaf` (default `1s`; env `IDGATE_SEC_LEAF`):\n  Leaf \\<x>.\n\n" +
 		"- `sec.after` (default `[]`; env `IDGATE_SEC_AFTER`):\n  After sub.\n\n" +

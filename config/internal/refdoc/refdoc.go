@@ -44,7 +44,10 @@ func Render(src []byte) (string, error) {
 		return "", err
 	}
 	var b strings.Builder
-	writeProse(&b, header, "")
+	if len(header) > 0 {
+		b.WriteString("config.yaml opens with:\n\n")
+		writeProse(&b, header, "> ")
+	}
 	for _, e := range ordered(entries) {
 		writeEntry(&b, e)
 	}
@@ -285,18 +288,19 @@ func writeProse(b *strings.Builder, doc []string, indent string) {
 		code := strings.HasPrefix(d, "\x00")
 		if code != inCode {
 			if code {
-				fmt.Fprintf(b, "\n%s```\n", indent)
+				fmt.Fprintf(b, "%s\n%s```\n", strings.TrimRight(indent, " "), indent)
 			} else {
-				fmt.Fprintf(b, "%s```\n\n", indent)
+				fmt.Fprintf(b, "%s```\n%s\n", indent, strings.TrimRight(indent, " "))
 			}
 			inCode = code
 		}
 		switch {
 		case code:
 			fmt.Fprintf(b, "%s%s\n", indent, d[1:])
-		case d == "" && !strings.HasSuffix(b.String(), "```\n\n"):
-			b.WriteString("\n")
+		case d == "" && strings.HasSuffix(b.String(), "```\n"+strings.TrimRight(indent, " ")+"\n"):
+			// the closed code block already ends the paragraph
 		case d == "":
+			b.WriteString(strings.TrimRight(indent, " ") + "\n")
 		default:
 			fmt.Fprintf(b, "%s%s\n", indent, escape(d))
 		}
