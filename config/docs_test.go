@@ -62,10 +62,22 @@ func TestRenderConfigReference(t *testing.T) {
 	if got != want {
 		t.Errorf("Render =\n%s\nwant\n%s", got, want)
 	}
-	for _, bad := range []string{"not a key\n", "a b: 1\n"} {
-		if _, err := refdoc.Render([]byte(bad)); err == nil {
-			t.Errorf("Render(%q): no error", bad)
-		}
+}
+
+// TestRenderRefusesWhatIsNotAKey: a line the reference cannot name is an
+// error, not a silently missing entry.
+func TestRenderRefusesWhatIsNotAKey(t *testing.T) {
+	tests := []struct{ name, src string }{
+		{"no colon", "# c\nnot a key\n"},
+		{"space in key", "# c\na b: 1\n"},
+		{"list item outside a comment", "# c\nitems:\n  - a: 1\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := refdoc.Render([]byte(tc.src)); err == nil {
+				t.Errorf("Render(%q): no error", tc.src)
+			}
+		})
 	}
 }
 
