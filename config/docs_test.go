@@ -34,10 +34,8 @@ func TestConfigurationReferenceIsGenerated(t *testing.T) {
 	if spliced != string(doc) {
 		t.Errorf("docs/configuration.md is out of date with config.yaml: run `go generate ./config`")
 	}
-	for _, key := range []string{"`server.grpc_addr`", "`cache.redis.tls.ca_file`", "### `issuers`", "`login.cookie.same_site`"} {
-		if !strings.Contains(string(doc), key) {
-			t.Errorf("docs/configuration.md does not document %s", key)
-		}
+	if !strings.Contains(want, "- `server.grpc_addr` (default") {
+		t.Errorf("the reference does not document server.grpc_addr:\n%s", want)
 	}
 }
 
