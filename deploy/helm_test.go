@@ -121,7 +121,7 @@ func (r Rendered) configMap(tb testing.TB, name string) *corev1.ConfigMap {
 	return nil
 }
 
-// MustSecretFiles writes the files the idgate Secret holds (README "Helm")
+// MustSecretFiles writes the files the idgate Secret holds (docs/deploying.md, "Helm")
 // into a directory standing for its mount, /var/run/secrets/idgate.
 func MustSecretFiles(tb testing.TB) string {
 	tb.Helper()

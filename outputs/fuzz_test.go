@@ -74,7 +74,7 @@ func FuzzDeclaredHeader(f *testing.F) {
 	})
 }
 
-// decode reads a value as the README tells consumers to: one holding "%"
+// decode reads a value as docs/headers.md tells consumers to: one holding "%"
 // is percent-encoded, one without it is literal.
 func decode(t *testing.T, v string) string {
 	if !strings.Contains(v, "%") {

@@ -12,7 +12,7 @@ import (
 
 // TestConfigErrorsPrinted runs the real CLI on bad configurations and prints
 // the error as main does: every problem is one line starting "idgate: "
-// and naming its key, as README shows.
+// and naming its key, as docs/operating.md shows.
 func TestConfigErrorsPrinted(t *testing.T) {
 	tests := []struct {
 		name string

@@ -1,5 +1,5 @@
 // Command idgate is an Envoy ext_authz sidecar that verifies tokens and
-// writes identity headers upstreams can trust. See README.md.
+// writes identity headers upstreams can trust. See README.md and docs/.
 package main
 
 import (
