@@ -2,6 +2,7 @@ package decision
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/idgate/idgate/identity"
@@ -11,17 +12,34 @@ import (
 // compares its own verified subject with it, whatever idgate emits itself.
 const albIdentity = "x-amzn-oidc-identity"
 
-// shadow turns a decision into its shadow form: the request passes
-// untouched (no header set or removed, never denied), and the Result says
-// what idgate would have done and where its identity differs from the one
-// the request already carries (from an ALB, oauth2-proxy, ...), so an
-// operator can compare before switching to enforce.
+// shadow turns a decision into its shadow form: the request is never
+// denied and idgate sets nothing, and the Result says what idgate would
+// have done and where its identity differs from the one the request
+// already carries (from an ALB, oauth2-proxy, ...), so an operator can
+// compare before switching to enforce.
+//
+// Stripping still holds: every identity header is removed as in enforce
+// mode, except the ones the proxy being replaced writes and the upstream
+// still reads until enforce (see kept). A client's x-flyte-identity,
+// x-forwarded-user or kubeflow_userid never passes, in any mode.
 func (e *Engine) shadow(res Result, headers map[string]string) Result {
 	res.Shadow, res.WouldAllow = true, res.Allowed
 	res.Mismatches = e.mismatches(&res, headers)
 	res.Allowed, res.Status = true, http.StatusOK
-	res.Set, res.Remove, res.ResponseHeaders = nil, nil, nil
+	res.Set, res.ResponseHeaders = nil, nil
+	forwarded := e.fwd[res.Forwarder].Headers // empty unless a trusted forwarder's headers decided
+	res.Remove = slices.DeleteFunc(slices.Clone(e.strip.removals(nil, headers)), func(n string) bool {
+		return e.keptInShadow(n) || slices.Contains(forwarded, n)
+	})
 	return res
+}
+
+// keptInShadow reports a header shadow mode leaves in place: one the proxy
+// being replaced writes, by its exact name: the compared ones (user id,
+// groups, declared headers) and ALB's x-amzn-oidc-* family. A "_"
+// spelling or another letter case is never the proxy's, so it is removed.
+func (e *Engine) keptInShadow(name string) bool {
+	return slices.Contains(e.cfg.ShadowCompare, name) || strings.HasPrefix(name, "x-amzn-oidc-")
 }
 
 // mismatches names the compared headers the request carries whose value

@@ -48,11 +48,60 @@ func TestShadowMode(t *testing.T) {
 				}
 				return
 			}
-			if !res.Allowed || res.Set != nil || res.Remove != nil || res.ResponseHeaders != nil {
-				t.Fatalf("shadow mode changed the request: %+v", res)
+			if !res.Allowed || res.Set != nil || res.ResponseHeaders != nil {
+				t.Fatalf("shadow mode set headers: %+v", res)
+			}
+			for _, kept := range []string{"kubeflow-userid", "kubeflow-groups", "x-amzn-oidc-identity", "x-amzn-oidc-data", "authorization"} {
+				if slices.Contains(res.Remove, kept) {
+					t.Fatalf("shadow mode removed %s, which the proxy being replaced writes: %v", kept, res.Remove)
+				}
 			}
 			if res.WouldAllow != tc.wantWouldAllow || !slices.Equal(res.Mismatches, tc.wantMismatches) {
 				t.Fatalf("would allow %v mismatches %v; want %v %v", res.WouldAllow, res.Mismatches, tc.wantWouldAllow, tc.wantMismatches)
+			}
+		})
+	}
+}
+
+// TestShadowModeStillStrips: shadow mode changes nothing the proxy being
+// replaced writes (the compared headers, ALB's), but every other identity
+// header a client sent is removed, as in enforce mode: Flyte would take a
+// client's x-flyte-identity, a WSGI app its kubeflow_userid.
+func TestShadowModeStillStrips(t *testing.T) {
+	e := mustEngine(t, nil)
+	e.cfg.Shadow = true
+	e.cfg.ShadowCompare = []string{"kubeflow-userid", "kubeflow-groups"}
+	for _, tc := range []struct {
+		name    string
+		path    string
+		headers map[string]string
+	}{
+		{"would allow", "/api", map[string]string{"authorization": "Bearer alice"}},
+		{"would deny", "/api", map[string]string{}},
+		{"refused path", "/a/%2e%2e/b", map[string]string{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := map[string]string{
+				"kubeflow-userid": "alice@example.com", "x-amzn-oidc-data": "alb",
+				"x-flyte-identity": "forged", "kubeflow_userid": "root", "x-forwarded-user": "root",
+				"x-pomerium-jwt-assertion": "forged", "x-auth-request-email": "root@example.com",
+			}
+			for k, v := range tc.headers {
+				h[k] = v
+			}
+			res, err := e.Decide(context.Background(), &Request{Method: "GET", Host: "h", Path: tc.path, Headers: h})
+			if err != nil || !res.Shadow || !res.Allowed {
+				t.Fatalf("%v %+v", err, res)
+			}
+			for _, n := range []string{"x-flyte-identity", "kubeflow_userid", "x-forwarded-user", "x-pomerium-jwt-assertion", "x-auth-request-email"} {
+				if !slices.Contains(res.Remove, n) {
+					t.Errorf("shadow mode lets a client's %s through: removes %v", n, res.Remove)
+				}
+			}
+			for _, n := range []string{"kubeflow-userid", "x-amzn-oidc-data"} {
+				if slices.Contains(res.Remove, n) {
+					t.Errorf("shadow mode removes the replaced proxy's %s", n)
+				}
 			}
 		})
 	}
