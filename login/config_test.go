@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/idgate/idgate/decision"
 	"github.com/idgate/idgate/session"
 )
 
@@ -111,7 +112,7 @@ func TestIsBrowser(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			req := &Request{Method: tc.method, Headers: map[string]string{"accept": tc.accept}}
+			req := &decision.Request{Method: tc.method, Headers: map[string]string{"accept": tc.accept}}
 			if got := IsBrowser(req); got != tc.want {
 				t.Fatalf("IsBrowser = %v, want %v", got, tc.want)
 			}

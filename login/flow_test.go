@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/idgate/idgate/decision"
 )
 
 func TestRoundTrip(t *testing.T) {
@@ -73,7 +75,7 @@ func TestRoundTrip(t *testing.T) {
 			if res, ok := e.flow.Session(ctx, b.get("/")); ok || len(res.SetCookie) != 1 {
 				t.Fatalf("Session after logout = %v, SetCookie %q", ok, res.SetCookie)
 			}
-			for _, r := range []*Response{start, resp, out} {
+			for _, r := range []*decision.Reply{start, resp, out} {
 				assertClean(t, r, sessionCookie, res.AccessToken, refreshed.AccessToken, e.idp.ClientSecret())
 			}
 		})

@@ -10,6 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/idgate/idgate/decision"
 	"github.com/idgate/idgate/internal/devtools/devidp"
 	"github.com/idgate/idgate/session"
 )
@@ -181,7 +182,7 @@ func TestLegacySessionCookie(t *testing.T) {
 			}
 		})
 	}
-	out, _ := e.flow.Endpoint(t.Context(), &Request{Method: "GET", Host: appHost, Path: "/oauth2/logout",
+	out, _ := e.flow.Endpoint(t.Context(), &decision.Request{Method: "GET", Host: appHost, Path: "/oauth2/logout",
 		Headers: map[string]string{"cookie": "idgate_session=" + oldCookie}})
 	if c := setCookies(out); len(c) != 2 || !strings.HasPrefix(c[1], "idgate_session=;") {
 		t.Fatalf("logout cookies %q, want both names cleared", c)
