@@ -62,10 +62,12 @@ type SessionInfo struct {
 	Unavailable *Reply
 }
 
-// isBrowser: a top-level navigation that can follow a redirect to a login
-// page. API and SDK callers (no text/html) get 401, never a redirect.
-func isBrowser(req *Request) bool {
-	return (req.Method == "GET" || req.Method == "HEAD") && strings.Contains(req.Headers["accept"], "text/html")
+// IsBrowser reports a top-level navigation that can follow a redirect to a
+// login page: a GET or HEAD that accepts text/html (media types are
+// case-insensitive). API and SDK callers (no text/html) get 401, never a
+// redirect. Exported so the login's tests use the engine's own rule.
+func IsBrowser(req *Request) bool {
+	return (req.Method == "GET" || req.Method == "HEAD") && strings.Contains(strings.ToLower(req.Headers["accept"]), "text/html")
 }
 
 // reply turns a Browser reply into a denied Result (the proxy sends it to

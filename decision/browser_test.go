@@ -102,3 +102,27 @@ func TestBrowserLogin(t *testing.T) {
 		})
 	}
 }
+
+// TestIsBrowser: the one rule for when a request without credentials is
+// sent to the login rather than answered 401 (login's tests use it too).
+func TestIsBrowser(t *testing.T) {
+	tests := []struct {
+		name, method, accept string
+		want                 bool
+	}{
+		{"navigation", "GET", "text/html,application/xhtml+xml;q=0.9", true},
+		{"upper case", "GET", "TEXT/HTML", true},
+		{"api call", "GET", "application/json", false},
+		{"no accept", "GET", "", false},
+		{"form post", "POST", "text/html", false},
+		{"head", "HEAD", "text/html", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			req := &Request{Method: tc.method, Headers: map[string]string{"accept": tc.accept}}
+			if got := IsBrowser(req); got != tc.want {
+				t.Fatalf("IsBrowser = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

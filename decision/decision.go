@@ -258,7 +258,7 @@ func (e *Engine) authenticate(ctx context.Context, req *Request, res Result) (id
 		s.Identity.Source = identity.SourceSession
 		return s.Identity, s.AccessToken, res, true
 	}
-	if isBrowser(req) {
+	if IsBrowser(req) {
 		return identity.Identity{}, "", reply(res, e.cfg.Browser.Start(ctx, req)), false
 	}
 	return identity.Identity{}, "", e.deny(res, denyMissing, ""), false

@@ -4,7 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/idgate/idgate/decision"
 	"github.com/idgate/idgate/session"
 )
 
@@ -94,27 +93,6 @@ func TestStripCookies(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := StripCookies(tc.in, "idgate_session", "idgate_session_state"); got != tc.want {
 				t.Fatalf("StripCookies(%q) = %q, want %q", tc.in, got, tc.want)
-			}
-		})
-	}
-}
-
-func TestIsBrowser(t *testing.T) {
-	tests := []struct {
-		name, method, accept string
-		want                 bool
-	}{
-		{"navigation", "GET", "text/html,application/xhtml+xml;q=0.9", true},
-		{"upper case", "GET", "TEXT/HTML", true},
-		{"api call", "GET", "application/json", false},
-		{"no accept", "GET", "", false},
-		{"form post", "POST", "text/html", false},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			req := &decision.Request{Method: tc.method, Headers: map[string]string{"accept": tc.accept}}
-			if got := IsBrowser(req); got != tc.want {
-				t.Fatalf("IsBrowser = %v, want %v", got, tc.want)
 			}
 		})
 	}

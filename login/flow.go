@@ -64,12 +64,6 @@ func (f *Flow) Endpoint(ctx context.Context, req *decision.Request) (*decision.R
 	return nil, false
 }
 
-// IsBrowser reports whether a request looks like a browser navigation that
-// a redirect to the login can help: a GET that accepts text/html.
-func IsBrowser(req *decision.Request) bool {
-	return req.Method == "GET" && strings.Contains(strings.ToLower(req.Headers["accept"]), "text/html")
-}
-
 // strippedCookies is the request's cookie header without idgate's cookies.
 func (f *Flow) strippedCookies(req *decision.Request) string {
 	return f.StripCookies(req.Headers["cookie"])

@@ -19,7 +19,7 @@ func TestRoundTrip(t *testing.T) {
 			b := newBrowser()
 			b.cookies["theme"], b.order = "dark", []string{"theme"}
 			req := b.get("/notebooks/x?y=1")
-			if !IsBrowser(req) {
+			if !decision.IsBrowser(req) {
 				t.Fatal("IsBrowser = false for a navigation")
 			}
 			if _, ok := e.flow.Session(ctx, req); ok {
