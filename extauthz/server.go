@@ -15,15 +15,10 @@ import (
 	"github.com/idgate/idgate/decisionlog"
 )
 
-// Decider makes the decision; *decision.Engine implements it.
-type Decider interface {
-	Decide(ctx context.Context, req *decision.Request) (decision.Result, error)
-}
-
 // Config assembles the server.
 type Config struct {
 	// Decider is required.
-	Decider Decider
+	Decider decision.Decider
 	// Recorder records every decision (metrics and the decision log line).
 	// Required; the app builds one and gives it to every front end.
 	Recorder *decisionlog.Recorder

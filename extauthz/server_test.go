@@ -129,7 +129,7 @@ func TestCheckResponses(t *testing.T) {
 
 // newServer is a Server over d recording into a Recorder built from rc, as
 // the app builds one Recorder for both front ends.
-func newServer(tb testing.TB, d Decider, rc decisionlog.Config) (*Server, *decisionlog.Recorder) {
+func newServer(tb testing.TB, d decision.Decider, rc decisionlog.Config) (*Server, *decisionlog.Recorder) {
 	tb.Helper()
 	rec, err := decisionlog.New(rc)
 	if err != nil {

@@ -58,7 +58,7 @@ type App struct {
 	rec      *decisionlog.Recorder // the one decision recorder of both front ends
 	authz    *extauthz.Server
 	forward  *forwardauth.Handler
-	decider  extauthz.Decider // a, or a wrapped in a Check span
+	decider  decision.Decider // a, or a wrapped in a Check span
 	cur      atomic.Pointer[stack]
 	reloadMu sync.Mutex
 	bg       context.Context // lives until Shutdown; stacks load keys on it
