@@ -62,7 +62,7 @@ func (s *Server) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.C
 	c := s.caches.Load()
 	dreq, ok := Translate(req)
 	if !ok {
-		res := decision.Result{Status: 400, Reason: reasonBadRequest, Message: "malformed check request"}
+		res := decision.Result{Reply: decision.Reply{Status: 400, Reason: reasonBadRequest, Message: "malformed check request"}}
 		rec.Observe(ctx, dreq, &res, start)
 		return denied(c, &res), nil
 	}

@@ -56,7 +56,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := rec.Now()
 	req, ok := Translate(r)
 	if !ok {
-		res := decision.Result{Status: http.StatusBadRequest, Reason: "ambiguous_forwarding", Message: "conflicting forwarded request headers"}
+		res := decision.Result{Reply: decision.Reply{Status: http.StatusBadRequest, Reason: "ambiguous_forwarding", Message: "conflicting forwarded request headers"}}
 		rec.Observe(r.Context(), req, &res, start)
 		http.Error(w, res.Message, res.Status)
 		return

@@ -19,7 +19,7 @@ func startLogin(t *testing.T, e *env, path string) (*browser, string) {
 	t.Helper()
 	b := newBrowser()
 	start := e.flow.Start(t.Context(), b.get(path))
-	b.apply(t, start.Headers)
+	b.apply(t, start.ResponseHeaders)
 	return b, MustAuthorize(t, start)
 }
 
@@ -45,7 +45,7 @@ func TestCallbackRefusals(t *testing.T) {
 			if r.Status != http.StatusFound {
 				t.Fatalf("first callback = %d %s", r.Status, r.Reason)
 			}
-			b.apply(t, r.Headers) // success cleared the state cookie
+			b.apply(t, r.ResponseHeaders) // success cleared the state cookie
 			return callback(t, e, b.get(cb))
 		}, http.StatusForbidden, ReasonStateCookie},
 		{"replayed with a copy of the state cookie", func(t *testing.T, e *env) *decision.Reply {
@@ -110,15 +110,15 @@ func TestCallbackRefusals(t *testing.T) {
 			b, cb := startLogin(t, e, "/a")
 			u, _ := url.Parse(cb)
 			r := callback(t, e, b.get("/oauth2/callback?error=access_denied&error_description=%3Cscript%3Ecall+us&state="+u.Query().Get("state")))
-			if !strings.Contains(r.Body, "access_denied") || strings.Contains(r.Body, "<script") || strings.Contains(r.Body, "call us") {
-				t.Fatalf("error page %q", r.Body)
+			if !strings.Contains(r.Message, "access_denied") || strings.Contains(r.Message, "<script") || strings.Contains(r.Message, "call us") {
+				t.Fatalf("error page %q", r.Message)
 			}
 			return r
 		}, http.StatusForbidden, ReasonIdPError},
 		{"idp error with markup", func(t *testing.T, e *env) *decision.Reply {
 			r := callback(t, e, newBrowser().get("/oauth2/callback?error=%3Cimg+src%3Dx%3E"))
-			if strings.Contains(r.Body, "<img") {
-				t.Fatalf("error page reflects markup: %q", r.Body)
+			if strings.Contains(r.Message, "<img") {
+				t.Fatalf("error page reflects markup: %q", r.Message)
 			}
 			return r
 		}, http.StatusForbidden, ReasonIdPError},
@@ -144,10 +144,10 @@ func TestCallbackRefusals(t *testing.T) {
 			e := MustEnv(t, envOptions{})
 			r := tc.run(t, e)
 			if r.Status != tc.status || r.Reason != tc.reason {
-				t.Fatalf("response = %d %s, want %d %s\n%s", r.Status, r.Reason, tc.status, tc.reason, r.Body)
+				t.Fatalf("response = %d %s, want %d %s\n%s", r.Status, r.Reason, tc.status, tc.reason, r.Message)
 			}
 			if header(r, "location") != "" || header(r, "content-type") != "text/html; charset=utf-8" {
-				t.Fatalf("a refusal must be a page, not a redirect: %+v", r.Headers)
+				t.Fatalf("a refusal must be a page, not a redirect: %+v", r.ResponseHeaders)
 			}
 			for _, c := range setCookies(r) {
 				if strings.HasPrefix(c, sessionName+"=") {

@@ -42,7 +42,7 @@ func TestFlowIsTheEnginesBrowser(t *testing.T) {
 	b := newBrowser()
 	b.cookies["theme"], b.order = "dark", []string{"theme"}
 	asReply := func(res decision.Result) *decision.Reply {
-		return &decision.Reply{Status: res.Status, Headers: res.ResponseHeaders, Body: res.Message, Reason: res.Reason}
+		return &res.Reply // the login's reply, carried in the Result as is
 	}
 
 	steps := []struct {

@@ -72,7 +72,7 @@ func (f *Flow) strippedCookies(req *decision.Request) string {
 func redirect(location, reason string, cookies ...identity.Header) *decision.Reply {
 	h := make([]identity.Header, 0, len(cookies)+2)
 	h = append(h, identity.Header{Name: "location", Value: location}, noStore)
-	return &decision.Reply{Status: 302, Headers: append(h, cookies...), Reason: reason}
+	return &decision.Reply{Status: 302, ResponseHeaders: append(h, cookies...), Reason: reason}
 }
 
 var noStore = identity.Header{Name: "cache-control", Value: "no-store"}

@@ -184,7 +184,7 @@ func (b *browser) get(path string) *decision.Request {
 }
 
 func header(r *decision.Reply, name string) string {
-	for _, h := range r.Headers {
+	for _, h := range r.ResponseHeaders {
 		if h.Name == name {
 			return h.Value
 		}
@@ -194,7 +194,7 @@ func header(r *decision.Reply, name string) string {
 
 func setCookies(r *decision.Reply) []string {
 	var out []string
-	for _, h := range r.Headers {
+	for _, h := range r.ResponseHeaders {
 		if h.Name == "set-cookie" {
 			out = append(out, h.Value)
 		}
@@ -234,7 +234,7 @@ func MustAuthorize(tb testing.TB, start *decision.Reply) string {
 func (e *env) MustLogin(b *browser, path string) *decision.Reply {
 	e.t.Helper()
 	start := e.flow.Start(e.t.Context(), b.get(path))
-	b.apply(e.t, start.Headers)
+	b.apply(e.t, start.ResponseHeaders)
 	if u, err := url.Parse(header(start, "location")); err == nil {
 		e.lastNonce = u.Query().Get("nonce")
 	}
@@ -243,7 +243,7 @@ func (e *env) MustLogin(b *browser, path string) *decision.Reply {
 	if !ok {
 		e.t.Fatal("callback not handled")
 	}
-	b.apply(e.t, resp.Headers)
+	b.apply(e.t, resp.ResponseHeaders)
 	return resp
 }
 
@@ -251,7 +251,7 @@ func (e *env) MustLogin(b *browser, path string) *decision.Reply {
 func assertClean(tb testing.TB, r *decision.Reply, secrets ...string) {
 	tb.Helper()
 	for _, s := range secrets {
-		if s != "" && strings.Contains(r.Body, s) {
+		if s != "" && strings.Contains(r.Message, s) {
 			tb.Fatalf("body of %s response contains a secret %.8q...", r.Reason, s)
 		}
 	}

@@ -18,7 +18,7 @@ func page(status int, reason, title, message, link string, cookies ...identity.H
 	}
 	body += "</body></html>\n"
 	h := []identity.Header{{Name: "content-type", Value: "text/html; charset=utf-8"}, noStore}
-	return &decision.Reply{Status: status, Headers: append(h, cookies...), Body: body, Reason: reason}
+	return &decision.Reply{Status: status, ResponseHeaders: append(h, cookies...), Message: body, Reason: reason}
 }
 
 // movingOn is a 200 page that sends the browser to target itself: a
@@ -28,7 +28,7 @@ func movingOn(target, reason string, cookies ...identity.Header) *decision.Reply
 	body := "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"0;url=" + t +
 		"\"><title>Signed in</title></head><body><p>Signed in. <a href=\"" + t + "\">Continue</a></p></body></html>\n"
 	h := []identity.Header{{Name: "content-type", Value: "text/html; charset=utf-8"}, noStore}
-	return &decision.Reply{Status: http.StatusOK, Headers: append(h, cookies...), Body: body, Reason: reason}
+	return &decision.Reply{Status: http.StatusOK, ResponseHeaders: append(h, cookies...), Message: body, Reason: reason}
 }
 
 // idpErrorText explains an RFC 6749 error code, or says nothing specific
