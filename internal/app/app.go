@@ -132,6 +132,8 @@ func (a *App) Decide(ctx context.Context, req *decision.Request) (decision.Resul
 	return a.cur.Load().engine.Decide(ctx, req)
 }
 
+var _ decision.Decider = (*App)(nil)
+
 // outboundClient has timeouts at every stage; each component also bounds
 // its own calls with a context deadline.
 func outboundClient() *http.Client {
