@@ -2,6 +2,7 @@ package decision
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/idgate/idgate/identity"
@@ -26,19 +27,27 @@ type Browser interface {
 	StripCookies(cookieHeader string) string
 }
 
-// Reply is a response idgate sends itself instead of forwarding the request
-// (a redirect, an error page).
+// Reply is what the client is told: the answer part of every Result, and
+// the whole of a response idgate sends itself instead of forwarding the
+// request (a Browser's redirect or page). A Browser's Reply becomes the
+// Result's as is, and the front end turns the Result into its response:
+// one change of shape from the login to the proxy.
 type Reply struct {
-	// Status is the HTTP status.
+	// Status is the HTTP status of the response idgate sends (200 when the
+	// request is allowed).
 	Status int
-	// Headers are location, set-cookie (possibly several), content-type and
-	// cache-control, with lower-case names.
-	Headers []identity.Header
-	// Body is a small HTML page, or empty. It never contains tokens,
-	// cookies or secrets.
-	Body string
-	// Reason labels the reply in logs and metrics.
+	// Reason labels the decision in logs and metrics ("ok", "public",
+	// "expired", "login_redirect"...).
 	Reason string
+	// Message is the body of a response idgate sends: a short sentence or
+	// a small HTML page (the login's), or empty. It never contains tokens,
+	// cookies or secrets.
+	Message string
+	// ResponseHeaders, with lower-case names, go on the response idgate
+	// sends (www-authenticate, location, set-cookie, possibly several,
+	// content-type, cache-control), or on the upstream's response when the
+	// request is allowed (set-cookie of a refreshed session).
+	ResponseHeaders []identity.Header
 }
 
 // SessionInfo is what a session cookie yields.
@@ -62,18 +71,23 @@ type SessionInfo struct {
 	Unavailable *Reply
 }
 
-// isBrowser: a top-level navigation that can follow a redirect to a login
-// page. API and SDK callers (no text/html) get 401, never a redirect.
-func isBrowser(req *Request) bool {
-	return (req.Method == "GET" || req.Method == "HEAD") && strings.Contains(req.Headers["accept"], "text/html")
+// IsBrowser reports a top-level navigation that can follow a redirect to a
+// login page: a GET or HEAD that accepts text/html (media types are
+// case-insensitive). API and SDK callers (no text/html) get 401, never a
+// redirect. Exported so the login's tests use the engine's own rule.
+func IsBrowser(req *Request) bool {
+	return (req.Method == "GET" || req.Method == "HEAD") && strings.Contains(strings.ToLower(req.Headers["accept"]), "text/html")
 }
 
-// reply turns a Browser reply into a denied Result (the proxy sends it to
-// the client in place of the upstream's response).
+// reply makes a Browser's reply the denied Result's (the proxy sends it to
+// the client in place of the upstream's response). Response headers the
+// decision already holds (a dead session's clearing set-cookie) go first.
 func reply(res Result, r *Reply) Result {
-	res.Allowed, res.Status, res.Reason = false, r.Status, r.Reason
-	res.Message = r.Body
-	res.ResponseHeaders = append(res.ResponseHeaders, r.Headers...)
+	pending := res.ResponseHeaders
+	res.Allowed, res.Reply = false, *r
+	if len(pending) > 0 {
+		res.ResponseHeaders = append(slices.Clip(pending), r.ResponseHeaders...)
+	}
 	return res
 }
 

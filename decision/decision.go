@@ -106,12 +106,10 @@ func New(cfg Config) (*Engine, error) {
 type Result struct {
 	// Allowed says whether the request goes upstream.
 	Allowed bool
-	// Status is the HTTP status of a denial (200 when allowed).
-	Status int
-	// Reason is a short label for logs and metrics ("ok", "public", "expired"...).
-	Reason string
-	// Message is a short, token-free sentence for the denied response body.
-	Message string
+	// Reply is what the client is told: Status, Reason, Message (the
+	// denied response's body) and ResponseHeaders. A Browser's reply is
+	// carried in it unchanged.
+	Reply
 	// Route names the matched route ("default" when none matched).
 	Route string
 	// Identity is the verified caller, nil when there is none.
@@ -120,10 +118,6 @@ type Result struct {
 	Set []identity.Header
 	// Remove are headers to delete from the upstream request; disjoint from Set.
 	Remove []string
-	// ResponseHeaders go on a denied response (www-authenticate, location),
-	// or on the upstream's response when allowed (set-cookie of a refreshed
-	// session).
-	ResponseHeaders []identity.Header
 	// Spoofed names identity headers the client sent (values never kept).
 	Spoofed []string
 	// Shadow marks a shadow-mode result: Allowed is true and nothing is
@@ -258,7 +252,7 @@ func (e *Engine) authenticate(ctx context.Context, req *Request, res Result) (id
 		s.Identity.Source = identity.SourceSession
 		return s.Identity, s.AccessToken, res, true
 	}
-	if isBrowser(req) {
+	if IsBrowser(req) {
 		return identity.Identity{}, "", reply(res, e.cfg.Browser.Start(ctx, req)), false
 	}
 	return identity.Identity{}, "", e.deny(res, denyMissing, ""), false

@@ -23,7 +23,7 @@ func TestObserveReportsWithoutValues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := decision.Result{Allowed: true, Status: 200, Reason: "ok", Spoofed: []string{"kubeflow-userid"},
+	res := decision.Result{Allowed: true, Reply: decision.Reply{Status: 200, Reason: "ok"}, Spoofed: []string{"kubeflow-userid"},
 		Identity: &identity.Identity{Issuer: "https://idp", Subject: "s", GroupsOverage: true, Degraded: "userinfo_timeout"}}
 	s.Observe(context.Background(), &decision.Request{ID: "r1", Headers: map[string]string{"kubeflow-userid": "root-SECRET"}}, &res, time.Now())
 	for name, want := range map[string]float64{

@@ -18,7 +18,7 @@ import (
 // benchResult is a typical warm allow: three identity headers, the strip
 // list, a verified identity.
 func benchResult() decision.Result {
-	return decision.Result{Allowed: true, Status: 200, Reason: "ok", Route: "default",
+	return decision.Result{Allowed: true, Reply: decision.Reply{Status: 200, Reason: "ok"}, Route: "default",
 		Identity: &identity.Identity{Issuer: "https://idp.example.com", Subject: "alice"},
 		Set: []identity.Header{{Name: "kubeflow-userid", Value: "alice@example.com"},
 			{Name: "kubeflow-groups", Value: "admins,ml"},

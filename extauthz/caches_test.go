@@ -19,10 +19,10 @@ func cached(c *responseCaches) (values, encoded int) {
 // issuer and subject) belongs to one Server, is not seen by another, and
 // Reset (called by the app on reload) drops it.
 func TestResponseCachesOwnedByServer(t *testing.T) {
-	allow := decision.Result{Allowed: true, Status: 200, Reason: "ok", Route: "/pipeline",
+	allow := decision.Result{Allowed: true, Reply: decision.Reply{Status: 200, Reason: "ok"}, Route: "/pipeline",
 		Identity: &identity.Identity{Issuer: "https://idp", Subject: "alice"},
 		Set:      []identity.Header{{Name: "kubeflow-userid", Value: "alice"}}}
-	deny := decision.Result{Status: 403, Reason: "forbidden", Route: "/admin"}
+	deny := decision.Result{Reply: decision.Reply{Status: 403, Reason: "forbidden"}, Route: "/admin"}
 	tests := []struct {
 		name        string
 		res         decision.Result

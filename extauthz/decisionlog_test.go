@@ -18,10 +18,10 @@ import (
 
 func TestDecisionLogSetting(t *testing.T) {
 	alice := &identity.Identity{Issuer: "https://idp", Subject: "alice", Email: "alice@example.com", UserClaim: "email"}
-	allow := decision.Result{Allowed: true, Status: 200, Reason: "ok", Route: "/pipeline", Identity: alice}
-	deny := decision.Result{Status: 403, Reason: "forbidden", Route: "/pipeline", Identity: alice}
-	shadowDeny := decision.Result{Allowed: true, Shadow: true, Status: 403, Reason: "forbidden", Route: "/pipeline", Identity: alice}
-	shadowAllow := decision.Result{Allowed: true, Shadow: true, WouldAllow: true, Status: 200, Reason: "ok", Route: "/pipeline", Identity: alice}
+	allow := decision.Result{Allowed: true, Reply: decision.Reply{Status: 200, Reason: "ok"}, Route: "/pipeline", Identity: alice}
+	deny := decision.Result{Reply: decision.Reply{Status: 403, Reason: "forbidden"}, Route: "/pipeline", Identity: alice}
+	shadowDeny := decision.Result{Allowed: true, Shadow: true, Reply: decision.Reply{Status: 403, Reason: "forbidden"}, Route: "/pipeline", Identity: alice}
+	shadowAllow := decision.Result{Allowed: true, Shadow: true, WouldAllow: true, Reply: decision.Reply{Status: 200, Reason: "ok"}, Route: "/pipeline", Identity: alice}
 	tests := []struct {
 		setting string
 		res     decision.Result
@@ -58,13 +58,13 @@ func TestDecisionLogLine(t *testing.T) {
 		res  decision.Result
 		want map[string]any
 	}{
-		{"denied user", decision.Result{Status: 403, Reason: "forbidden", Route: "/pipeline", Identity: alice},
+		{"denied user", decision.Result{Reply: decision.Reply{Status: 403, Reason: "forbidden"}, Route: "/pipeline", Identity: alice},
 			map[string]any{"method": "POST", "host": "kubeflow.example.com", "path": "/pipeline/apis/v2beta1/runs",
 				"route": "/pipeline", "result": "deny", "status": 403.0, "reason": "forbidden",
 				"issuer": "https://idp", "subject": "alice-sub", "user_id": "alice@example.com"}},
-		{"forwarder named", decision.Result{Allowed: true, Status: 200, Reason: "ok", Route: "/", Identity: alice, Forwarder: "spiffe://cluster/ns/gw"},
+		{"forwarder named", decision.Result{Allowed: true, Reply: decision.Reply{Status: 200, Reason: "ok"}, Route: "/", Identity: alice, Forwarder: "spiffe://cluster/ns/gw"},
 			map[string]any{"result": "allow", "status": 200.0, "forwarder": "spiffe://cluster/ns/gw"}},
-		{"anonymous", decision.Result{Status: 401, Reason: "missing_token", Route: "/pipeline"},
+		{"anonymous", decision.Result{Reply: decision.Reply{Status: 401, Reason: "missing_token"}, Route: "/pipeline"},
 			map[string]any{"result": "deny", "status": 401.0, "reason": "missing_token"}},
 	}
 	for _, tc := range tests {

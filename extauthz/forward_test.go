@@ -73,7 +73,7 @@ func TestForwardedMetricAndLog(t *testing.T) {
 	if n, err := testutil.GatherAndCount(reg, "idgate_forwarded_total"); err != nil || n != 1 {
 		t.Fatalf("forwarded_total series before any request: %d, want 1", n)
 	}
-	res := decision.Result{Allowed: true, Status: 200, Reason: "forwarded", Forwarder: uiPrincipal,
+	res := decision.Result{Allowed: true, Reply: decision.Reply{Status: 200, Reason: "forwarded"}, Forwarder: uiPrincipal,
 		Identity: &identity.Identity{Subject: "alice@example.com", UserClaim: "sub", Source: identity.SourceForwarded}}
 	s.Observe(context.Background(), &decision.Request{ID: "r1"}, &res, time.Now())
 	if got := promtest.Value(t, reg, "idgate_forwarded_total"); got != 1 {

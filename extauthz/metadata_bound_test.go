@@ -20,7 +20,7 @@ func TestEncodedMetadataByteBound(t *testing.T) {
 	rc := newResponseCaches()
 	long := strings.Repeat("s", 1<<20)
 	for i := 0; i < 14; i++ {
-		res := &decision.Result{Allowed: true, Reason: "ok", Route: "default",
+		res := &decision.Result{Allowed: true, Reply: decision.Reply{Reason: "ok"}, Route: "default",
 			Identity: &identity.Identity{Issuer: "https://idp", Subject: fmt.Sprint(i, long)}}
 		if b := rc.metadata(nil, res); len(b) < 1<<20 {
 			t.Fatalf("metadata of %d bytes", len(b))
@@ -44,13 +44,13 @@ func TestEncodedMetadataMatchesStruct(t *testing.T) {
 		name string
 		res  decision.Result
 	}{
-		{"public", decision.Result{Allowed: true, Reason: "public", Route: "/public"}},
-		{"user", decision.Result{Allowed: true, Reason: "ok", Route: "/api", Identity: id("alice", "")}},
-		{"other user", decision.Result{Allowed: true, Reason: "ok", Route: "/api", Identity: id("bob", "")}},
-		{"empty subject", decision.Result{Allowed: true, Reason: "ok", Route: "/api", Identity: id("", "")}},
-		{"long subject", decision.Result{Allowed: true, Reason: "ok", Route: "/api", Identity: id(strings.Repeat("é", 300), "")}},
-		{"degraded", decision.Result{Allowed: true, Reason: "ok", Route: "/api", Identity: id("carol", "userinfo_timeout")}},
-		{"shadow", decision.Result{Allowed: true, Shadow: true, WouldAllow: false, Reason: "forbidden", Route: "/admin", Identity: id("dave", "")}},
+		{"public", decision.Result{Allowed: true, Reply: decision.Reply{Reason: "public"}, Route: "/public"}},
+		{"user", decision.Result{Allowed: true, Reply: decision.Reply{Reason: "ok"}, Route: "/api", Identity: id("alice", "")}},
+		{"other user", decision.Result{Allowed: true, Reply: decision.Reply{Reason: "ok"}, Route: "/api", Identity: id("bob", "")}},
+		{"empty subject", decision.Result{Allowed: true, Reply: decision.Reply{Reason: "ok"}, Route: "/api", Identity: id("", "")}},
+		{"long subject", decision.Result{Allowed: true, Reply: decision.Reply{Reason: "ok"}, Route: "/api", Identity: id(strings.Repeat("é", 300), "")}},
+		{"degraded", decision.Result{Allowed: true, Reply: decision.Reply{Reason: "ok"}, Route: "/api", Identity: id("carol", "userinfo_timeout")}},
+		{"shadow", decision.Result{Allowed: true, Shadow: true, WouldAllow: false, Reply: decision.Reply{Reason: "forbidden"}, Route: "/admin", Identity: id("dave", "")}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			resp := allowed(rc, &tc.res)

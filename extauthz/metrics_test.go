@@ -36,9 +36,9 @@ func TestCheckLatencyByResultAndInFlight(t *testing.T) {
 		err    error
 		result string
 	}{
-		{"allowed", decision.Result{Allowed: true, Status: 200, Reason: "ok"}, nil, "allowed"},
-		{"denied", decision.Result{Status: 401, Reason: "missing_token"}, nil, "denied"},
-		{"shadow would deny", decision.Result{Allowed: true, Shadow: true, Status: 200, Reason: "missing_token"}, nil, "denied"},
+		{"allowed", decision.Result{Allowed: true, Reply: decision.Reply{Status: 200, Reason: "ok"}}, nil, "allowed"},
+		{"denied", decision.Result{Reply: decision.Reply{Status: 401, Reason: "missing_token"}}, nil, "denied"},
+		{"shadow would deny", decision.Result{Allowed: true, Shadow: true, Reply: decision.Reply{Status: 200, Reason: "missing_token"}}, nil, "denied"},
 		{"error", decision.Result{}, errors.New("boom"), "error"},
 	}
 	for _, tc := range tests {

@@ -15,15 +15,10 @@ import (
 	"github.com/idgate/idgate/decisionlog"
 )
 
-// Decider makes the decision; *decision.Engine implements it.
-type Decider interface {
-	Decide(ctx context.Context, req *decision.Request) (decision.Result, error)
-}
-
 // Config assembles the server.
 type Config struct {
 	// Decider is required.
-	Decider Decider
+	Decider decision.Decider
 	// Recorder records every decision (metrics and the decision log line).
 	// Required; the app builds one and gives it to every front end.
 	Recorder *decisionlog.Recorder
@@ -67,7 +62,7 @@ func (s *Server) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.C
 	c := s.caches.Load()
 	dreq, ok := Translate(req)
 	if !ok {
-		res := decision.Result{Status: 400, Reason: reasonBadRequest, Message: "malformed check request"}
+		res := decision.Result{Reply: decision.Reply{Status: 400, Reason: reasonBadRequest, Message: "malformed check request"}}
 		rec.Observe(ctx, dreq, &res, start)
 		return denied(c, &res), nil
 	}

@@ -77,11 +77,11 @@ func TestCheckResponses(t *testing.T) {
 	}{
 		{"no http attributes is a deny", &authv3.CheckRequest{}, decidertest.Fixed{}, codes.PermissionDenied, 400, false},
 		{"401 is unauthenticated", mustFixture(t, "envoy-check-request.json"),
-			decidertest.Fixed{Result: decision.Result{Status: 401, Reason: "expired", Message: "invalid token: expired"}}, codes.Unauthenticated, 401, false},
+			decidertest.Fixed{Result: decision.Result{Reply: decision.Reply{Status: 401, Reason: "expired", Message: "invalid token: expired"}}}, codes.Unauthenticated, 401, false},
 		{"403 is permission denied", mustFixture(t, "envoy-check-request.json"),
-			decidertest.Fixed{Result: decision.Result{Status: 403, Reason: "forbidden"}}, codes.PermissionDenied, 403, false},
+			decidertest.Fixed{Result: decision.Result{Reply: decision.Reply{Status: 403, Reason: "forbidden"}}}, codes.PermissionDenied, 403, false},
 		{"allowed", mustFixture(t, "envoy-check-request.json"),
-			decidertest.Fixed{Result: decision.Result{Allowed: true, Status: 200, Reason: "ok", Identity: id,
+			decidertest.Fixed{Result: decision.Result{Allowed: true, Reply: decision.Reply{Status: 200, Reason: "ok"}, Identity: id,
 				Set: []identity.Header{{Name: "kubeflow-userid", Value: "a"}}, Remove: []string{"x-amzn-oidc-data"}}}, codes.OK, 200, false},
 		{"internal fault is a grpc error", mustFixture(t, "envoy-check-request.json"), decidertest.Fixed{Err: errors.New("boom")}, 0, 0, true},
 	}
@@ -129,7 +129,7 @@ func TestCheckResponses(t *testing.T) {
 
 // newServer is a Server over d recording into a Recorder built from rc, as
 // the app builds one Recorder for both front ends.
-func newServer(tb testing.TB, d Decider, rc decisionlog.Config) (*Server, *decisionlog.Recorder) {
+func newServer(tb testing.TB, d decision.Decider, rc decisionlog.Config) (*Server, *decisionlog.Recorder) {
 	tb.Helper()
 	rec, err := decisionlog.New(rc)
 	if err != nil {

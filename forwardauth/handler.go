@@ -1,7 +1,6 @@
 package forwardauth
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -9,11 +8,6 @@ import (
 	"github.com/idgate/idgate/decision"
 	"github.com/idgate/idgate/decisionlog"
 )
-
-// Decider makes the decision; *decision.Engine implements it.
-type Decider interface {
-	Decide(ctx context.Context, req *decision.Request) (decision.Result, error)
-}
 
 // RemoveHeader lists, on an allowed response, the request headers the proxy
 // must delete before forwarding (comma-separated), for proxies that can act
@@ -31,7 +25,7 @@ const UpstreamCookieHeader = "x-idgate-cookie"
 // Config assembles the Handler.
 type Config struct {
 	// Decider decides each request (the app's current engine). Required.
-	Decider Decider
+	Decider decision.Decider
 	// Recorder records each decision (metrics and the decision log line)
 	// and each fault. Required; the app gives the same Recorder to the
 	// ext_authz server, so both front ends report alike.
@@ -62,7 +56,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := rec.Now()
 	req, ok := Translate(r)
 	if !ok {
-		res := decision.Result{Status: http.StatusBadRequest, Reason: "ambiguous_forwarding", Message: "conflicting forwarded request headers"}
+		res := decision.Result{Reply: decision.Reply{Status: http.StatusBadRequest, Reason: "ambiguous_forwarding", Message: "conflicting forwarded request headers"}}
 		rec.Observe(r.Context(), req, &res, start)
 		http.Error(w, res.Message, res.Status)
 		return

@@ -63,7 +63,7 @@ func TestOneRecorderForBothFrontEnds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deny := decidertest.Fixed{Result: decision.Result{Status: 403, Reason: "forbidden", Route: "/admin", Message: "forbidden"}}
+	deny := decidertest.Fixed{Result: decision.Result{Reply: decision.Reply{Status: 403, Reason: "forbidden", Message: "forbidden"}, Route: "/admin"}}
 	authz, err := extauthz.New(extauthz.Config{Decider: deny, Recorder: rec})
 	if err != nil {
 		t.Fatal(err)

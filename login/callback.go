@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/idgate/idgate/decision"
 	"github.com/idgate/idgate/identity"
 	"github.com/idgate/idgate/session"
 )
@@ -16,7 +17,7 @@ import (
 // Only success clears the state cookie, so a callback cut short (a slow
 // token endpoint, Envoy's deadline) can be retried. Every failure is a page,
 // never a redirect into another login.
-func (f *Flow) callback(ctx context.Context, req *Request, rawQuery string) *Response {
+func (f *Flow) callback(ctx context.Context, req *decision.Request, rawQuery string) *decision.Reply {
 	q, err := url.ParseQuery(rawQuery)
 	if err != nil {
 		return page(http.StatusBadRequest, ReasonBadRequest, "Sign-in failed", "The sign-in response is malformed.", "/")
@@ -69,7 +70,7 @@ func (f *Flow) callback(ctx context.Context, req *Request, rawQuery string) *Res
 // reason is ReasonStateCookie when this browser holds no cookie for it (it
 // never started it, or the login finished), ReasonStateInvalid when none of
 // its cookies opens to this state (expired, forged, another key).
-func (f *Flow) pendingState(req *Request, id string) (session.State, string) {
+func (f *Flow) pendingState(req *decision.Request, id string) (session.State, string) {
 	if !wellFormedRandom(id) {
 		return session.State{}, ReasonStateInvalid
 	}
@@ -89,13 +90,13 @@ func (f *Flow) pendingState(req *Request, id string) (session.State, string) {
 // refuse is the 403 page of a login that cannot go on, with a link the user
 // may follow to start over. It leaves the state cookies alone: they expire,
 // and Start prunes them.
-func (f *Flow) refuse(reason, message, back string) *Response {
+func (f *Flow) refuse(reason, message, back string) *decision.Reply {
 	return page(http.StatusForbidden, reason, "Sign-in failed", message, back)
 }
 
 // redeem exchanges the code and verifies the ID token. On failure it
 // returns nil and a reason.
-func (f *Flow) redeem(ctx context.Context, req *Request, code string, st session.State) (*session.Session, string) {
+func (f *Flow) redeem(ctx context.Context, req *decision.Request, code string, st session.State) (*session.Session, string) {
 	eps, ok := f.cfg.Endpoints()
 	redirectURI, hostOK := f.redirectURI(req)
 	if !ok || eps.Token == "" || !hostOK {

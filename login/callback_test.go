@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/idgate/idgate/decision"
 	"github.com/idgate/idgate/identity"
 	"github.com/idgate/idgate/internal/devtools/devidp"
 )
@@ -18,11 +19,11 @@ func startLogin(t *testing.T, e *env, path string) (*browser, string) {
 	t.Helper()
 	b := newBrowser()
 	start := e.flow.Start(t.Context(), b.get(path))
-	b.apply(t, start.Headers)
+	b.apply(t, start.ResponseHeaders)
 	return b, MustAuthorize(t, start)
 }
 
-func callback(t *testing.T, e *env, req *Request) *Response {
+func callback(t *testing.T, e *env, req *decision.Request) *decision.Reply {
 	t.Helper()
 	resp, ok := e.flow.Endpoint(t.Context(), req)
 	if !ok {
@@ -34,20 +35,20 @@ func callback(t *testing.T, e *env, req *Request) *Response {
 func TestCallbackRefusals(t *testing.T) {
 	tests := []struct {
 		name   string
-		run    func(t *testing.T, e *env) *Response
+		run    func(t *testing.T, e *env) *decision.Reply
 		status int
 		reason string
 	}{
-		{"replayed callback", func(t *testing.T, e *env) *Response {
+		{"replayed callback", func(t *testing.T, e *env) *decision.Reply {
 			b, cb := startLogin(t, e, "/a")
 			r := callback(t, e, b.get(cb))
 			if r.Status != http.StatusFound {
 				t.Fatalf("first callback = %d %s", r.Status, r.Reason)
 			}
-			b.apply(t, r.Headers) // success cleared the state cookie
+			b.apply(t, r.ResponseHeaders) // success cleared the state cookie
 			return callback(t, e, b.get(cb))
 		}, http.StatusForbidden, ReasonStateCookie},
-		{"replayed with a copy of the state cookie", func(t *testing.T, e *env) *Response {
+		{"replayed with a copy of the state cookie", func(t *testing.T, e *env) *decision.Reply {
 			b, cb := startLogin(t, e, "/a")
 			stolen := b.header()
 			if r := callback(t, e, b.get(cb)); r.Status != http.StatusFound {
@@ -57,16 +58,16 @@ func TestCallbackRefusals(t *testing.T) {
 			req.Headers["cookie"] = stolen
 			return callback(t, e, req) // the code is single use at the IdP
 		}, http.StatusBadGateway, ReasonTokenExchange},
-		{"missing state cookie", func(t *testing.T, e *env) *Response {
+		{"missing state cookie", func(t *testing.T, e *env) *decision.Reply {
 			_, cb := startLogin(t, e, "/a")
 			return callback(t, e, newBrowser().get(cb))
 		}, http.StatusForbidden, ReasonStateCookie},
-		{"another login's state cookie", func(t *testing.T, e *env) *Response {
+		{"another login's state cookie", func(t *testing.T, e *env) *decision.Reply {
 			_, cb := startLogin(t, e, "/a")
 			other, _ := startLogin(t, e, "/a") // the attacker's own browser
 			return callback(t, e, other.get(cb))
 		}, http.StatusForbidden, ReasonStateCookie},
-		{"another login's state under this state's name", func(t *testing.T, e *env) *Response {
+		{"another login's state under this state's name", func(t *testing.T, e *env) *decision.Reply {
 			_, cb := startLogin(t, e, "/a")
 			other, _ := startLogin(t, e, "/a")
 			u, _ := url.Parse(cb)
@@ -74,30 +75,30 @@ func TestCallbackRefusals(t *testing.T) {
 			req.Headers["cookie"] = statePrefix + u.Query().Get("state")[:stateTagLen] + "=" + other.lastState
 			return callback(t, e, req)
 		}, http.StatusForbidden, ReasonStateInvalid},
-		{"expired state", func(t *testing.T, e *env) *Response {
+		{"expired state", func(t *testing.T, e *env) *decision.Reply {
 			b, cb := startLogin(t, e, "/a")
 			e.clk.Advance(10 * time.Minute)
 			return callback(t, e, b.get(cb))
 		}, http.StatusForbidden, ReasonStateInvalid},
-		{"no state", func(t *testing.T, e *env) *Response {
+		{"no state", func(t *testing.T, e *env) *decision.Reply {
 			b, cb := startLogin(t, e, "/a")
 			u, _ := url.Parse(cb)
 			return callback(t, e, b.get("/oauth2/callback?code="+u.Query().Get("code")))
 		}, http.StatusForbidden, ReasonStateMissing},
-		{"forged state", func(t *testing.T, e *env) *Response {
+		{"forged state", func(t *testing.T, e *env) *decision.Reply {
 			b, _ := startLogin(t, e, "/a")
 			return callback(t, e, b.get("/oauth2/callback?code=x&state="+randomString()))
 		}, http.StatusForbidden, ReasonStateCookie},
-		{"malformed state", func(t *testing.T, e *env) *Response {
+		{"malformed state", func(t *testing.T, e *env) *decision.Reply {
 			b, _ := startLogin(t, e, "/a")
 			return callback(t, e, b.get("/oauth2/callback?code=x&state=abc"))
 		}, http.StatusForbidden, ReasonStateInvalid},
-		{"no code", func(t *testing.T, e *env) *Response {
+		{"no code", func(t *testing.T, e *env) *decision.Reply {
 			b, cb := startLogin(t, e, "/a")
 			u, _ := url.Parse(cb)
 			return callback(t, e, b.get("/oauth2/callback?state="+u.Query().Get("state")))
 		}, http.StatusForbidden, ReasonCodeMissing},
-		{"code redeemed twice", func(t *testing.T, e *env) *Response {
+		{"code redeemed twice", func(t *testing.T, e *env) *decision.Reply {
 			b, cb := startLogin(t, e, "/a")
 			u, _ := url.Parse(cb)
 			b2, cb2 := startLogin(t, e, "/a")
@@ -105,33 +106,33 @@ func TestCallbackRefusals(t *testing.T) {
 			callback(t, e, b.get(cb))
 			return callback(t, e, b2.get("/oauth2/callback?code="+u.Query().Get("code")+"&state="+u2.Query().Get("state")))
 		}, http.StatusBadGateway, ReasonTokenExchange},
-		{"idp error", func(t *testing.T, e *env) *Response {
+		{"idp error", func(t *testing.T, e *env) *decision.Reply {
 			b, cb := startLogin(t, e, "/a")
 			u, _ := url.Parse(cb)
 			r := callback(t, e, b.get("/oauth2/callback?error=access_denied&error_description=%3Cscript%3Ecall+us&state="+u.Query().Get("state")))
-			if !strings.Contains(r.Body, "access_denied") || strings.Contains(r.Body, "<script") || strings.Contains(r.Body, "call us") {
-				t.Fatalf("error page %q", r.Body)
+			if !strings.Contains(r.Message, "access_denied") || strings.Contains(r.Message, "<script") || strings.Contains(r.Message, "call us") {
+				t.Fatalf("error page %q", r.Message)
 			}
 			return r
 		}, http.StatusForbidden, ReasonIdPError},
-		{"idp error with markup", func(t *testing.T, e *env) *Response {
+		{"idp error with markup", func(t *testing.T, e *env) *decision.Reply {
 			r := callback(t, e, newBrowser().get("/oauth2/callback?error=%3Cimg+src%3Dx%3E"))
-			if strings.Contains(r.Body, "<img") {
-				t.Fatalf("error page reflects markup: %q", r.Body)
+			if strings.Contains(r.Message, "<img") {
+				t.Fatalf("error page reflects markup: %q", r.Message)
 			}
 			return r
 		}, http.StatusForbidden, ReasonIdPError},
-		{"token endpoint down", func(t *testing.T, e *env) *Response {
+		{"token endpoint down", func(t *testing.T, e *env) *decision.Reply {
 			b, cb := startLogin(t, e, "/a")
 			e.idp.SetFault("token", devidp.Fault{Status: http.StatusServiceUnavailable})
 			return callback(t, e, b.get(cb))
 		}, http.StatusBadGateway, ReasonTokenExchange},
-		{"nonce mismatch", func(t *testing.T, e *env) *Response {
+		{"nonce mismatch", func(t *testing.T, e *env) *decision.Reply {
 			e.flow.cfg.IDTokens = wrongNonce{e.flow.cfg.IDTokens}
 			b, cb := startLogin(t, e, "/a")
 			return callback(t, e, b.get(cb))
 		}, http.StatusForbidden, ReasonIDTokenInvalid},
-		{"redirect_uri on another host", func(t *testing.T, e *env) *Response {
+		{"redirect_uri on another host", func(t *testing.T, e *env) *decision.Reply {
 			b, cb := startLogin(t, e, "/a")
 			req := b.get(cb)
 			req.Host = "other.example"
@@ -143,10 +144,10 @@ func TestCallbackRefusals(t *testing.T) {
 			e := MustEnv(t, envOptions{})
 			r := tc.run(t, e)
 			if r.Status != tc.status || r.Reason != tc.reason {
-				t.Fatalf("response = %d %s, want %d %s\n%s", r.Status, r.Reason, tc.status, tc.reason, r.Body)
+				t.Fatalf("response = %d %s, want %d %s\n%s", r.Status, r.Reason, tc.status, tc.reason, r.Message)
 			}
 			if header(r, "location") != "" || header(r, "content-type") != "text/html; charset=utf-8" {
-				t.Fatalf("a refusal must be a page, not a redirect: %+v", r.Headers)
+				t.Fatalf("a refusal must be a page, not a redirect: %+v", r.ResponseHeaders)
 			}
 			for _, c := range setCookies(r) {
 				if strings.HasPrefix(c, sessionName+"=") {

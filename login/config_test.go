@@ -98,27 +98,6 @@ func TestStripCookies(t *testing.T) {
 	}
 }
 
-func TestIsBrowser(t *testing.T) {
-	tests := []struct {
-		name, method, accept string
-		want                 bool
-	}{
-		{"navigation", "GET", "text/html,application/xhtml+xml;q=0.9", true},
-		{"upper case", "GET", "TEXT/HTML", true},
-		{"api call", "GET", "application/json", false},
-		{"no accept", "GET", "", false},
-		{"form post", "POST", "text/html", false},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			req := &Request{Method: tc.method, Headers: map[string]string{"accept": tc.accept}}
-			if got := IsBrowser(req); got != tc.want {
-				t.Fatalf("IsBrowser = %v, want %v", got, tc.want)
-			}
-		})
-	}
-}
-
 // TestScopes: without configured scopes the login asks for the defaults and
 // for groups when the IdP lists it (Dex puts groups in tokens only then);
 // configured scopes are sent exactly.

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/idgate/idgate/decision"
 	"github.com/idgate/idgate/identity"
 )
 
@@ -221,7 +222,7 @@ func (f *Flow) sessionCookie(value string) identity.Header {
 
 // clearSessionCookies expires the session cookie, and the legacy one when
 // the request carries it.
-func (f *Flow) clearSessionCookies(req *Request) []identity.Header {
+func (f *Flow) clearSessionCookies(req *decision.Request) []identity.Header {
 	h := []identity.Header{f.clearSessionCookie(f.sessionCookieName())}
 	if old := f.legacySessionCookieName(); old != "" && len(cookieValues(req.Headers["cookie"], old, 1)) > 0 {
 		h = append(h, f.clearSessionCookie(old))

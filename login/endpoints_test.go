@@ -42,7 +42,7 @@ func TestSignOutAlias(t *testing.T) {
 				if _, ok := e.flow.Session(ctx, b.get("/")); ok {
 					t.Fatalf("GET %s left the session alive on the server", path)
 				}
-				b.apply(t, out.Headers)
+				b.apply(t, out.ResponseHeaders)
 				if _, ok := b.cookies[sessionName]; ok {
 					t.Fatalf("GET %s left the session cookie", path)
 				}

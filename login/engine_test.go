@@ -41,8 +41,8 @@ func TestFlowIsTheEnginesBrowser(t *testing.T) {
 	ctx := t.Context()
 	b := newBrowser()
 	b.cookies["theme"], b.order = "dark", []string{"theme"}
-	asReply := func(res decision.Result) *Response {
-		return &Response{Status: res.Status, Headers: res.ResponseHeaders, Body: res.Message, Reason: res.Reason}
+	asReply := func(res decision.Result) *decision.Reply {
+		return &res.Reply // the login's reply, carried in the Result as is
 	}
 
 	steps := []struct {

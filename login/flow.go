@@ -28,18 +28,6 @@ const (
 	ReasonMethodNotAllowed = "method_not_allowed"
 )
 
-// Request is the request as the decision sees it: the login reads Method,
-// Scheme, Host, Path (with its query) and Headers. It is decision's own
-// type, so the flow answers the engine without an adapter.
-type Request = decision.Request
-
-// Response is an answer idgate gives instead of forwarding the request:
-// decision's Reply, which the engine turns into its denied Result as is.
-type Response = decision.Reply
-
-// SessionResult is what a session cookie yields (decision's SessionInfo).
-type SessionResult = decision.SessionInfo
-
 // Flow implements the engine's browser login.
 var _ decision.Browser = (*Flow)(nil)
 
@@ -65,7 +53,7 @@ const SignOutPath = "/oauth2/sign_out"
 
 // Endpoint answers requests to CallbackPath, LogoutPath and SignOutPath; it
 // returns false for any other path, which the caller then handles.
-func (f *Flow) Endpoint(ctx context.Context, req *Request) (*Response, bool) {
+func (f *Flow) Endpoint(ctx context.Context, req *decision.Request) (*decision.Reply, bool) {
 	path, query, _ := strings.Cut(req.Path, "?")
 	switch path {
 	case f.cfg.CallbackPath:
@@ -76,21 +64,15 @@ func (f *Flow) Endpoint(ctx context.Context, req *Request) (*Response, bool) {
 	return nil, false
 }
 
-// IsBrowser reports whether a request looks like a browser navigation that
-// a redirect to the login can help: a GET that accepts text/html.
-func IsBrowser(req *Request) bool {
-	return req.Method == "GET" && strings.Contains(strings.ToLower(req.Headers["accept"]), "text/html")
-}
-
 // strippedCookies is the request's cookie header without idgate's cookies.
-func (f *Flow) strippedCookies(req *Request) string {
+func (f *Flow) strippedCookies(req *decision.Request) string {
 	return f.StripCookies(req.Headers["cookie"])
 }
 
-func redirect(location, reason string, cookies ...identity.Header) *Response {
+func redirect(location, reason string, cookies ...identity.Header) *decision.Reply {
 	h := make([]identity.Header, 0, len(cookies)+2)
 	h = append(h, identity.Header{Name: "location", Value: location}, noStore)
-	return &Response{Status: 302, Headers: append(h, cookies...), Reason: reason}
+	return &decision.Reply{Status: 302, ResponseHeaders: append(h, cookies...), Reason: reason}
 }
 
 var noStore = identity.Header{Name: "cache-control", Value: "no-store"}

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/idgate/idgate/decision"
 )
 
 func TestRoundTrip(t *testing.T) {
@@ -17,7 +19,7 @@ func TestRoundTrip(t *testing.T) {
 			b := newBrowser()
 			b.cookies["theme"], b.order = "dark", []string{"theme"}
 			req := b.get("/notebooks/x?y=1")
-			if !IsBrowser(req) {
+			if !decision.IsBrowser(req) {
 				t.Fatal("IsBrowser = false for a navigation")
 			}
 			if _, ok := e.flow.Session(ctx, req); ok {
@@ -29,13 +31,13 @@ func TestRoundTrip(t *testing.T) {
 			if c := setCookies(start); len(c) != 1 || !strings.HasPrefix(c[0], statePrefix) {
 				t.Fatalf("Start cookies = %q, want the state cookie", c)
 			}
-			b.apply(t, start.Headers)
+			b.apply(t, start.ResponseHeaders)
 			resp, ok := e.flow.Endpoint(ctx, b.get(MustAuthorize(t, start)))
 			if !ok || resp.Status != http.StatusFound || header(resp, "location") != "/notebooks/x?y=1" {
 				t.Fatalf("callback = %+v", resp)
 			}
 			assertLoginCookies(t, setCookies(resp))
-			b.apply(t, resp.Headers)
+			b.apply(t, resp.ResponseHeaders)
 			sessionCookie := b.cookies[sessionName]
 
 			res, ok := e.flow.Session(ctx, b.get("/notebooks/x"))
@@ -65,7 +67,7 @@ func TestRoundTrip(t *testing.T) {
 				t.Fatalf("logout = %+v", out)
 			}
 			assertEndSession(t, e, header(out, "location"))
-			b.apply(t, out.Headers)
+			b.apply(t, out.ResponseHeaders)
 			if _, ok := b.cookies[sessionName]; ok {
 				t.Fatal("logout left the session cookie")
 			}
@@ -73,7 +75,7 @@ func TestRoundTrip(t *testing.T) {
 			if res, ok := e.flow.Session(ctx, b.get("/")); ok || len(res.SetCookie) != 1 {
 				t.Fatalf("Session after logout = %v, SetCookie %q", ok, res.SetCookie)
 			}
-			for _, r := range []*Response{start, resp, out} {
+			for _, r := range []*decision.Reply{start, resp, out} {
 				assertClean(t, r, sessionCookie, res.AccessToken, refreshed.AccessToken, e.idp.ClientSecret())
 			}
 		})

@@ -10,6 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/idgate/idgate/decision"
 	"github.com/idgate/idgate/identity"
 	"github.com/idgate/idgate/internal/devtools/devidp"
 	"github.com/idgate/idgate/internal/testkit/redistest"
@@ -174,16 +175,16 @@ func (b *browser) header() string {
 }
 
 // get is a browser navigation to path on the app host.
-func (b *browser) get(path string) *Request {
+func (b *browser) get(path string) *decision.Request {
 	h := map[string]string{"accept": "text/html,application/xhtml+xml"}
 	if c := b.header(); c != "" {
 		h["cookie"] = c
 	}
-	return &Request{Method: "GET", Scheme: "https", Host: appHost, Path: path, Headers: h}
+	return &decision.Request{Method: "GET", Scheme: "https", Host: appHost, Path: path, Headers: h}
 }
 
-func header(r *Response, name string) string {
-	for _, h := range r.Headers {
+func header(r *decision.Reply, name string) string {
+	for _, h := range r.ResponseHeaders {
 		if h.Name == name {
 			return h.Value
 		}
@@ -191,9 +192,9 @@ func header(r *Response, name string) string {
 	return ""
 }
 
-func setCookies(r *Response) []string {
+func setCookies(r *decision.Reply) []string {
 	var out []string
-	for _, h := range r.Headers {
+	for _, h := range r.ResponseHeaders {
 		if h.Name == "set-cookie" {
 			out = append(out, h.Value)
 		}
@@ -208,7 +209,7 @@ var noRedirects = &http.Client{
 
 // MustAuthorize follows Start's redirect to the IdP and returns the
 // callback path (path and query) the IdP redirects back to.
-func MustAuthorize(tb testing.TB, start *Response) string {
+func MustAuthorize(tb testing.TB, start *decision.Reply) string {
 	tb.Helper()
 	if start.Status != http.StatusFound {
 		tb.Fatalf("Start = %d %s, want 302", start.Status, start.Reason)
@@ -230,10 +231,10 @@ func MustAuthorize(tb testing.TB, start *Response) string {
 
 // MustLogin runs Start, the IdP and the callback, leaving the session
 // cookie in b, and returns the callback's response.
-func (e *env) MustLogin(b *browser, path string) *Response {
+func (e *env) MustLogin(b *browser, path string) *decision.Reply {
 	e.t.Helper()
 	start := e.flow.Start(e.t.Context(), b.get(path))
-	b.apply(e.t, start.Headers)
+	b.apply(e.t, start.ResponseHeaders)
 	if u, err := url.Parse(header(start, "location")); err == nil {
 		e.lastNonce = u.Query().Get("nonce")
 	}
@@ -242,15 +243,15 @@ func (e *env) MustLogin(b *browser, path string) *Response {
 	if !ok {
 		e.t.Fatal("callback not handled")
 	}
-	b.apply(e.t, resp.Headers)
+	b.apply(e.t, resp.ResponseHeaders)
 	return resp
 }
 
 // assertClean fails when a response body carries a secret.
-func assertClean(tb testing.TB, r *Response, secrets ...string) {
+func assertClean(tb testing.TB, r *decision.Reply, secrets ...string) {
 	tb.Helper()
 	for _, s := range secrets {
-		if s != "" && strings.Contains(r.Body, s) {
+		if s != "" && strings.Contains(r.Message, s) {
 			tb.Fatalf("body of %s response contains a secret %.8q...", r.Reason, s)
 		}
 	}

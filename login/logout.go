@@ -3,12 +3,14 @@ package login
 import (
 	"context"
 	"net/url"
+
+	"github.com/idgate/idgate/decision"
 )
 
 // logout ends the session and clears the cookies, then sends the browser to
 // the IdP's end_session_endpoint (RP-initiated logout) when it has one, else
 // to PostLogoutRedirectURL, else to "/".
-func (f *Flow) logout(ctx context.Context, req *Request) *Response {
+func (f *Flow) logout(ctx context.Context, req *decision.Request) *decision.Reply {
 	idToken := ""
 	for _, name := range []string{f.sessionCookieName(), f.legacySessionCookieName()} {
 		if name == "" {

@@ -4,12 +4,13 @@ import (
 	"html"
 	"net/http"
 
+	"github.com/idgate/idgate/decision"
 	"github.com/idgate/idgate/identity"
 )
 
 // page is a small HTML answer: every dynamic part is escaped, and callers
 // pass only fixed texts, IdP error codes and same-host paths.
-func page(status int, reason, title, message, link string, cookies ...identity.Header) *Response {
+func page(status int, reason, title, message, link string, cookies ...identity.Header) *decision.Reply {
 	body := "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" + html.EscapeString(title) +
 		"</title></head><body><h1>" + html.EscapeString(title) + "</h1><p>" + html.EscapeString(message) + "</p>"
 	if link != "" {
@@ -17,17 +18,17 @@ func page(status int, reason, title, message, link string, cookies ...identity.H
 	}
 	body += "</body></html>\n"
 	h := []identity.Header{{Name: "content-type", Value: "text/html; charset=utf-8"}, noStore}
-	return &Response{Status: status, Headers: append(h, cookies...), Body: body, Reason: reason}
+	return &decision.Reply{Status: status, ResponseHeaders: append(h, cookies...), Message: body, Reason: reason}
 }
 
 // movingOn is a 200 page that sends the browser to target itself: a
 // same-site navigation, so a SameSite=Strict session cookie is sent.
-func movingOn(target, reason string, cookies ...identity.Header) *Response {
+func movingOn(target, reason string, cookies ...identity.Header) *decision.Reply {
 	t := html.EscapeString(target)
 	body := "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"0;url=" + t +
 		"\"><title>Signed in</title></head><body><p>Signed in. <a href=\"" + t + "\">Continue</a></p></body></html>\n"
 	h := []identity.Header{{Name: "content-type", Value: "text/html; charset=utf-8"}, noStore}
-	return &Response{Status: http.StatusOK, Headers: append(h, cookies...), Body: body, Reason: reason}
+	return &decision.Reply{Status: http.StatusOK, ResponseHeaders: append(h, cookies...), Message: body, Reason: reason}
 }
 
 // idpErrorText explains an RFC 6749 error code, or says nothing specific

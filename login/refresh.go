@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/idgate/idgate/decision"
 	"github.com/idgate/idgate/identity"
 	"github.com/idgate/idgate/session"
 )
@@ -38,8 +39,8 @@ var errRefreshIdentity = errors.New("login: refresh: id token refused")
 // under its current name; a cookie under the legacy name (an older idgate's
 // session, or one planted by a sibling subdomain) is never accepted and is
 // cleared, so the browser logs in again.
-func (f *Flow) Session(ctx context.Context, req *Request) (SessionResult, bool) {
-	res := SessionResult{CookieHeader: f.strippedCookies(req)}
+func (f *Flow) Session(ctx context.Context, req *decision.Request) (decision.SessionInfo, bool) {
+	res := decision.SessionInfo{CookieHeader: f.strippedCookies(req)}
 	var clear []string
 	for _, name := range []string{f.sessionCookieName(), f.legacySessionCookieName()} {
 		if name == "" {
@@ -250,7 +251,7 @@ func replaceProfile(id *identity.Identity, p *identity.Profile) {
 
 // sessionUnavailable is the page for a session that exists but cannot be
 // read now.
-func sessionUnavailable(req *Request) *Response {
+func sessionUnavailable(req *decision.Request) *decision.Reply {
 	return page(http.StatusServiceUnavailable, ReasonSessionStore, "Sign-in unavailable",
 		"Your session cannot be checked right now. Please try again in a moment.", safeReturnPath(req.Path))
 }

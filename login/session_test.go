@@ -214,11 +214,11 @@ func TestStrictSameSite(t *testing.T) {
 	if c := setCookies(start); !strings.Contains(c[0], "SameSite=Lax") {
 		t.Fatalf("state cookie %q must stay lax to come back from the IdP", c[0])
 	}
-	b.apply(t, start.Headers)
+	b.apply(t, start.ResponseHeaders)
 	r := callback(t, e, b.get(MustAuthorize(t, start)))
-	if r.Status != http.StatusOK || !strings.Contains(r.Body, `url=/x?a=1&amp;b=2"`) ||
+	if r.Status != http.StatusOK || !strings.Contains(r.Message, `url=/x?a=1&amp;b=2"`) ||
 		!strings.Contains(setCookies(r)[0], "SameSite=Strict") {
-		t.Fatalf("strict callback = %d %q %q", r.Status, r.Body, setCookies(r))
+		t.Fatalf("strict callback = %d %q %q", r.Status, r.Message, setCookies(r))
 	}
 }
 
@@ -230,9 +230,9 @@ func TestTwoTabsLogInAtOnce(t *testing.T) {
 			e := MustEnv(t, envOptions{})
 			b := newBrowser()
 			first := e.flow.Start(t.Context(), b.get("/one"))
-			b.apply(t, first.Headers)
+			b.apply(t, first.ResponseHeaders)
 			second := e.flow.Start(t.Context(), b.get("/two"))
-			b.apply(t, second.Headers)
+			b.apply(t, second.ResponseHeaders)
 			cbs := map[string]string{"/one": MustAuthorize(t, first), "/two": MustAuthorize(t, second)}
 			paths := []string{"/one", "/two"}
 			if order == "second finishes first" {
@@ -243,7 +243,7 @@ func TestTwoTabsLogInAtOnce(t *testing.T) {
 				if r.Status != http.StatusFound || header(r, "location") != p {
 					t.Fatalf("tab %s = %d %s", p, r.Status, r.Reason)
 				}
-				b.apply(t, r.Headers)
+				b.apply(t, r.ResponseHeaders)
 			}
 			if n := len(cookiesWithPrefix(b.header(), statePrefix, -1)); n != 0 {
 				t.Fatalf("%d state cookies left after both logins", n)
@@ -262,7 +262,7 @@ func TestPendingLoginsBounded(t *testing.T) {
 	for i := range 2 * maxPendingLogins {
 		e.clk.Advance(time.Second)
 		start := e.flow.Start(t.Context(), b.get(fmt.Sprintf("/tab%d", i)))
-		b.apply(t, start.Headers)
+		b.apply(t, start.ResponseHeaders)
 		cbs = append(cbs, MustAuthorize(t, start))
 		if n := len(cookiesWithPrefix(b.header(), statePrefix, -1)); n > maxPendingLogins {
 			t.Fatalf("after %d starts: %d state cookies, want at most %d", i+1, n, maxPendingLogins)

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/idgate/idgate/decision"
 	"github.com/idgate/idgate/identity"
 	"github.com/idgate/idgate/session"
 )
@@ -48,7 +49,7 @@ const maxReturnInState = 512
 // endpoint. When the IdP's endpoints are unknown it answers 503 with a page,
 // never a redirect. Callers add the SetCookie of a failed Session to the
 // response.
-func (f *Flow) Start(ctx context.Context, req *Request) *Response {
+func (f *Flow) Start(ctx context.Context, req *decision.Request) *decision.Reply {
 	returnTo := safeReturnPath(req.Path)
 	eps, ok := f.cfg.Endpoints()
 	if !ok || eps.Authorization == "" {
@@ -91,7 +92,7 @@ func shortReturn(p string) string {
 // prunePending clears the request's state cookies that no longer open
 // (expired, made with a retired key, forged) and the oldest live ones, so
 // that with the new login at most maxPendingLogins are pending.
-func (f *Flow) prunePending(req *Request) []identity.Header {
+func (f *Flow) prunePending(req *decision.Request) []identity.Header {
 	var clear []identity.Header
 	type pending struct {
 		name    string
@@ -116,7 +117,7 @@ func (f *Flow) prunePending(req *Request) []identity.Header {
 
 // redirectURI is scheme://host + CallbackPath, false for a host that is not
 // a plain host[:port].
-func (f *Flow) redirectURI(req *Request) (string, bool) {
+func (f *Flow) redirectURI(req *decision.Request) (string, bool) {
 	origin, ok := requestOrigin(req)
 	return origin + f.cfg.CallbackPath, ok
 }
@@ -124,7 +125,7 @@ func (f *Flow) redirectURI(req *Request) (string, bool) {
 // requestOrigin is the request's scheme://host, on which the redirect URI
 // (and a path-form authorization endpoint) is built; false for a host that
 // is not a plain host[:port].
-func requestOrigin(req *Request) (string, bool) {
+func requestOrigin(req *decision.Request) (string, bool) {
 	scheme := strings.ToLower(req.Scheme)
 	switch scheme {
 	case "":

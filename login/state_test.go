@@ -10,6 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/idgate/idgate/decision"
 	"github.com/idgate/idgate/internal/devtools/devidp"
 	"github.com/idgate/idgate/session"
 )
@@ -62,7 +63,7 @@ func TestCallbackRetryAfterDeadline(t *testing.T) {
 	if c := setCookies(r); len(c) != 0 {
 		t.Fatalf("a failed callback set cookies %q", c)
 	}
-	b.apply(t, r.Headers)
+	b.apply(t, r.ResponseHeaders)
 	e.idp.SetFault("token", devidp.Fault{})
 	if r := callback(t, e, b.get(cb)); r.Status != http.StatusFound || header(r, "location") != "/a" {
 		t.Fatalf("retried callback = %d %s", r.Status, r.Reason)
@@ -105,7 +106,7 @@ func TestCookieNames(t *testing.T) {
 					t.Errorf("state cookie %q has %s", st[0], a)
 				}
 			}
-			b.apply(t, start.Headers)
+			b.apply(t, start.ResponseHeaders)
 			r := callback(t, e, b.get(MustAuthorize(t, start)))
 			sc := setCookies(r)
 			if r.Status != http.StatusFound || !strings.HasPrefix(sc[0], tc.session) {
@@ -116,7 +117,7 @@ func TestCookieNames(t *testing.T) {
 					t.Errorf("session cookie %q lacks %s", sc[0], a)
 				}
 			}
-			b.apply(t, r.Headers)
+			b.apply(t, r.ResponseHeaders)
 			if res, ok := e.flow.Session(t.Context(), b.get("/")); !ok || res.CookieHeader != "" {
 				t.Fatalf("Session = %v, upstream cookie %q", ok, res.CookieHeader)
 			}
@@ -181,7 +182,7 @@ func TestLegacySessionCookie(t *testing.T) {
 			}
 		})
 	}
-	out, _ := e.flow.Endpoint(t.Context(), &Request{Method: "GET", Host: appHost, Path: "/oauth2/logout",
+	out, _ := e.flow.Endpoint(t.Context(), &decision.Request{Method: "GET", Host: appHost, Path: "/oauth2/logout",
 		Headers: map[string]string{"cookie": "idgate_session=" + oldCookie}})
 	if c := setCookies(out); len(c) != 2 || !strings.HasPrefix(c[1], "idgate_session=;") {
 		t.Fatalf("logout cookies %q, want both names cleared", c)
@@ -218,7 +219,7 @@ func TestLongReturnPath(t *testing.T) {
 			if c := setCookies(start); len(c) != 1 || len(c[0]) > session.MaxSealedState+128 {
 				t.Fatalf("state cookie of %d bytes", len(c[0]))
 			}
-			b.apply(t, start.Headers)
+			b.apply(t, start.ResponseHeaders)
 			if r := callback(t, e, b.get(MustAuthorize(t, start))); header(r, "location") != tc.want {
 				t.Fatalf("returned to %.40q, want %.40q", header(r, "location"), tc.want)
 			}

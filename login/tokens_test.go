@@ -115,7 +115,7 @@ func TestTokenRequests(t *testing.T) {
 	ctx := t.Context()
 	b := newBrowser()
 	start := e.flow.Start(ctx, b.get("/a"))
-	b.apply(t, start.Headers)
+	b.apply(t, start.ResponseHeaders)
 	authz, _ := url.Parse(header(start, "location"))
 	cb := MustAuthorize(t, start)
 	code, _ := url.Parse(cb)
@@ -123,7 +123,7 @@ func TestTokenRequests(t *testing.T) {
 	if r.Status != http.StatusFound {
 		t.Fatalf("callback = %d %s", r.Status, r.Reason)
 	}
-	b.apply(t, r.Headers)
+	b.apply(t, r.ResponseHeaders)
 	reqs := spy.take()
 	if len(reqs) == 1 {
 		verifier := reqs[0].form.Get("code_verifier")

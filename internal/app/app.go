@@ -58,7 +58,7 @@ type App struct {
 	rec      *decisionlog.Recorder // the one decision recorder of both front ends
 	authz    *extauthz.Server
 	forward  *forwardauth.Handler
-	decider  extauthz.Decider // a, or a wrapped in a Check span
+	decider  decision.Decider // a, or a wrapped in a Check span
 	cur      atomic.Pointer[stack]
 	reloadMu sync.Mutex
 	bg       context.Context // lives until Shutdown; stacks load keys on it
@@ -131,6 +131,8 @@ func (a *App) buildFrontEnds(cfg *config.Config) error {
 func (a *App) Decide(ctx context.Context, req *decision.Request) (decision.Result, error) {
 	return a.cur.Load().engine.Decide(ctx, req)
 }
+
+var _ decision.Decider = (*App)(nil)
 
 // outboundClient has timeouts at every stage; each component also bounds
 // its own calls with a context deadline.

@@ -10,7 +10,6 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/idgate/idgate/decision"
-	"github.com/idgate/idgate/extauthz"
 )
 
 // tracerScope names the instrumentation scope of the Check span.
@@ -21,16 +20,16 @@ const tracerScope = "github.com/idgate/idgate/internal/app"
 // so idgate's span sits inside the caller's trace. It records the route and
 // the outcome, never a header value.
 type tracedDecider struct {
-	next   extauthz.Decider
+	next   decision.Decider
 	tracer trace.Tracer
 	prop   propagation.TraceContext
 }
 
-func newTracedDecider(next extauthz.Decider, tp trace.TracerProvider) *tracedDecider {
+func newTracedDecider(next decision.Decider, tp trace.TracerProvider) *tracedDecider {
 	return &tracedDecider{next: next, tracer: tp.Tracer(tracerScope)}
 }
 
-// Decide implements extauthz.Decider and forwardauth.Decider.
+// Decide implements decision.Decider.
 func (t *tracedDecider) Decide(ctx context.Context, req *decision.Request) (decision.Result, error) {
 	ctx = t.prop.Extract(ctx, headerCarrier(req.Headers))
 	ctx, span := t.tracer.Start(ctx, "idgate.Check", trace.WithSpanKind(trace.SpanKindServer),

@@ -21,3 +21,5 @@ type Fixed struct {
 func (f Fixed) Decide(context.Context, *decision.Request) (decision.Result, error) {
 	return f.Result, f.Err
 }
+
+var _ decision.Decider = Fixed{}
