@@ -11,6 +11,7 @@ import (
 	"time"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	"google.golang.org/grpc/codes"
 
 	"github.com/idgate/idgate/internal/devtools/devidp"
@@ -149,14 +150,12 @@ func TestJWKSFlapping(t *testing.T) {
 	// added, never trusted for our tokens' kid.
 	t.Run("key set without the current kid", func(t *testing.T) {
 		idp.SetFault("jwks", devidp.Fault{Body: otherJWKS})
-		time.Sleep(250 * time.Millisecond) // past tokens.refresh_min_interval
-		p.mustCheck(force.req)             // forces the refetch
+		refetch(t, p, force.req) // the foreign set is fetched
 		tl := newTally()
 		load(context.Background(), p.client, 200, 500*time.Millisecond, m.next, tl)
 		tl.mustBeClean(t, 0)
 		idp.SetFault("jwks", devidp.Fault{})
-		time.Sleep(250 * time.Millisecond)
-		p.mustCheck(force.req)
+		refetch(t, p, force.req) // the healed set is fetched
 		healed := newTally()
 		load(context.Background(), p.client, 200, 500*time.Millisecond, m.next, healed)
 		healed.mustBeClean(t, 0)
@@ -221,4 +220,16 @@ func mustGet(t testing.TB, u string) string {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
+}
+
+// refetch sends an unknown-kid Check until idgate has fetched the key set
+// once more (a Check within tokens.refresh_min_interval of the last fetch
+// waits for, or misses, the next one).
+func refetch(t *testing.T, p *proc, unknownKid *authv3.CheckRequest) {
+	t.Helper()
+	fetches := p.metric("idgate_jwks_fetches_total")
+	wait.Within(t, 10*time.Second, "a forced key-set refetch", func() bool {
+		p.mustCheck(unknownKid)
+		return p.metric("idgate_jwks_fetches_total") > fetches
+	})
 }
