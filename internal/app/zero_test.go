@@ -96,7 +96,7 @@ func TestZeroMeansZeroThroughConfig(t *testing.T) {
 // TestProfileTTLWithoutRedis: without Redis a userinfo profile lives
 // cache.profile_ttl, not the in-process layer's one-minute convergence cap.
 func TestProfileTTLWithoutRedis(t *testing.T) {
-	testProfileTTL(t, "cache: {profile_ttl: 10m}\n")
+	testProfileTTL(t, "cache: {profile_ttl: 10m}\nuserinfo: {timeout: 5s}\n")
 }
 
 // TestProfileTTLWithRedis: with Redis too a userinfo profile lives
@@ -104,7 +104,11 @@ func TestProfileTTLWithoutRedis(t *testing.T) {
 // serves it until profile_ttl, and then userinfo is asked again.
 func TestProfileTTLWithRedis(t *testing.T) {
 	rds := redistest.Start(t)
-	testProfileTTL(t, fmt.Sprintf("cache: {profile_ttl: 10m}\nredis: {addrs: [%q], key_file: %q}\n", rds.Addr(), mustCacheKeyFile(t)))
+	// Generous timeouts: this test is about the profile's life, and on a
+	// loaded machine the default 150ms userinfo budget (lease, call, store)
+	// or 50ms Redis timeouts could end in a degraded Check instead.
+	testProfileTTL(t, fmt.Sprintf("cache: {profile_ttl: 10m}\nuserinfo: {timeout: 5s}\n"+
+		"redis: {addrs: [%q], key_file: %q, dial_timeout: 2s, read_timeout: 2s, write_timeout: 2s}\n", rds.Addr(), mustCacheKeyFile(t)))
 }
 
 func testProfileTTL(t *testing.T, yaml string) {
