@@ -187,7 +187,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (identity.Identity,
 		return identity.Identity{}, err
 	}
 	v.cache.put(key, e, now)
-	return e.id, nil
+	return e.identity(), nil
 }
 
 // verify does the full check of a token not in the cache.
@@ -215,7 +215,7 @@ func (v *Verifier) verify(ctx context.Context, token string, now time.Time) (*ca
 	if err != nil {
 		return nil, err
 	}
-	return &cacheEntry{id: id, exp: id.ExpiresAt, is: is, ks: ks, kid: k.kid}, nil
+	return newEntry(&id, is, ks), nil
 }
 
 // checkClaims checks aud, exp, nbf and iat, with ClockSkew on the times.
