@@ -23,7 +23,7 @@ type tokenCache struct {
 func newTokenCache(max int, now func() time.Time) *tokenCache {
 	return &tokenCache{c: cache.New[[32]byte](
 		cache.Config{MaxEntries: max, MaxBytes: int64(max) * tokenBytesPerEntry},
-		func(e *cacheEntry) bool { return !now().Before(e.exp) },
+		func(e *cacheEntry) bool { return !now().Before(e.exp()) },
 	)}
 }
 
@@ -34,7 +34,7 @@ func (c *tokenCache) get(key *[32]byte, now time.Time) (identity.Identity, bool)
 	if e == nil {
 		return identity.Identity{}, false
 	}
-	if !now.Before(e.exp) || !e.stillKeyed(now) {
+	if !now.Before(e.exp()) || !e.stillKeyed(now) {
 		c.c.DeleteIf(*key, func(cur *cacheEntry) bool { return cur == e })
 		return identity.Identity{}, false
 	}
@@ -52,7 +52,7 @@ func (e *cacheEntry) stillKeyed(now time.Time) bool {
 }
 
 func (c *tokenCache) put(key [32]byte, e *cacheEntry, now time.Time) {
-	if !now.Before(e.exp) {
+	if !now.Before(e.exp()) {
 		return
 	}
 	c.c.Put(key, e, e.size())

@@ -17,8 +17,9 @@ type cacheEntry struct {
 	is  *issuer
 	ks  *keySet
 	kid string // the verifying key's own kid string: shared, not per token
-	exp time.Time
-	iat time.Time
+	// exp and iat as time.Unix arguments (not time.Time: 24 bytes each).
+	expSec, iatSec   int64
+	expNsec, iatNsec int32
 	// strs holds the profile fields (see the field* order), then the
 	// extra user claim, then the groups, end to end; ends[i] is where field
 	// i ends. groups and aud point into strs or into the issuer's config.
@@ -50,13 +51,14 @@ const (
 
 // newEntry packs a verified identity (from toIdentity) for the cache.
 func newEntry(id *identity.Identity, is *issuer, ks *keySet) *cacheEntry {
-	e := &cacheEntry{is: is, ks: ks, kid: id.KeyID, exp: id.ExpiresAt, iat: id.IssuedAt,
-		ev: id.EmailVerified, aud: is.internAudience(id.Audience)}
+	e := &cacheEntry{is: is, ks: ks, kid: id.KeyID, ev: id.EmailVerified, aud: is.internAudience(id.Audience),
+		expSec: id.ExpiresAt.Unix(), expNsec: int32(id.ExpiresAt.Nanosecond())}
 	if id.GroupsOverage {
 		e.flags |= flagOverage
 	}
 	if !id.IssuedAt.IsZero() {
 		e.flags |= flagHasIat
+		e.iatSec, e.iatNsec = id.IssuedAt.Unix(), int32(id.IssuedAt.Nanosecond())
 	}
 	extra, hasExtra := id.Extra[is.cfg.UserClaim]
 	if hasExtra {
@@ -92,6 +94,10 @@ func newEntry(id *identity.Identity, is *issuer, ks *keySet) *cacheEntry {
 	return e
 }
 
+// exp is the token's exp, as toIdentity made it (time.Unix: local time,
+// no monotonic reading).
+func (e *cacheEntry) exp() time.Time { return time.Unix(e.expSec, int64(e.expNsec)) }
+
 func (e *cacheEntry) field(i int) string {
 	start := uint32(0)
 	if i > 0 {
@@ -116,13 +122,13 @@ func (e *cacheEntry) identity() identity.Identity {
 		PreferredUsername: e.field(fieldPreferred),
 		Groups:            e.groups,
 		UserClaim:         e.is.cfg.UserClaim,
-		ExpiresAt:         e.exp,
+		ExpiresAt:         e.exp(),
 		KeyID:             e.kid,
 		Source:            identity.SourceBearer,
 		GroupsOverage:     e.flags&flagOverage != 0,
 	}
 	if e.flags&flagHasIat != 0 {
-		id.IssuedAt = e.iat
+		id.IssuedAt = time.Unix(e.iatSec, int64(e.iatNsec))
 	}
 	if e.flags&flagExtra != 0 {
 		id.Extra = map[string]string{e.is.cfg.UserClaim: e.field(fieldExtra)}
