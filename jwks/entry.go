@@ -24,7 +24,7 @@ type cacheEntry struct {
 	// extra user claim, then the groups, end to end; ends[i] is where field
 	// i ends. groups and aud point into strs or into the issuer's config.
 	strs   string
-	ends   [fieldCount]uint32
+	ends   [fieldCount]uint16
 	aud    []string
 	groups []string
 	ev     identity.Verified
@@ -49,7 +49,12 @@ const (
 	flagHasIat              // the token had iat
 )
 
-// newEntry packs a verified identity (from toIdentity) for the cache.
+// maxEntryStrings bounds the strings of one entry so that ends fit 16
+// bits; only a token over the default tokens.max_token_bytes can exceed it.
+const maxEntryStrings = 1<<16 - 1
+
+// newEntry packs a verified identity (from toIdentity) for the cache, or
+// returns nil when its strings are too long to pack (it is then not cached).
 func newEntry(id *identity.Identity, is *issuer, ks *keySet) *cacheEntry {
 	e := &cacheEntry{is: is, ks: ks, kid: id.KeyID, ev: id.EmailVerified, aud: is.internAudience(id.Audience),
 		expSec: id.ExpiresAt.Unix(), expNsec: int32(id.ExpiresAt.Nanosecond())}
@@ -73,11 +78,14 @@ func newEntry(id *identity.Identity, is *issuer, ks *keySet) *cacheEntry {
 	for _, g := range id.Groups {
 		n += len(g)
 	}
+	if n > maxEntryStrings {
+		return nil
+	}
 	var b strings.Builder
 	b.Grow(n)
 	for i, s := range fields {
 		b.WriteString(s)
-		e.ends[i] = uint32(b.Len())
+		e.ends[i] = uint16(b.Len())
 	}
 	for _, g := range id.Groups {
 		b.WriteString(g)
@@ -99,7 +107,7 @@ func newEntry(id *identity.Identity, is *issuer, ks *keySet) *cacheEntry {
 func (e *cacheEntry) exp() time.Time { return time.Unix(e.expSec, int64(e.expNsec)) }
 
 func (e *cacheEntry) field(i int) string {
-	start := uint32(0)
+	start := uint16(0)
 	if i > 0 {
 		start = e.ends[i-1]
 	}
