@@ -78,7 +78,7 @@ func newEntry(id *identity.Identity, is *issuer, ks *keySet) *cacheEntry {
 	for _, g := range id.Groups {
 		n += len(g)
 	}
-	if n > maxEntryStrings {
+	if n > maxEntryStrings || !packable(id, is) {
 		return nil
 	}
 	var b strings.Builder
@@ -105,6 +105,15 @@ func newEntry(id *identity.Identity, is *issuer, ks *keySet) *cacheEntry {
 // exp is the token's exp, as toIdentity made it (time.Unix: local time,
 // no monotonic reading).
 func (e *cacheEntry) exp() time.Time { return time.Unix(e.expSec, int64(e.expNsec)) }
+
+// packable reports whether identity() can rebuild id exactly: what
+// toIdentity sets and nothing else (a field added there must be added
+// here, or the identity is simply not cached).
+func packable(id *identity.Identity, is *issuer) bool {
+	_, extra := id.Extra[is.cfg.UserClaim]
+	return id.Issuer == is.cfg.Issuer && id.UserClaim == is.cfg.UserClaim && id.Source == identity.SourceBearer &&
+		id.Degraded == "" && id.EmailRefused == "" && (id.Extra == nil || extra && len(id.Extra) == 1)
+}
 
 func (e *cacheEntry) field(i int) string {
 	start := uint16(0)
