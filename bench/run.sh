@@ -97,6 +97,8 @@ load() {
 }
 
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+# rss_parts PID: "anon,file" kB: heap and stacks, and the binary's mapped pages.
+rss_parts() { awk '/^RssAnon/ {a=$2} /^RssFile/ {f=$2} END {print "\"rss_anon_kb\":" a ",\"rss_file_kb\":" f}' "/proc/$1/status"; }
 heap() { curl -s "http://$HTTP/metrics" | awk '/^go_memstats_heap_inuse_bytes/ {print $2}'; }
 
 for i in $(seq "$RUNS"); do
@@ -146,8 +148,8 @@ for i in $(seq "$RUNS"); do
 			load memory-fill-1 --tokens 1 --requests 1000 >/dev/null
 			rss0=$(rss_kb $pid) heap0=$(heap)
 			load memory-fill --tokens "$CACHED" --users "$CACHED" --requests "$CACHED" >/dev/null
-			rss1=$(rss_kb $pid) heap1=$(heap)
-			echo "{\"scenario\":\"memory\",\"cached\":$CACHED,\"rss_kb_before\":$rss0,\"rss_kb\":$rss1,\"heap_before\":$heap0,\"heap\":$heap1}" | tee -a "$RESULTS"
+			rss1=$(rss_kb $pid) heap1=$(heap) parts=$(rss_parts $pid)
+			echo "{\"scenario\":\"memory\",\"cached\":$CACHED,\"rss_kb_before\":$rss0,\"rss_kb\":$rss1,$parts,\"heap_before\":$heap0,\"heap\":$heap1}" | tee -a "$RESULTS"
 			;;
 		memory-big)
 			[[ $i == 1 ]] || continue
@@ -155,8 +157,8 @@ for i in $(seq "$RUNS"); do
 			load memory-fill-1 --tokens 1 --requests 1000 >/dev/null
 			rss0=$(rss_kb $pid) heap0=$(heap)
 			load memory-fill --tokens "$CACHED_BIG" --users "$CACHED_BIG" --requests "$CACHED_BIG" >/dev/null
-			rss1=$(rss_kb $pid) heap1=$(heap)
-			echo "{\"scenario\":\"memory\",\"cached\":$CACHED_BIG,\"rss_kb_before\":$rss0,\"rss_kb\":$rss1,\"heap_before\":$heap0,\"heap\":$heap1}" | tee -a "$RESULTS"
+			rss1=$(rss_kb $pid) heap1=$(heap) parts=$(rss_parts $pid)
+			echo "{\"scenario\":\"memory\",\"cached\":$CACHED_BIG,\"rss_kb_before\":$rss0,\"rss_kb\":$rss1,$parts,\"heap_before\":$heap0,\"heap\":$heap1}" | tee -a "$RESULTS"
 			;;
 		esac
 		stop

@@ -2,6 +2,7 @@ package jwks_test
 
 import (
 	"fmt"
+	"runtime"
 	"testing"
 
 	"github.com/idgate/idgate/internal/devtools/devidp"
@@ -31,4 +32,44 @@ func TestTokenCacheByteBound(t *testing.T) {
 	if n := jwks.CacheLen(v); n != 10 {
 		t.Fatalf("cache holds %d small identities, want 10", n)
 	}
+}
+
+// TestTokenCacheHeapPerIdentity: a cached identity of a typical token (sub,
+// email, one configured audience, two groups) costs at most
+// maxHeapPerIdentity of live heap, map slot included. The full
+// identity.Identity the cache held before cost ~0.75 KB.
+func TestTokenCacheHeapPerIdentity(t *testing.T) {
+	const n, maxHeapPerIdentity = 4000, 450
+	clk := newClock()
+	p := MustIdP(t, clk)
+	v := MustVerifier(t, p, clk, func(cfg *jwks.Config) { cfg.TokenCacheSize = n })
+	tokens := make([]string, n)
+	for i := range tokens {
+		tokens[i] = MustMint(t, p, map[string]any{"sub": fmt.Sprintf("load-user-%d", i),
+			"email": fmt.Sprintf("load-user-%d@example.com", i), "groups": []string{"team-a", "everyone"}},
+			devidp.MintOptions{Alg: "ES256"})
+	}
+	MustVerify(t, v, tokens[0]) // keys fetched, first-use allocations done
+	before := liveHeap()
+	for _, tok := range tokens[1:] {
+		MustVerify(t, v, tok)
+	}
+	after := liveHeap()
+	if got := jwks.CacheLen(v); got != n {
+		t.Fatalf("cache holds %d identities, want %d", got, n)
+	}
+	per := (int64(after) - int64(before)) / (n - 1)
+	t.Logf("live heap per cached identity: %d B", per)
+	if per > maxHeapPerIdentity {
+		t.Fatalf("live heap per cached identity %d B, want ≤ %d", per, maxHeapPerIdentity)
+	}
+	runtime.KeepAlive(tokens)
+}
+
+// liveHeap is the heap in use after a full collection.
+func liveHeap() uint64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
 }

@@ -35,8 +35,9 @@ const (
 type issuer struct {
 	v              *Verifier
 	cfg            IssuerConfig
-	host           string // host[:port] of the issuer URL
-	extraUserClaim bool   // UserClaim is not an Identity field
+	host           string     // host[:port] of the issuer URL
+	extraUserClaim bool       // UserClaim is not an Identity field
+	audOne         [][]string // each configured audience alone: shared by cached identities
 	keys           atomic.Pointer[keySet]
 	meta           atomic.Pointer[Metadata]
 	keysGauge      prometheus.Gauge
@@ -66,6 +67,7 @@ func newIssuer(v *Verifier, cfg IssuerConfig) *issuer {
 		cfg:            cfg,
 		host:           u.Host,
 		extraUserClaim: !standardClaims[cfg.UserClaim],
+		audOne:         audiencesAlone(cfg.Audiences),
 		keysGauge:      v.m.keys.WithLabelValues(cfg.Issuer),
 		lastSuccess:    v.m.lastSuccess.WithLabelValues(cfg.Issuer),
 		refresh:        defaultRefresh,
@@ -295,4 +297,37 @@ func (is *issuer) loop(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+}
+
+// audiencesAlone returns one single-value slice per audience, without
+// spare capacity, for internAudience.
+func audiencesAlone(auds []string) [][]string {
+	out := make([][]string, len(auds))
+	for i := range auds {
+		out[i] = auds[i : i+1 : i+1]
+	}
+	return out
+}
+
+// internAudience returns the issuer's own slice when aud is one configured
+// audience (the usual token), so cached identities do not each hold a copy.
+func (is *issuer) internAudience(aud []string) []string {
+	if len(aud) == 1 {
+		for _, one := range is.audOne {
+			if one[0] == aud[0] {
+				return one
+			}
+		}
+	}
+	return aud
+}
+
+// sharedAudience reports whether aud is one of internAudience's slices.
+func (is *issuer) sharedAudience(aud []string) bool {
+	for _, one := range is.audOne {
+		if len(aud) == 1 && &one[0] == &aud[0] {
+			return true
+		}
+	}
+	return false
 }

@@ -182,40 +182,43 @@ func (v *Verifier) Verify(ctx context.Context, token string) (identity.Identity,
 		return id, nil
 	}
 	v.m.cacheMisses.Inc()
-	e, err := v.verify(ctx, token, now)
+	id, e, err := v.verify(ctx, token, now)
 	if err != nil {
 		return identity.Identity{}, err
 	}
-	v.cache.put(key, e, now)
-	return e.id, nil
+	if e != nil {
+		v.cache.put(key, e, now)
+	}
+	return id, nil
 }
 
-// verify does the full check of a token not in the cache.
-func (v *Verifier) verify(ctx context.Context, token string, now time.Time) (*cacheEntry, error) {
+// verify does the full check of a token not in the cache and returns its
+// identity and the entry to cache (nil when it cannot be packed).
+func (v *Verifier) verify(ctx context.Context, token string, now time.Time) (identity.Identity, *cacheEntry, error) {
 	p, err := parse(token)
 	if err != nil {
-		return nil, err
+		return identity.Identity{}, nil, err
 	}
 	is := v.issuers[p.claims.Iss]
 	if is == nil {
-		return nil, ErrUnknownIssuer
+		return identity.Identity{}, nil, ErrUnknownIssuer
 	}
 	if err := v.checkClaims(is, &p.claims, now); err != nil {
-		return nil, err
+		return identity.Identity{}, nil, err
 	}
 	ks, err := is.keysFor(ctx, p.kid, now)
 	if err != nil {
-		return nil, err
+		return identity.Identity{}, nil, err
 	}
 	k, err := verifySignature(ks, p)
 	if err != nil {
-		return nil, err
+		return identity.Identity{}, nil, err
 	}
 	id, err := p.claims.toIdentity(is, p.payload, k.kid)
 	if err != nil {
-		return nil, err
+		return identity.Identity{}, nil, err
 	}
-	return &cacheEntry{id: id, exp: id.ExpiresAt, is: is, ks: ks, kid: k.kid}, nil
+	return id, newEntry(&id, is, ks), nil
 }
 
 // checkClaims checks aud, exp, nbf and iat, with ClockSkew on the times.

@@ -28,6 +28,8 @@ type line struct {
 	RSS       float64 `json:"rss_kb"`
 	HeapStart float64 `json:"heap_before"`
 	Heap      float64 `json:"heap"`
+	RSSAnon   float64 `json:"rss_anon_kb"` // RssAnon of /proc/PID/status
+	RSSFile   float64 `json:"rss_file_kb"` // RssFile: the binary's mapped pages
 }
 
 func median(xs []float64) float64 {
@@ -42,7 +44,7 @@ func median(xs []float64) float64 {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
-type figures struct{ rps, p50, p99, cpu, rss, perToken []float64 }
+type figures struct{ rps, p50, p99, cpu, rss, anon, file, perToken []float64 }
 
 func main() {
 	by := map[string]*figures{}
@@ -68,6 +70,7 @@ func main() {
 		f.rps, f.p50, f.p99, f.cpu = append(f.rps, l.RPS), append(f.p50, l.P50), append(f.p99, l.P99), append(f.cpu, l.CPU)
 		if l.Cached > 0 {
 			f.rss = append(f.rss, l.RSS/1024)
+			f.anon, f.file = append(f.anon, l.RSSAnon/1024), append(f.file, l.RSSFile/1024)
 			f.perToken = append(f.perToken, (l.Heap-l.HeapStart)/l.Cached)
 		}
 	}
@@ -75,7 +78,8 @@ func main() {
 	for _, s := range order {
 		f := by[s]
 		if len(f.rss) > 0 {
-			fmt.Printf("%-18s %5d RSS %.1f MB, heap %.0f bytes per cached token\n", s, len(f.rss), median(f.rss), median(f.perToken))
+			fmt.Printf("%-18s %5d RSS %.1f MB (anonymous %.1f, file %.1f), heap %.0f bytes per cached token\n",
+				s, len(f.rss), median(f.rss), median(f.anon), median(f.file), median(f.perToken))
 			continue
 		}
 		if s == "memory-fill" || s == "memory-fill-1" {
