@@ -28,9 +28,13 @@ func (e *Engine) shadow(res Result, headers map[string]string) Result {
 	res.Allowed, res.Status = true, http.StatusOK
 	res.Set, res.ResponseHeaders = nil, nil
 	forwarded := e.fwd[res.Forwarder].Headers // empty unless a trusted forwarder's headers decided
-	res.Remove = slices.DeleteFunc(slices.Clone(e.strip.removals(nil, headers)), func(n string) bool {
-		return e.keptInShadow(n) || slices.Contains(forwarded, n)
-	})
+	kept := func(n string) bool { return e.keptInShadow(n) || slices.Contains(forwarded, n) }
+	// The strip scan Decide made already says whether the slow path is
+	// needed; the list may be shared, so it is copied only to drop names.
+	res.Remove = e.strip.removalsScanned(nil, headers, res.unusualHeaders)
+	if slices.ContainsFunc(res.Remove, kept) {
+		res.Remove = slices.DeleteFunc(slices.Clone(res.Remove), kept)
+	}
 	return res
 }
 
