@@ -39,9 +39,6 @@ var identityHeaders = []string{
 // Access); every header of the family the client sent is removed.
 var stripPrefixes = [...]string{"x-auth-request-", "x-goog-authenticated-user-", "x-pomerium-", "cf-access-"}
 
-// stripPrefix is the first family, kept for its tests.
-const stripPrefix = "x-auth-request-"
-
 // underscoreOnly are headers idgate reads under their "-" name only; a "_"
 // spelling was never verified, and a WSGI upstream reads it as the real
 // one, so it is removed too.
