@@ -114,7 +114,7 @@ func FuzzRouteReadings(f *testing.F) {
 			t.Fatalf("accepted an undecodable path %q", target)
 		}
 		served := path.Clean(stripParams(dec))
-		if got := e.first("GET", "h", pathForm{path: served}); got != route {
+		if got := e.routes.first("GET", "h", pathForm{path: served}); got != route {
 			t.Fatalf("%q decided by %s, a decoding server serves %q from %s", target, route.name(), served, got.name())
 		}
 	})

@@ -231,8 +231,3 @@ func hasUpper(s string) bool {
 	}
 	return false
 }
-
-// first is the first route matching one reading of the path (nil: none).
-func (e *Engine) first(method, host string, f pathForm) *Route {
-	return e.routes.first(method, host, f)
-}
