@@ -184,7 +184,12 @@ func (e *Engine) decide(ctx context.Context, req *Request, route *Route, res Res
 	if route != nil && route.Public {
 		res.Allowed, res.Status, res.Reason = true, http.StatusOK, "public"
 		res.Set, res.Remove = e.withCookie(nil, nil, cookie, dropCookie)
-		res.Remove = append(res.Remove, e.strip.removalsScanned(nil, req.Headers, res.unusualHeaders)...)
+		rm := e.strip.removalsScanned(nil, req.Headers, res.unusualHeaders)
+		if len(res.Remove) == 0 {
+			res.Remove = rm // shared; its capacity makes any append copy it
+		} else {
+			res.Remove = append(res.Remove, rm...)
+		}
 		// No token is needed here, but one that does not verify must not
 		// reach an upstream that decodes it unverified.
 		res.Remove = strayCredentials(res.Remove, req.Headers, func(tok string) bool {
