@@ -135,9 +135,11 @@ issuers:
 		name    string
 		headers map[string]string
 	}{
-		{"agrees", map[string]string{"authorization": "Bearer " + tok, "x-amzn-oidc-identity": "u1"}},
+		// "_" spellings are no proxy's: a WSGI upstream would read them as
+		// kubeflow-userid and x-flyte-identity, so shadow mode removes them.
+		{"agrees", map[string]string{"authorization": "Bearer " + tok, "x-amzn-oidc-identity": "u1", "kubeflow_userid": "root"}},
 		{"differs", map[string]string{"authorization": "Bearer " + tok, "x-amzn-oidc-identity": "someone-else"}},
-		{"would deny", map[string]string{"x-amzn-oidc-identity": "u1"}},
+		{"would deny", map[string]string{"x-amzn-oidc-identity": "u1", "x_flyte_identity": "forged"}},
 	} {
 		resp := check(t, in, checkRequest("/api", tc.headers))
 		ok := resp.GetOkResponse()
@@ -145,6 +147,11 @@ issuers:
 			t.Fatalf("%s: shadow mode set headers or denied the request: %v", tc.name, resp)
 		}
 		mustShadowStrip(t, tc.name, ok.GetHeadersToRemove(), "x-amzn-oidc-identity", "x-amzn-oidc-data", "kubeflow-userid", "authorization")
+		for n := range tc.headers {
+			if strings.Contains(n, "_") && !slices.Contains(ok.GetHeadersToRemove(), n) {
+				t.Errorf("%s: shadow mode lets a client's %s through: %v", tc.name, n, ok.GetHeadersToRemove())
+			}
+		}
 	}
 	m := get(t, "http://"+in.httpAddr+"/metrics")
 	for _, want := range []string{
