@@ -92,8 +92,8 @@ func New(cfg Config) (*Engine, error) {
 		}
 		cfg.Routes[i].prepare()
 	}
-	e := &Engine{cfg: cfg, strip: newStripList(cfg.Renderer.Names(), cfg.StripHeaders), routes: newRouteIndex(cfg.Routes)}
 	emitted := cfg.Renderer.Names()
+	e := &Engine{cfg: cfg, strip: newStripList(emitted, cfg.StripHeaders), routes: newRouteIndex(cfg.Routes)}
 	known := func(h string) bool { return slices.Contains(identityHeaders, h) || slices.Contains(emitted, h) }
 	var err error
 	if e.fwd, err = newForwarders(cfg.Forwarders, known); err != nil {
