@@ -131,6 +131,7 @@ func refusalCases(t *testing.T, p, attacker *devidp.Provider, now time.Time) []r
 		{"embedded jwk ignored", attackerTok(map[string]any{"jwk": attackerJWK(t, attacker, "RS256")}, attacker.CurrentKeyID("RS256")), jwks.ErrUnknownKey},
 		{"embedded jwk with our kid ignored", attackerTok(map[string]any{"jwk": attackerJWK(t, attacker, "RS256")}, p.CurrentKeyID("RS256")), jwks.ErrSignature},
 		{"crit header", MustMint(t, p, nil, devidp.MintOptions{ExtraHeader: map[string]any{"crit": []string{"exp"}, "exp": 1}}), jwks.ErrMalformed},
+		{"crit null", MustMint(t, p, nil, devidp.MintOptions{ExtraHeader: map[string]any{"crit": nil}}), jwks.ErrMalformed},
 	}
 }
 

@@ -76,7 +76,7 @@ func New(cfg Config, signer Signer) (*Renderer, error) {
 		cfg.ReuseMargin = cfg.FlyteTTL / 2
 	}
 	if cfg.CacheSize <= 0 {
-		cfg.CacheSize = 10000
+		cfg.CacheSize = DefaultConfig().CacheSize
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

@@ -73,8 +73,8 @@ func (cfg *Config) Problems(prefix string) []error {
 	for i, h := range cfg.Headers {
 		key := fmt.Sprintf("headers[%d]", i)
 		checkHeaderName(add, key+".name", h.Name)
-		if n := strings.ToLower(h.Name); hopByHop[n] || credentialHeaders[n] {
-			add(key+".name", "header %q is a hop-by-hop or credential header", n)
+		if n := headerKey(h.Name); hopByHop[n] || credentialHeaders[n] {
+			add(key+".name", "header %q is a hop-by-hop or credential header", strings.ToLower(h.Name))
 		}
 		// The ALB names are taken even while ALB is off, so enabling it
 		// never meets a declared header of the same name.
@@ -111,12 +111,13 @@ func (cfg *Config) Problems(prefix string) []error {
 	return ps
 }
 
-// sameHeader reports whether two header names are one to an upstream:
-// letter case aside, and "_" read as "-" (WSGI, CGI).
-func sameHeader(a, b string) bool {
-	norm := func(s string) string { return strings.ReplaceAll(strings.ToLower(s), "_", "-") }
-	return norm(a) == norm(b)
-}
+// headerKey is a header name as an upstream or the proxy may read it:
+// letter case aside, and "_" read as "-" (WSGI, CGI, nginx's
+// $upstream_http_* variables).
+func headerKey(s string) string { return strings.ReplaceAll(strings.ToLower(s), "_", "-") }
+
+// sameHeader reports whether two header names are one to an upstream.
+func sameHeader(a, b string) bool { return headerKey(a) == headerKey(b) }
 
 // checkHeaderName checks that name may be an output header.
 func checkHeaderName(add func(key, format string, args ...any), key, name string) {
@@ -125,7 +126,7 @@ func checkHeaderName(add func(key, format string, args ...any), key, name string
 		add(key, "required")
 	case !httpguts.ValidHeaderFieldName(name):
 		add(key, "invalid header name %s", quote(name))
-	case reservedHeaders[strings.ToLower(name)]:
+	case reservedHeaders[headerKey(name)]:
 		add(key, "header %q is reserved", name)
 	}
 }

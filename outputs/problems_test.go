@@ -49,6 +49,16 @@ func TestProblemsNameConfigKeys(t *testing.T) {
 	}{
 		{"no userid header", func(c *Config) { c.UserIDHeader = "" }, "outputs.kubeflow.userid_header: required"},
 		{"reserved", func(c *Config) { c.GroupsHeader = "Cookie" }, `outputs.kubeflow.groups_header: header "Cookie" is reserved`},
+		// "_" for "-": nginx's $upstream_http_x_idgate_remove and a WSGI
+		// upstream read these as the reserved or credential header.
+		{"reserved with _", func(c *Config) { c.Headers = []HeaderOutput{{Name: "X_Idgate_Remove", Claim: "name"}} },
+			`outputs.headers[0].name: header "X_Idgate_Remove" is reserved`},
+		{"reserved builtin with _", func(c *Config) { c.UserIDHeader = "content_length" },
+			`outputs.kubeflow.userid_header: header "content_length" is reserved`},
+		{"credential with _", func(c *Config) { c.Headers = []HeaderOutput{{Name: "Flyte_Authorization", Claim: "sub"}} },
+			`outputs.headers[0].name: header "flyte_authorization" is a hop-by-hop or credential header`},
+		{"hop-by-hop with _", func(c *Config) { c.Headers = []HeaderOutput{{Name: "proxy_connection", Claim: "sub"}} },
+			`outputs.headers[0].name: header "proxy_connection" is a hop-by-hop or credential header`},
 		{"invalid name", func(c *Config) { c.Headers = []HeaderOutput{{Name: "x user", Claim: "sub"}} }, `outputs.headers[0].name: invalid header name "x user"`},
 		{"no claim", func(c *Config) { c.Headers = []HeaderOutput{{Name: "x-user"}} }, "outputs.headers[0].claim: required"},
 		{"credential", func(c *Config) { c.Headers = []HeaderOutput{{Name: "Flyte-Authorization", Claim: "sub"}} },
