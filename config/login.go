@@ -152,14 +152,7 @@ func (c *Config) validateLogin(p *problems) {
 			p.addf(key, "must be at least 32 bytes")
 		}
 	}
-	if len(l.Scopes) > 0 && !strings.Contains(" "+strings.Join(l.Scopes, " ")+" ", " openid ") {
-		p.addf("login.scopes", "must include openid")
-	}
 }
-
-// SignOutPath is always served as a logout, besides login.logout_path:
-// oauth2-proxy's path, which Kubeflow's dashboard links to.
-const SignOutPath = login.SignOutPath
 
 // validateLoginEndpoints checks login.authorization_endpoint and
 // login.token_endpoint, which the login issuer's skip_discovery requires.

@@ -268,3 +268,16 @@ func TestLoadMustFail(t *testing.T) {
 		})
 	}
 }
+
+// TestLoadLoginProblemOnce: a login setting login's own rules refuse is
+// reported once, by those rules, not again by a copy of them in config.
+func TestLoadLoginProblemOnce(t *testing.T) {
+	yaml := minimalIssuer + "login: {issuer: 'https://idp.example.com', client_id: c, scopes: [email]}"
+	_, err := Parse(strings.NewReader(yaml), []string{"IDGATE_REDIS_PASSWORD=" + secret, "IDGATE_LOGIN_CLIENT_SECRET=" + secret})
+	if err == nil {
+		t.Fatal("Parse succeeded with scopes lacking openid")
+	}
+	if n := strings.Count(err.Error(), "login.scopes: must include openid"); n != 1 {
+		t.Errorf("\"login.scopes: must include openid\" reported %d times, want once: %q", n, err)
+	}
+}
