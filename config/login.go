@@ -166,7 +166,7 @@ func (c *Config) validateLoginEndpoints(p *problems) {
 	}
 	if a := l.AuthorizationEndpoint; a != "" {
 		if strings.HasPrefix(a, "/") {
-			if !safeEndpointPath(a) {
+			if !login.SafeEndpointPath(a) {
 				p.addf("login.authorization_endpoint", "%s is not a single-slash absolute path", safeQuote(a))
 			}
 		} else if err := checkEndpointURL(a, iss.InsecureHTTP, true); err != nil {
@@ -194,26 +194,6 @@ func checkEndpointURL(raw string, insecureHTTP, query bool) error {
 	}
 	_, err := checkURL(raw, insecureHTTP)
 	return err
-}
-
-// safeEndpointPath accepts a path (and query) that, put after the request's
-// scheme://host, stays on that host however a browser reads it: one
-// leading "/", no backslash, no encoded slash or backslash, no control
-// characters, spaces or fragment.
-func safeEndpointPath(s string) bool {
-	lower := strings.ToLower(s)
-	return strings.HasPrefix(s, "/") && !strings.HasPrefix(s, "//") &&
-		!strings.ContainsAny(s, "\\# ") && !strings.Contains(lower, "%2f") && !strings.Contains(lower, "%5c") &&
-		isASCII(s)
-}
-
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < 0x20 || s[i] >= 0x7f {
-			return false
-		}
-	}
-	return true
 }
 
 // readLoginSecrets moves the login's secret files into the configuration.

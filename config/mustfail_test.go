@@ -227,6 +227,8 @@ func TestLoadMustFail(t *testing.T) {
 			env: []string{"IDGATE_LOGIN_CLIENT_SECRET=" + secret}, want: []string{"login.authorization_endpoint:", "not a single-slash absolute path"}},
 		{name: "login authorization_endpoint encoded slash", yaml: minimalIssuer + "login: {issuer: 'https://idp.example.com', client_id: c, authorization_endpoint: '/%2Fevil/auth'}",
 			env: []string{"IDGATE_LOGIN_CLIENT_SECRET=" + secret}, want: []string{"login.authorization_endpoint:", "not a single-slash absolute path"}},
+		{name: "login authorization_endpoint double-encoded slash", yaml: minimalIssuer + "login: {issuer: 'https://idp.example.com', client_id: c, authorization_endpoint: '/%252F%252Fevil/auth'}",
+			env: []string{"IDGATE_LOGIN_CLIENT_SECRET=" + secret}, want: []string{"login.authorization_endpoint:", "not a single-slash absolute path"}},
 		{name: "login authorization_endpoint relative", yaml: minimalIssuer + "login: {issuer: 'https://idp.example.com', client_id: c, authorization_endpoint: 'dex/auth'}",
 			env: []string{"IDGATE_LOGIN_CLIENT_SECRET=" + secret}, want: []string{"login.authorization_endpoint:", "not an absolute http(s) URL"}},
 		{name: "login authorization_endpoint javascript", yaml: minimalIssuer + "login: {issuer: 'https://idp.example.com', client_id: c, authorization_endpoint: 'javascript:alert(1)'}",
