@@ -152,9 +152,11 @@ func TestPlantedStateCookie(t *testing.T) {
 	}
 }
 
-// Sessions an older idgate made under the unprefixed name keep working this
-// release; a session issued under the __Host- name is never accepted under
-// the unprefixed one (a sibling subdomain could plant it).
+// A session is accepted only under the name it was issued under: one an
+// older idgate made (no CookieName) ends and the user logs in again, and one
+// issued under the __Host- name is never accepted under the unprefixed one
+// (a sibling subdomain could plant it). Both are cleared, and logout clears
+// both names.
 func TestLegacySessionCookie(t *testing.T) {
 	e, b := loggedIn(t, envOptions{})
 	current, _ := e.store.Get(t.Context(), b.cookies[sessionName])
