@@ -73,8 +73,9 @@ type Login struct {
 // Cookie configures the session cookie.
 type Cookie struct {
 	// Name of the session cookie. With secure and no domain it is set as
-	// "__Host-" + Name (a sibling subdomain cannot plant it), and Name is
-	// still read for sessions older idgates made. Each pending login has a
+	// "__Host-" + Name (a sibling subdomain cannot plant it); a cookie
+	// still called Name (an older idgate's) is cleared at the next request
+	// or logout, and its user logs in again. Each pending login has a
 	// host-only cookie "__Host-" + Name + "_state_<tag>" ("__Host-" only
 	// when secure). ["idgate_session"]
 	Name string `mapstructure:"name"`

@@ -124,8 +124,9 @@ func (f *Flow) sessionCookieName() string {
 }
 
 // legacySessionCookieName is the name older idgates set the session cookie
-// under when it differs from today's ("" otherwise). It is read, for
-// sessions those versions made only, until they end.
+// under when it differs from today's ("" otherwise). A cookie under it is
+// read only to be cleared (and its session deleted at logout): Session
+// accepts a session only under the name it was issued under.
 func (f *Flow) legacySessionCookieName() string {
 	if n := f.cfg.Cookie.Name; n != f.sessionCookieName() {
 		return n
