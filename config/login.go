@@ -73,8 +73,9 @@ type Login struct {
 // Cookie configures the session cookie.
 type Cookie struct {
 	// Name of the session cookie. With secure and no domain it is set as
-	// "__Host-" + Name (a sibling subdomain cannot plant it), and Name is
-	// still read for sessions older idgates made. Each pending login has a
+	// "__Host-" + Name (a sibling subdomain cannot plant it); a cookie
+	// still called Name (an older idgate's) is cleared at the next request
+	// or logout, and its user logs in again. Each pending login has a
 	// host-only cookie "__Host-" + Name + "_state_<tag>" ("__Host-" only
 	// when secure). ["idgate_session"]
 	Name string `mapstructure:"name"`
@@ -152,14 +153,7 @@ func (c *Config) validateLogin(p *problems) {
 			p.addf(key, "must be at least 32 bytes")
 		}
 	}
-	if len(l.Scopes) > 0 && !strings.Contains(" "+strings.Join(l.Scopes, " ")+" ", " openid ") {
-		p.addf("login.scopes", "must include openid")
-	}
 }
-
-// SignOutPath is always served as a logout, besides login.logout_path:
-// oauth2-proxy's path, which Kubeflow's dashboard links to.
-const SignOutPath = login.SignOutPath
 
 // validateLoginEndpoints checks login.authorization_endpoint and
 // login.token_endpoint, which the login issuer's skip_discovery requires.
@@ -173,7 +167,7 @@ func (c *Config) validateLoginEndpoints(p *problems) {
 	}
 	if a := l.AuthorizationEndpoint; a != "" {
 		if strings.HasPrefix(a, "/") {
-			if !safeEndpointPath(a) {
+			if !login.SafeEndpointPath(a) {
 				p.addf("login.authorization_endpoint", "%s is not a single-slash absolute path", safeQuote(a))
 			}
 		} else if err := checkEndpointURL(a, iss.InsecureHTTP, true); err != nil {
@@ -201,26 +195,6 @@ func checkEndpointURL(raw string, insecureHTTP, query bool) error {
 	}
 	_, err := checkURL(raw, insecureHTTP)
 	return err
-}
-
-// safeEndpointPath accepts a path (and query) that, put after the request's
-// scheme://host, stays on that host however a browser reads it: one
-// leading "/", no backslash, no encoded slash or backslash, no control
-// characters, spaces or fragment.
-func safeEndpointPath(s string) bool {
-	lower := strings.ToLower(s)
-	return strings.HasPrefix(s, "/") && !strings.HasPrefix(s, "//") &&
-		!strings.ContainsAny(s, "\\# ") && !strings.Contains(lower, "%2f") && !strings.Contains(lower, "%5c") &&
-		isASCII(s)
-}
-
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < 0x20 || s[i] >= 0x7f {
-			return false
-		}
-	}
-	return true
 }
 
 // readLoginSecrets moves the login's secret files into the configuration.

@@ -227,6 +227,8 @@ func TestLoadMustFail(t *testing.T) {
 			env: []string{"IDGATE_LOGIN_CLIENT_SECRET=" + secret}, want: []string{"login.authorization_endpoint:", "not a single-slash absolute path"}},
 		{name: "login authorization_endpoint encoded slash", yaml: minimalIssuer + "login: {issuer: 'https://idp.example.com', client_id: c, authorization_endpoint: '/%2Fevil/auth'}",
 			env: []string{"IDGATE_LOGIN_CLIENT_SECRET=" + secret}, want: []string{"login.authorization_endpoint:", "not a single-slash absolute path"}},
+		{name: "login authorization_endpoint double-encoded slash", yaml: minimalIssuer + "login: {issuer: 'https://idp.example.com', client_id: c, authorization_endpoint: '/%252F%252Fevil/auth'}",
+			env: []string{"IDGATE_LOGIN_CLIENT_SECRET=" + secret}, want: []string{"login.authorization_endpoint:", "not a single-slash absolute path"}},
 		{name: "login authorization_endpoint relative", yaml: minimalIssuer + "login: {issuer: 'https://idp.example.com', client_id: c, authorization_endpoint: 'dex/auth'}",
 			env: []string{"IDGATE_LOGIN_CLIENT_SECRET=" + secret}, want: []string{"login.authorization_endpoint:", "not an absolute http(s) URL"}},
 		{name: "login authorization_endpoint javascript", yaml: minimalIssuer + "login: {issuer: 'https://idp.example.com', client_id: c, authorization_endpoint: 'javascript:alert(1)'}",
@@ -266,5 +268,18 @@ func TestLoadMustFail(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestLoadLoginProblemOnce: a login setting login's own rules refuse is
+// reported once, by those rules, not again by a copy of them in config.
+func TestLoadLoginProblemOnce(t *testing.T) {
+	yaml := minimalIssuer + "login: {issuer: 'https://idp.example.com', client_id: c, scopes: [email]}"
+	_, err := Parse(strings.NewReader(yaml), []string{"IDGATE_REDIS_PASSWORD=" + secret, "IDGATE_LOGIN_CLIENT_SECRET=" + secret})
+	if err == nil {
+		t.Fatal("Parse succeeded with scopes lacking openid")
+	}
+	if n := strings.Count(err.Error(), "login.scopes: must include openid"); n != 1 {
+		t.Errorf("\"login.scopes: must include openid\" reported %d times, want once: %q", n, err)
 	}
 }

@@ -57,11 +57,6 @@ type SessionInfo struct {
 	Identity identity.Identity
 	// AccessToken is the session's current access token.
 	AccessToken string
-	// CookieHeader is the request's cookie header without idgate's cookies;
-	// "" means the header should be removed before forwarding. (The engine
-	// strips cookies on every route through StripCookies, so it does not
-	// read this.)
-	CookieHeader string
 	// SetCookie goes on the response (a refreshed or cleared session), also
 	// alongside a false result.
 	SetCookie []identity.Header

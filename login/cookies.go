@@ -3,7 +3,6 @@ package login
 import (
 	"iter"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -15,14 +14,9 @@ import (
 // (a browser may send one per matching domain or path).
 const maxCookieTries = 3
 
-// StripCookies returns cookieHeader without the cookies called names,
-// keeping the others as they were. It returns "" when nothing is left, which
-// means the header should be removed.
-func StripCookies(cookieHeader string, names ...string) string {
-	return stripCookies(cookieHeader, func(name string) bool { return slices.Contains(names, name) })
-}
-
-// stripCookies returns cookieHeader without the cookies drop names.
+// stripCookies returns cookieHeader without the cookies drop names,
+// keeping the others as they were; "" when nothing is left, which means
+// the header should be removed.
 func stripCookies(cookieHeader string, drop func(name string) bool) string {
 	if cookieHeader == "" {
 		return ""
@@ -130,8 +124,9 @@ func (f *Flow) sessionCookieName() string {
 }
 
 // legacySessionCookieName is the name older idgates set the session cookie
-// under when it differs from today's ("" otherwise). It is read, for
-// sessions those versions made only, until they end.
+// under when it differs from today's ("" otherwise). A cookie under it is
+// read only to be cleared (and its session deleted at logout): Session
+// accepts a session only under the name it was issued under.
 func (f *Flow) legacySessionCookieName() string {
 	if n := f.cfg.Cookie.Name; n != f.sessionCookieName() {
 		return n

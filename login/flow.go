@@ -64,11 +64,6 @@ func (f *Flow) Endpoint(ctx context.Context, req *decision.Request) (*decision.R
 	return nil, false
 }
 
-// strippedCookies is the request's cookie header without idgate's cookies.
-func (f *Flow) strippedCookies(req *decision.Request) string {
-	return f.StripCookies(req.Headers["cookie"])
-}
-
 func redirect(location, reason string, cookies ...identity.Header) *decision.Reply {
 	h := make([]identity.Header, 0, len(cookies)+2)
 	h = append(h, identity.Header{Name: "location", Value: location}, noStore)

@@ -40,7 +40,7 @@ var errRefreshIdentity = errors.New("login: refresh: id token refused")
 // session, or one planted by a sibling subdomain) is never accepted and is
 // cleared, so the browser logs in again.
 func (f *Flow) Session(ctx context.Context, req *decision.Request) (decision.SessionInfo, bool) {
-	res := decision.SessionInfo{CookieHeader: f.strippedCookies(req)}
+	var res decision.SessionInfo
 	var clear []string
 	for _, name := range []string{f.sessionCookieName(), f.legacySessionCookieName()} {
 		if name == "" {

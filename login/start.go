@@ -146,8 +146,7 @@ func requestOrigin(req *decision.Request) (string, bool) {
 // it: no "//", backslash or encoded separators.
 func authorizationURL(endpoint, origin string) (*url.URL, error) {
 	if strings.HasPrefix(endpoint, "/") {
-		if safeReturnPath(endpoint) != endpoint || strings.Contains(strings.ToLower(endpoint), "%2f") ||
-			strings.Contains(strings.ToLower(endpoint), "%5c") {
+		if !SafeEndpointPath(endpoint) {
 			return nil, errors.New("login: authorization endpoint: unsafe path")
 		}
 		endpoint = origin + endpoint
@@ -157,6 +156,16 @@ func authorizationURL(endpoint, origin string) (*url.URL, error) {
 		return nil, errors.New("login: authorization endpoint: not an absolute http(s) URL")
 	}
 	return u, nil
+}
+
+// SafeEndpointPath reports whether p, a path-form authorization endpoint
+// (and query), stays on the request's host however a browser or upstream
+// decodes it: a same-host return path, with no encoded slash or backslash
+// at all. idgate's configuration checks login.authorization_endpoint with
+// it, so a value that loads is one Start accepts.
+func SafeEndpointPath(p string) bool {
+	lower := strings.ToLower(p)
+	return safeReturnPath(p) == p && !strings.Contains(lower, "%2f") && !strings.Contains(lower, "%5c")
 }
 
 // validHost accepts a DNS name or IP literal with an optional port.

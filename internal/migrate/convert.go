@@ -105,19 +105,45 @@ func (c *converter) carried(s Setting, where string) {
 	c.out.notes = append(c.out.notes, "# carried: "+s.Key+" = "+shown(s)+" -> "+where)
 }
 
-// isSecret reports a setting whose value is a secret.
-func isSecret(key string) bool {
-	return !strings.HasSuffix(key, "_file") &&
-		(strings.Contains(key, "secret") || strings.Contains(key, "password") || strings.Contains(key, "htpasswd"))
+// isSecret reports a setting whose value is a secret: by its name
+// (client_secret, redis_password, jwt_key, github_token; not a *_file path
+// nor a true/false switch such as pass_access_token), or by its value (a
+// PEM block).
+func isSecret(s Setting) bool {
+	k, v := s.Key, s.Value()
+	switch {
+	case strings.HasSuffix(k, "_file"):
+	case strings.Contains(k, "secret"), strings.Contains(k, "password"), strings.Contains(k, "htpasswd"),
+		strings.HasSuffix(k, "_key"), strings.Contains(k, "private"):
+		return true
+	case strings.Contains(k, "token"):
+		return !strings.EqualFold(v, "true") && !strings.EqualFold(v, "false")
+	}
+	return strings.Contains(v, "-----BEGIN")
 }
 
-// shown is a setting's value fit for a comment: secrets are never shown,
-// other values are quoted and stripped of control characters.
+// withoutCredentials is v with the user information of a URL in it
+// (redis://:password@host, http://user:password@upstream) replaced.
+func withoutCredentials(v string) string {
+	if u, err := url.Parse(v); err == nil && u.User != nil {
+		u.User = url.User("REDACTED")
+		return u.String()
+	}
+	return v
+}
+
+// shown is a setting's value fit for a comment: secrets and a URL's
+// credentials are never shown, other values are quoted and stripped of
+// control characters.
 func shown(s Setting) string {
-	if isSecret(s.Key) {
+	if isSecret(s) {
 		return "(secret, not printed)"
 	}
-	v := s.Value()
+	vals := make([]string, len(s.Values))
+	for i, v := range s.Values {
+		vals[i] = withoutCredentials(v)
+	}
+	v := strings.Join(vals, ",")
 	if s.List {
 		v = "[" + v + "]"
 	}

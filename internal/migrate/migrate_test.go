@@ -287,3 +287,32 @@ func TestParseEnvAndFlags(t *testing.T) {
 		t.Fatalf("Merge = %+v", merged)
 	}
 }
+
+// TestConvertHidesSecretsNotNamedSecret: secrets oauth2-proxy keeps under
+// other names (a URL's password, jwt_key's PEM, github_token) never reach
+// the output's comments; a plain switch is still shown.
+func TestConvertHidesSecretsNotNamedSecret(t *testing.T) {
+	const cfg = "provider = \"oidc\"\noidc_issuer_url = \"https://idp.example.com\"\nclient_id = \"app\"\n" +
+		"redis_connection_url = \"redis://:hunter2-redis-pw@redis:6379/0\"\n" +
+		"redis_sentinel_connection_urls = [ \"redis://user:sentinel-pw-42@s1:26379\" ]\n" +
+		"jwt_key = \"-----BEGIN RSA PRIVATE KEY-----MIIEpAIBAAKCAQEA\"\n" +
+		"github_token = \"ghp_0123456789abcdef\"\n" +
+		"upstreams = [ \"http://u:upstream-pw-77@app:8080/\" ]\n" +
+		"pass_access_token = true\n"
+	settings, err := Parse(strings.NewReader(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := Convert(settings)
+	for _, secret := range []string{"hunter2-redis-pw", "sentinel-pw-42", "MIIEpAIBAAKCAQEA", "ghp_0123456789abcdef", "upstream-pw-77"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("the output prints %q:\n%s", secret, out)
+		}
+	}
+	for _, want := range []string{"redis_connection_url = \"redis://REDACTED@redis:6379/0\"", "jwt_key = (secret, not printed)",
+		"github_token = (secret, not printed)", "pass_access_token = \"true\""} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the output lacks %q:\n%s", want, out)
+		}
+	}
+}

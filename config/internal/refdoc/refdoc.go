@@ -100,15 +100,6 @@ func Splice(doc, generated string) (string, error) {
 	return before + Begin + "\n\n" + generated + "\n" + End + after, nil
 }
 
-// Generated returns the part of doc between Begin and End, as Splice wrote it.
-func Generated(doc string) (string, error) {
-	before, after, err := split(doc)
-	if err != nil {
-		return "", err
-	}
-	return doc[len(before)+len(Begin) : len(doc)-len(after)-len(End)], nil
-}
-
 func split(doc string) (before, after string, err error) {
 	i := strings.Index(doc, Begin)
 	j := strings.Index(doc, End)
