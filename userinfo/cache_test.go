@@ -12,7 +12,6 @@ import (
 	"github.com/idgate/idgate/internal/testkit/promtest"
 	"github.com/idgate/idgate/internal/testkit/redistest"
 	"github.com/idgate/idgate/internal/testkit/wait"
-	"github.com/idgate/idgate/profilecache"
 	"github.com/idgate/idgate/userinfo"
 )
 
@@ -171,17 +170,7 @@ func TestClose(t *testing.T) {
 func TestResolversShareRedis(t *testing.T) {
 	srv := redistest.Start(t)
 	p := newIDP(t, jsonProfile(janeProfile))
-	replica := func() *userinfo.Resolver {
-		pc := profilecache.DefaultConfig()
-		pc.Redis.Addrs, pc.Keys = []string{srv.Addr()}, [][]byte{replicaKey}
-		c, err := profilecache.New(pc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = c.Close() })
-		res, _ := MustNew(t, userinfo.Config{}, p, c)
-		return res
-	}
+	replica := func() *userinfo.Resolver { return newFleetReplica(t, srv.Addr(), p, 0).res }
 	a, b := replica(), replica()
 
 	if got := a.Enrich(context.Background(), tokenIdentity(time.Time{}), testToken); got != "" {
@@ -209,17 +198,7 @@ var replicaKey = []byte("userinfo test replicas' key, 32b")
 func TestForgedRedisProfileGrantsNothing(t *testing.T) {
 	srv := redistest.Start(t)
 	p := newIDP(t, jsonProfile(janeProfile))
-	replica := func() *userinfo.Resolver {
-		pc := profilecache.DefaultConfig()
-		pc.Redis.Addrs, pc.Keys = []string{srv.Addr()}, [][]byte{replicaKey}
-		c, err := profilecache.New(pc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = c.Close() })
-		res, _ := MustNew(t, userinfo.Config{}, p, c)
-		return res
-	}
+	replica := func() *userinfo.Resolver { return newFleetReplica(t, srv.Addr(), p, 0).res }
 	a := replica()
 	if got := a.Enrich(context.Background(), tokenIdentity(time.Time{}), testToken); got != "" {
 		t.Fatalf("replica a: degraded %q", got)
@@ -290,17 +269,7 @@ func TestZeroTTLCachesNothing(t *testing.T) {
 func TestNegativeEntriesSealedInRedis(t *testing.T) {
 	srv := redistest.Start(t)
 	p := newIDP(t, func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "down", http.StatusServiceUnavailable) })
-	replica := func() *userinfo.Resolver {
-		pc := profilecache.DefaultConfig()
-		pc.Redis.Addrs, pc.Keys = []string{srv.Addr()}, [][]byte{replicaKey}
-		c, err := profilecache.New(pc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = c.Close() })
-		res, _ := MustNew(t, userinfo.Config{}, p, c)
-		return res
-	}
+	replica := func() *userinfo.Resolver { return newFleetReplica(t, srv.Addr(), p, 0).res }
 	a := replica()
 	reason := a.Enrich(context.Background(), tokenIdentity(time.Time{}), testToken)
 	if reason == "" {

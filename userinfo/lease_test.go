@@ -29,6 +29,7 @@ type fleetReplica struct {
 	cacheReg *prometheus.Registry // the profile cache's metrics
 }
 
+// newFleetReplica builds one replica; timeout 0 takes MustNew's.
 func newFleetReplica(tb testing.TB, addr string, p *idp, timeout time.Duration) *fleetReplica {
 	tb.Helper()
 	pc := profilecache.DefaultConfig()
