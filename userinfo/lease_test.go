@@ -135,6 +135,10 @@ func TestFleetLeaseHolderDies(t *testing.T) {
 
 	go holder.res.Enrich(context.Background(), tokenIdentity(time.Time{}), testToken)
 	wait.For(t, "condition", func() bool { return p.calls.Load() == 1 && holder.lease(t, "won") == 1 })
+	// The lease's key is the documented <key_prefix>lease:userinfo:<hash>.
+	if keys, err := redistest.Do(srv.Addr(), "KEYS", "idgate:lease:userinfo:*"); err != nil || len(keys) != 1 {
+		t.Fatalf("KEYS idgate:lease:userinfo:* = %q, %v; want the held lease", keys, err)
+	}
 
 	id := tokenIdentity(time.Time{})
 	start := time.Now()
