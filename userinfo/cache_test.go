@@ -30,7 +30,7 @@ func TestNegativeCacheExpires(t *testing.T) {
 		t.Fatalf("first call: degraded %q", got)
 	}
 	// The lookup stores its answer after handing it to the waiters.
-	wait.For(t, "condition", func() bool { _, sets, _ := cache.snapshot(); return sets == 1 })
+	wait.For(t, "the entry stored", func() bool { _, sets, _ := cache.snapshot(); return sets == 1 })
 	if ttl, _, _ := cache.snapshot(); ttl != 30*time.Second {
 		t.Fatalf("negative entry stored for %v, want NegativeTTL", ttl)
 	}
@@ -70,7 +70,7 @@ func TestProfileTTLBoundedByTokenExpiry(t *testing.T) {
 				exp = clock.Now().Add(tc.tokenTTL)
 			}
 			res.Enrich(context.Background(), tokenIdentity(exp), testToken)
-			wait.For(t, "condition", func() bool { _, sets, _ := cache.snapshot(); return sets == 1 })
+			wait.For(t, "the entry stored", func() bool { _, sets, _ := cache.snapshot(); return sets == 1 })
 			if ttl, _, _ := cache.snapshot(); ttl != tc.wantTTL {
 				t.Fatalf("profile stored for %v, want %v", ttl, tc.wantTTL)
 			}
@@ -102,7 +102,7 @@ func TestCacheFailuresAreSoft(t *testing.T) {
 		if got := res.Enrich(context.Background(), id, testToken); got != "" || id.Email == "" {
 			t.Fatalf("degraded %q, email %q; want enriched despite the cache", got, id.Email)
 		}
-		wait.For(t, "condition", func() bool { cache.mu.Lock(); defer cache.mu.Unlock(); return cache.tries == 1 })
+		wait.For(t, "the store tried", func() bool { cache.mu.Lock(); defer cache.mu.Unlock(); return cache.tries == 1 })
 		if got := promtest.Value(t, reg, "idgate_userinfo_requests_total", "result", "ok"); got != 1 {
 			t.Fatalf("requests_total{result=ok} = %v, want 1", got)
 		}
@@ -126,7 +126,7 @@ func TestCacheFailuresAreSoft(t *testing.T) {
 		cache := newMemCache()
 		res, reg := MustNew(t, userinfo.Config{}, p, cache)
 		res.Enrich(context.Background(), tokenIdentity(time.Time{}), testToken)
-		wait.For(t, "condition", func() bool { _, sets, _ := cache.snapshot(); return sets == 1 })
+		wait.For(t, "the entry stored", func() bool { _, sets, _ := cache.snapshot(); return sets == 1 })
 		cache.mu.Lock()
 		var key string
 		for k := range cache.values {
@@ -139,7 +139,7 @@ func TestCacheFailuresAreSoft(t *testing.T) {
 		if got := res.Enrich(context.Background(), id, testToken); got != "" || id.Email == "" {
 			t.Fatalf("degraded %q, email %q", got, id.Email)
 		}
-		wait.For(t, "condition", func() bool { _, sets, _ := cache.snapshot(); return sets == 2 })
+		wait.For(t, "the second store", func() bool { _, sets, _ := cache.snapshot(); return sets == 2 })
 		cache.mu.Lock()
 		v := cache.values[key]
 		cache.mu.Unlock()
