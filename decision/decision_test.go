@@ -161,3 +161,20 @@ func BenchmarkDecideWarm(b *testing.B) {
 		}
 	}
 }
+
+// wantDecision asks e about req (with token as its bearer when not empty)
+// and wants wantStatus and, when wantRoute is not empty, that route.
+func wantDecision(t *testing.T, e *Engine, req *Request, token string, wantStatus int, wantRoute string) {
+	t.Helper()
+	req.Headers = map[string]string{}
+	if token != "" {
+		req.Headers["authorization"] = "Bearer " + token
+	}
+	res, err := e.Decide(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != wantStatus || (wantRoute != "" && res.Route != wantRoute) {
+		t.Fatalf("got %d %s route %q, want %d route %q", res.Status, res.Reason, res.Route, wantStatus, wantRoute)
+	}
+}

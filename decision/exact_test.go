@@ -1,9 +1,6 @@
 package decision
 
-import (
-	"context"
-	"testing"
-)
+import "testing"
 
 // TestExactPathRoutes: an exact public route (as the Flyte preset makes)
 // opens its one path for its methods, and nothing beneath it, in no other
@@ -34,17 +31,7 @@ func TestExactPathRoutes(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			h := map[string]string{}
-			if tc.token != "" {
-				h["authorization"] = "Bearer " + tc.token
-			}
-			res, err := e.Decide(context.Background(), &Request{Method: tc.method, Host: "h", Path: tc.path, Headers: h})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if res.Status != tc.wantStatus || (tc.wantRoute != "" && res.Route != tc.wantRoute) {
-				t.Fatalf("got %d %s route %q, want %d route %q", res.Status, res.Reason, res.Route, tc.wantStatus, tc.wantRoute)
-			}
+			wantDecision(t, e, &Request{Method: tc.method, Host: "h", Path: tc.path}, tc.token, tc.wantStatus, tc.wantRoute)
 		})
 	}
 }

@@ -79,17 +79,7 @@ func TestRouteReadings(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			h := map[string]string{}
-			if tc.token != "" {
-				h["authorization"] = "Bearer " + tc.token
-			}
-			res, err := e.Decide(context.Background(), &Request{Method: "GET", Host: tc.host, Path: tc.path, Headers: h})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if res.Status != tc.wantStatus || (tc.wantRoute != "" && res.Route != tc.wantRoute) {
-				t.Fatalf("got %d %s route %q, want %d route %q", res.Status, res.Reason, res.Route, tc.wantStatus, tc.wantRoute)
-			}
+			wantDecision(t, e, &Request{Method: "GET", Host: tc.host, Path: tc.path}, tc.token, tc.wantStatus, tc.wantRoute)
 		})
 	}
 }

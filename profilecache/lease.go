@@ -52,10 +52,10 @@ func (c *Cache) Lease(ctx context.Context, key string, ttl time.Duration) (relea
 		return nil, false, nil
 	}
 	return func(ctx context.Context) error {
-		ctx, cancel := context.WithTimeout(ctx, c.setTimeout)
+		relCtx, cancel := context.WithTimeout(ctx, c.setTimeout)
 		defer cancel()
-		err := releaseScript.Run(ctx, c.rdb, []string{redisKey}, token).Err()
-		c.record(ctx, err)
+		err := releaseScript.Run(relCtx, c.rdb, []string{redisKey}, token).Err()
+		c.record(ctx, err) // the caller's ctx: the bound running out is Redis's fault
 		if err != nil {
 			return fmt.Errorf("profilecache: lease release: %w", err)
 		}

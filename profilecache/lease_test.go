@@ -3,12 +3,14 @@ package profilecache_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/idgate/idgate/internal/testkit/redistest"
+	"github.com/idgate/idgate/internal/testkit/testlog"
 	"github.com/idgate/idgate/profilecache"
 )
 
@@ -135,5 +137,34 @@ func TestLeaseTopologies(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestLeaseReleaseTimeoutIsARedisFault: a release that Redis does not
+// answer within its bound is a Redis fault, logged like a failed Get (the
+// bound running out is not the caller giving up).
+func TestLeaseReleaseTimeoutIsARedisFault(t *testing.T) {
+	rds := redistest.Start(t)
+	var logs testlog.Buffer
+	c := MustNew(t, profilecache.Config{
+		// The release's bound (dial+write+read) runs out during go-redis's
+		// retry after the first read timeout.
+		Redis: profilecache.RedisConfig{Addrs: []string{rds.Addr()},
+			DialTimeout: 5 * time.Millisecond, WriteTimeout: 5 * time.Millisecond, ReadTimeout: 200 * time.Millisecond},
+		Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+	})
+	ctx := context.Background()
+	release, won, err := c.Lease(ctx, "k", time.Minute)
+	if err != nil || !won {
+		t.Fatalf("Lease: won=%v err=%v", won, err)
+	}
+	if _, err := redistest.Do(rds.Addr(), "CLIENT", "PAUSE", "1000", "ALL"); err != nil {
+		t.Fatal(err)
+	}
+	if err := release(ctx); err == nil {
+		t.Fatal("release succeeded while Redis was paused")
+	}
+	if !strings.Contains(logs.String(), `msg="profilecache: redis failing`) {
+		t.Fatalf("a release Redis did not answer logged no fault:\n%s", logs.String())
 	}
 }

@@ -12,7 +12,6 @@ import (
 	"github.com/idgate/idgate/internal/testkit/promtest"
 	"github.com/idgate/idgate/internal/testkit/redistest"
 	"github.com/idgate/idgate/internal/testkit/wait"
-	"github.com/idgate/idgate/profilecache"
 	"github.com/idgate/idgate/userinfo"
 )
 
@@ -31,7 +30,7 @@ func TestNegativeCacheExpires(t *testing.T) {
 		t.Fatalf("first call: degraded %q", got)
 	}
 	// The lookup stores its answer after handing it to the waiters.
-	wait.For(t, "condition", func() bool { _, sets, _ := cache.snapshot(); return sets == 1 })
+	wait.For(t, "the entry stored", func() bool { _, sets, _ := cache.snapshot(); return sets == 1 })
 	if ttl, _, _ := cache.snapshot(); ttl != 30*time.Second {
 		t.Fatalf("negative entry stored for %v, want NegativeTTL", ttl)
 	}
@@ -71,7 +70,7 @@ func TestProfileTTLBoundedByTokenExpiry(t *testing.T) {
 				exp = clock.Now().Add(tc.tokenTTL)
 			}
 			res.Enrich(context.Background(), tokenIdentity(exp), testToken)
-			wait.For(t, "condition", func() bool { _, sets, _ := cache.snapshot(); return sets == 1 })
+			wait.For(t, "the entry stored", func() bool { _, sets, _ := cache.snapshot(); return sets == 1 })
 			if ttl, _, _ := cache.snapshot(); ttl != tc.wantTTL {
 				t.Fatalf("profile stored for %v, want %v", ttl, tc.wantTTL)
 			}
@@ -103,7 +102,7 @@ func TestCacheFailuresAreSoft(t *testing.T) {
 		if got := res.Enrich(context.Background(), id, testToken); got != "" || id.Email == "" {
 			t.Fatalf("degraded %q, email %q; want enriched despite the cache", got, id.Email)
 		}
-		wait.For(t, "condition", func() bool { cache.mu.Lock(); defer cache.mu.Unlock(); return cache.tries == 1 })
+		wait.For(t, "the store tried", func() bool { cache.mu.Lock(); defer cache.mu.Unlock(); return cache.tries == 1 })
 		if got := promtest.Value(t, reg, "idgate_userinfo_requests_total", "result", "ok"); got != 1 {
 			t.Fatalf("requests_total{result=ok} = %v, want 1", got)
 		}
@@ -127,7 +126,7 @@ func TestCacheFailuresAreSoft(t *testing.T) {
 		cache := newMemCache()
 		res, reg := MustNew(t, userinfo.Config{}, p, cache)
 		res.Enrich(context.Background(), tokenIdentity(time.Time{}), testToken)
-		wait.For(t, "condition", func() bool { _, sets, _ := cache.snapshot(); return sets == 1 })
+		wait.For(t, "the entry stored", func() bool { _, sets, _ := cache.snapshot(); return sets == 1 })
 		cache.mu.Lock()
 		var key string
 		for k := range cache.values {
@@ -140,7 +139,7 @@ func TestCacheFailuresAreSoft(t *testing.T) {
 		if got := res.Enrich(context.Background(), id, testToken); got != "" || id.Email == "" {
 			t.Fatalf("degraded %q, email %q", got, id.Email)
 		}
-		wait.For(t, "condition", func() bool { _, sets, _ := cache.snapshot(); return sets == 2 })
+		wait.For(t, "the second store", func() bool { _, sets, _ := cache.snapshot(); return sets == 2 })
 		cache.mu.Lock()
 		v := cache.values[key]
 		cache.mu.Unlock()
@@ -171,17 +170,7 @@ func TestClose(t *testing.T) {
 func TestResolversShareRedis(t *testing.T) {
 	srv := redistest.Start(t)
 	p := newIDP(t, jsonProfile(janeProfile))
-	replica := func() *userinfo.Resolver {
-		pc := profilecache.DefaultConfig()
-		pc.Redis.Addrs, pc.Keys = []string{srv.Addr()}, [][]byte{replicaKey}
-		c, err := profilecache.New(pc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = c.Close() })
-		res, _ := MustNew(t, userinfo.Config{}, p, c)
-		return res
-	}
+	replica := func() *userinfo.Resolver { return newFleetReplica(t, srv.Addr(), p, 0).res }
 	a, b := replica(), replica()
 
 	if got := a.Enrich(context.Background(), tokenIdentity(time.Time{}), testToken); got != "" {
@@ -209,17 +198,7 @@ var replicaKey = []byte("userinfo test replicas' key, 32b")
 func TestForgedRedisProfileGrantsNothing(t *testing.T) {
 	srv := redistest.Start(t)
 	p := newIDP(t, jsonProfile(janeProfile))
-	replica := func() *userinfo.Resolver {
-		pc := profilecache.DefaultConfig()
-		pc.Redis.Addrs, pc.Keys = []string{srv.Addr()}, [][]byte{replicaKey}
-		c, err := profilecache.New(pc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = c.Close() })
-		res, _ := MustNew(t, userinfo.Config{}, p, c)
-		return res
-	}
+	replica := func() *userinfo.Resolver { return newFleetReplica(t, srv.Addr(), p, 0).res }
 	a := replica()
 	if got := a.Enrich(context.Background(), tokenIdentity(time.Time{}), testToken); got != "" {
 		t.Fatalf("replica a: degraded %q", got)
@@ -290,17 +269,7 @@ func TestZeroTTLCachesNothing(t *testing.T) {
 func TestNegativeEntriesSealedInRedis(t *testing.T) {
 	srv := redistest.Start(t)
 	p := newIDP(t, func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "down", http.StatusServiceUnavailable) })
-	replica := func() *userinfo.Resolver {
-		pc := profilecache.DefaultConfig()
-		pc.Redis.Addrs, pc.Keys = []string{srv.Addr()}, [][]byte{replicaKey}
-		c, err := profilecache.New(pc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = c.Close() })
-		res, _ := MustNew(t, userinfo.Config{}, p, c)
-		return res
-	}
+	replica := func() *userinfo.Resolver { return newFleetReplica(t, srv.Addr(), p, 0).res }
 	a := replica()
 	reason := a.Enrich(context.Background(), tokenIdentity(time.Time{}), testToken)
 	if reason == "" {

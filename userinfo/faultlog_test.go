@@ -30,7 +30,7 @@ func TestEndpointOutageLoggedOncePerChangeOfState(t *testing.T) {
 		got := r.Enrich(context.Background(), tokenIdentity(clk.Now().Add(time.Hour)), testToken)
 		// The lookup stores its answer after handing it over, and stays
 		// joinable until then: wait, so the next call starts its own.
-		wait.For(t, "condition", func() bool { _, sets, _ := cache.snapshot(); return sets > before })
+		wait.For(t, "the entry stored", func() bool { _, sets, _ := cache.snapshot(); return sets > before })
 		return got
 	}
 	for range 3 {

@@ -65,7 +65,8 @@ func (r *Resolver) settled(ctx context.Context, key, subject string, readFailed 
 		e, ok, _ = r.cached(ctx, key, subject)
 		return e, ok, noRelease
 	}
-	give, won, err := l.Lease(ctx, "lease:"+key, r.leaseTTL())
+	// The Leaser keeps leases apart from entries (profilecache: KeyPrefix+"lease:"+key).
+	give, won, err := l.Lease(ctx, key, r.leaseTTL())
 	switch {
 	case errors.Is(err, errors.ErrUnsupported):
 		e, ok, _ = r.cached(ctx, key, subject)

@@ -29,6 +29,7 @@ type fleetReplica struct {
 	cacheReg *prometheus.Registry // the profile cache's metrics
 }
 
+// newFleetReplica builds one replica; timeout 0 takes MustNew's.
 func newFleetReplica(tb testing.TB, addr string, p *idp, timeout time.Duration) *fleetReplica {
 	tb.Helper()
 	pc := profilecache.DefaultConfig()
@@ -77,7 +78,7 @@ func TestFleetLeaseOneCallPerSubject(t *testing.T) {
 			// Each replica has missed Redis twice: its caller's read, then
 			// either the winner's look after taking the lease or a loser's
 			// first poll.
-			wait.For(t, "condition", func() bool {
+			wait.For(t, "every replica's two misses and the one userinfo call", func() bool {
 				for _, rep := range replicas {
 					if promtest.Value(t, rep.cacheReg, "idgate_profilecache_gets_total", "result", "miss") < 2 {
 						return false
@@ -133,7 +134,11 @@ func TestFleetLeaseHolderDies(t *testing.T) {
 	other := newFleetReplica(t, srv.Addr(), p, timeout)
 
 	go holder.res.Enrich(context.Background(), tokenIdentity(time.Time{}), testToken)
-	wait.For(t, "condition", func() bool { return p.calls.Load() == 1 && holder.lease(t, "won") == 1 })
+	wait.For(t, "the holder's userinfo call under its lease", func() bool { return p.calls.Load() == 1 && holder.lease(t, "won") == 1 })
+	// The lease's key is the documented <key_prefix>lease:userinfo:<hash>.
+	if keys, err := redistest.Do(srv.Addr(), "KEYS", "idgate:lease:userinfo:*"); err != nil || len(keys) != 1 {
+		t.Fatalf("KEYS idgate:lease:userinfo:* = %q, %v; want the held lease", keys, err)
+	}
 
 	id := tokenIdentity(time.Time{})
 	start := time.Now()

@@ -207,14 +207,14 @@ func (r *Resolver) fly(key string, f *flight, endpoint, subject string, tokenExp
 	if ttl <= 0 || (reason != "" && r.ctx.Err() != nil) {
 		return // expired token, or Close aborted the lookup: nothing to remember
 	}
-	b, err := encode(e)
-	if err == nil {
-		// A finished lookup is stored even while Close waits; Timeout bounds it.
+	if b, err := encode(e); err == nil {
+		// A finished lookup is stored even while Close waits; Timeout bounds
+		// it. A failed store is counted by the cache
+		// (idgate_profilecache_sets_total{result="error"}).
 		setCtx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), r.cfg.Timeout)
-		err = r.cache.Set(setCtx, key, b, ttl)
+		_ = r.cache.Set(setCtx, key, b, ttl)
 		cancel()
 	}
-	_ = err // a failed store is counted by the cache (idgate_profilecache_sets_total{result="error"})
 }
 
 // Close aborts userinfo requests in flight and waits for the lookups to end

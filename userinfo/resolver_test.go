@@ -203,7 +203,7 @@ func TestEnrichFailures(t *testing.T) {
 			res, reg := MustNew(t, userinfo.Config{MaxBodyBytes: 128}, p, cache)
 			for i := range 2 { // the second call is answered by the negative cache
 				if i == 1 { // once the shared lookup has stored its result
-					wait.For(t, "condition", func() bool { cache.mu.Lock(); defer cache.mu.Unlock(); return cache.sets == 1 })
+					wait.For(t, "the entry stored", func() bool { cache.mu.Lock(); defer cache.mu.Unlock(); return cache.sets == 1 })
 				}
 				id := tokenIdentity(time.Time{})
 				if got := res.Enrich(context.Background(), id, testToken); got != tc.reason {
@@ -258,7 +258,7 @@ func TestEnrichTimeout(t *testing.T) {
 	}
 	// The shared lookup times out on its own clock, just after the caller,
 	// and is then remembered as a failure.
-	wait.For(t, "condition", func() bool { _, sets, _ := cache.snapshot(); return sets == 1 })
+	wait.For(t, "the entry stored", func() bool { _, sets, _ := cache.snapshot(); return sets == 1 })
 	if got := res.Enrich(context.Background(), tokenIdentity(time.Time{}), testToken); got != userinfo.ReasonTimeout {
 		t.Fatalf("second call: degraded %q, want the remembered %q", got, userinfo.ReasonTimeout)
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -15,15 +14,7 @@ import (
 // who, what and why, carry an id, and hold no token, cookie or query.
 func TestDecisionLogOverBothFronts(t *testing.T) {
 	idp := mustIdP(t)
-	in := mustStart(t, fmt.Sprintf(`
-server: {grpc_addr: "127.0.0.1:0", http_addr: "127.0.0.1:0", shutdown_grace: 2s}
-issuers:
-  - issuer: %s
-    audiences: [kubeflow]
-    userinfo: false
-routes:
-  - {path_prefix: /pipeline, allow_groups: [admins]}
-`, idp.Issuer()))
+	in := mustStart(t, plainConfig(idp.Issuer(), "kubeflow")+"routes: [{path_prefix: /pipeline, allow_groups: [admins]}]\n")
 	in.waitReady(t)
 	tok := mustMint(t, idp, map[string]any{"sub": "alice", "aud": "kubeflow", "email": "alice@example.com",
 		"email_verified": true, "groups": []string{"ml"}}, "RS256")

@@ -25,13 +25,7 @@ func runLoadCmd(t *testing.T, args ...string) (string, string) {
 
 func TestLoadTokenFile(t *testing.T) {
 	idp := mustIdP(t)
-	in := mustStart(t, fmt.Sprintf(`
-server: {grpc_addr: "127.0.0.1:0", http_addr: "127.0.0.1:0", shutdown_grace: 2s}
-issuers:
-  - issuer: %s
-    audiences: [kubeflow]
-    userinfo: false
-`, idp.Issuer()))
+	in := mustStart(t, plainConfig(idp.Issuer(), "kubeflow"))
 	in.waitReady(t)
 	var file strings.Builder
 	for _, sub := range []string{"alice", "bob"} {
@@ -109,13 +103,7 @@ func freeLoopbackAddr(t *testing.T) string {
 // run of failures.
 func TestLoadStopsEarlyWithReason(t *testing.T) {
 	idp := mustIdP(t)
-	in := mustStart(t, fmt.Sprintf(`
-server: {grpc_addr: "127.0.0.1:0", http_addr: "127.0.0.1:0", shutdown_grace: 2s}
-issuers:
-  - issuer: %s
-    audiences: [kubeflow]
-    userinfo: false
-`, idp.Issuer()))
+	in := mustStart(t, plainConfig(idp.Issuer(), "kubeflow"))
 	in.waitReady(t)
 	path := filepath.Join(t.TempDir(), "tokens")
 	if err := writeFile(path, mustMint(t, idp, map[string]any{"sub": "a", "aud": "elsewhere"}, "RS256")+"\n"); err != nil {
@@ -136,13 +124,7 @@ issuers:
 // IdP's tokens, load shows the denial as it waits and ends with it.
 func TestLoadWaitSaysWhy(t *testing.T) {
 	other := mustIdP(t)
-	in := mustStart(t, fmt.Sprintf(`
-server: {grpc_addr: "127.0.0.1:0", http_addr: "127.0.0.1:0", shutdown_grace: 2s}
-issuers:
-  - issuer: %s
-    audiences: [kubeflow]
-    userinfo: false
-`, other.Issuer()))
+	in := mustStart(t, plainConfig(other.Issuer(), "kubeflow"))
 	in.waitReady(t)
 	var stdout, stderr bytes.Buffer
 	err := run(context.Background(), []string{"load", "--addr", in.grpcAddr, "--tokens", "1",

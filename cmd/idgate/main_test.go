@@ -161,3 +161,15 @@ func newJar(t *testing.T) http.CookieJar {
 	}
 	return jar
 }
+
+// plainConfig is a config on loopback ports trusting issuer for audience,
+// without userinfo: the start many tests add their keys to.
+func plainConfig(issuer, audience string) string {
+	return fmt.Sprintf(`
+server: {grpc_addr: "127.0.0.1:0", http_addr: "127.0.0.1:0", shutdown_grace: 2s}
+issuers:
+  - issuer: %s
+    audiences: [%s]
+    userinfo: false
+`, issuer, audience)
+}

@@ -83,14 +83,7 @@ issuers:
 // 0; the next applied one sets it to 1 and moves its timestamp.
 func TestReloadMetrics(t *testing.T) {
 	idp := mustIdP(t)
-	base := fmt.Sprintf(`
-server: {grpc_addr: "127.0.0.1:0", http_addr: "127.0.0.1:0", shutdown_grace: 2s}
-watch_config: true
-issuers:
-  - issuer: %s
-    audiences: [flyte]
-    userinfo: false
-`, idp.Issuer())
+	base := plainConfig(idp.Issuer(), "flyte") + "watch_config: true\n"
 	in := mustStart(t, base)
 	in.waitReady(t)
 	metric := func() string { return get(t, "http://"+in.httpAddr+"/metrics") }

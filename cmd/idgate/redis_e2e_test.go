@@ -155,3 +155,52 @@ func mustCacheKeyFile(t *testing.T) string {
 	}
 	return path
 }
+
+// TestRefusedRequestsStoreNothingInRedis: nothing a caller without a valid
+// token sends makes idgate write to Redis: no profile, no lease. The real
+// binary gets no token with spoofed identity headers (any case, `_` for
+// `-`), a malformed token, alg none, HS256 keyed with the IdP's public key,
+// a token of an issuer it does not trust and one for another audience,
+// each naming a subject the IdP has a profile for. Then one valid Check
+// shows the store works: Redis ends holding exactly that user's profile.
+func TestRefusedRequestsStoreNothingInRedis(t *testing.T) {
+	rds := redistest.Start(t)
+	idp, stranger := mustIdP(t), mustIdP(t)
+	for _, u := range []string{"mallory", "carol"} {
+		idp.SetUserinfo(u, map[string]any{"email": u + "@example.com", "groups": []string{"admins"}})
+	}
+	in := mustStart(t, redisConfig(t, idp.Issuer(), rds.Addr()))
+	in.waitReady(t)
+
+	hs256, err := idp.MintHS256WithPublicKey(map[string]any{"sub": "mallory", "aud": "flyte"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := map[string]map[string]string{
+		"spoofed headers": {"kubeflow-userid": "mallory@example.com", "KUBEFLOW_USERID": "mallory@example.com",
+			"x-flyte-identity": "mallory", "x_amzn_oidc_identity": "mallory"},
+		"malformed token":     {"authorization": "Bearer not.a.token"},
+		"alg none":            {"authorization": "Bearer " + idp.MintNone(map[string]any{"sub": "mallory", "aud": "flyte"})},
+		"HS256 on public key": {"authorization": "Bearer " + hs256},
+		"untrusted issuer":    {"authorization": "Bearer " + subOnlyToken(t, stranger, "mallory")},
+		"other audience":      {"authorization": "Bearer " + mustMint(t, idp, map[string]any{"sub": "mallory", "aud": "elsewhere"}, "RS256")},
+	}
+	for name, h := range refused {
+		if resp := check(t, in, checkRequest("/api/v1/runs", h)); codes.Code(resp.GetStatus().GetCode()) == codes.OK {
+			t.Fatalf("%s: allowed", name)
+		}
+	}
+	if n := idp.UserinfoCalls(); n != 0 {
+		t.Fatalf("userinfo calls after refused requests = %d, want 0", n)
+	}
+
+	mustAllowUser(t, in, subOnlyToken(t, idp, "carol"), "carol@example.com")
+	var keys []string
+	in.eventually(t, "Redis holds only carol's profile", func() bool {
+		keys, err = redistest.Do(rds.Addr(), "KEYS", "*")
+		return err == nil && len(keys) == 1 && strings.HasPrefix(keys[0], "idgate:userinfo:")
+	})
+	if n := idp.UserinfoCalls(); n != 1 {
+		t.Fatalf("userinfo calls = %d, want carol's one", n)
+	}
+}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -11,14 +10,7 @@ import (
 
 func TestWatchConfigReloads(t *testing.T) {
 	idp := mustIdP(t)
-	base := fmt.Sprintf(`
-server: {grpc_addr: "127.0.0.1:0", http_addr: "127.0.0.1:0", shutdown_grace: 2s}
-watch_config: true
-issuers:
-  - issuer: %s
-    audiences: [flyte]
-    userinfo: false
-`, idp.Issuer())
+	base := plainConfig(idp.Issuer(), "flyte") + "watch_config: true\n"
 	in := mustStart(t, base)
 	in.waitReady(t)
 	path := in.configPath

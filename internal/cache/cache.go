@@ -100,11 +100,6 @@ func (c *Cache[K, V]) deleteLocked(k K, it item[V]) {
 	c.bytes -= it.size
 }
 
-// Delete removes k.
-func (c *Cache[K, V]) Delete(k K) {
-	c.DeleteIf(k, nil)
-}
-
 // DeleteIf removes k when still is nil or reports true for the value
 // stored under k, under the lock: a caller that found an entry stale
 // removes it without removing a newer one stored meanwhile.

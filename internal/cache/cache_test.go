@@ -52,7 +52,7 @@ func TestReplaceKeepsBytes(t *testing.T) {
 	if c.Len() != 2 || c.Bytes() != 100 {
 		t.Fatalf("%d entries, %d bytes", c.Len(), c.Bytes())
 	}
-	c.Delete("a")
+	c.DeleteIf("a", nil)
 	if _, ok := c.Get("a"); ok || c.Bytes() != 40 {
 		t.Fatalf("delete: %d bytes", c.Bytes())
 	}

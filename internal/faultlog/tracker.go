@@ -113,16 +113,6 @@ func (t *Tracker) OK() {
 	t.log.Info(msg, append(append([]any{}, t.attrs...), "failures", failures, "failing_for", Duration(d))...)
 }
 
-// Failing reports whether the last attempt failed.
-func (t *Tracker) Failing() bool {
-	if t == nil {
-		return false
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.failing
-}
-
 // Duration rounds d for a log line: whole seconds from 10s, milliseconds
 // below.
 func Duration(d time.Duration) string {

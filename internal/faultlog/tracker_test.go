@@ -77,13 +77,12 @@ func TestTrackerLogsOncePerChangeOfState(t *testing.T) {
 	}
 }
 
+// TestNilTrackerDoesNothing: a nil Tracker (profilecache without Redis)
+// takes Fail and OK without panicking.
 func TestNilTrackerDoesNothing(t *testing.T) {
 	var tr *faultlog.Tracker
 	tr.Fail(errors.New("x"))
 	tr.OK()
-	if tr.Failing() {
-		t.Fatal("nil tracker reports failing")
-	}
 }
 
 func dropTime(_ []string, a slog.Attr) slog.Attr {
