@@ -39,7 +39,7 @@ func TestTokenCacheByteBound(t *testing.T) {
 // maxHeapPerIdentity of live heap, map slot included. The full
 // identity.Identity the cache held before cost ~0.75 KB.
 func TestTokenCacheHeapPerIdentity(t *testing.T) {
-	const n, maxHeapPerIdentity = 4000, 450
+	const n, maxHeapPerIdentity = 4000, 380
 	clk := newClock()
 	p := MustIdP(t, clk)
 	v := MustVerifier(t, p, clk, func(cfg *jwks.Config) { cfg.TokenCacheSize = n })
