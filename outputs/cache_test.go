@@ -196,7 +196,7 @@ func FuzzClaimsJSON(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := c.appendJSON(nil); string(got) != string(want) {
+		if got := c.appendJSON(nil, c.IssuedAt, c.Expiry); string(got) != string(want) {
 			t.Fatalf("flyte claims:\n got %s\nwant %s", got, want)
 		}
 		a := albClaims{Subject: c.Subject, Email: c.Email, EmailVerified: c.EmailVerified, Name: c.Name,

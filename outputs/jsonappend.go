@@ -70,103 +70,92 @@ func appendJSONString(dst []byte, s string) []byte {
 	return append(dst, '"')
 }
 
-// jsonObject writes the members of one JSON object in order.
-type jsonObject struct {
-	b     []byte
-	empty bool
+// The member writers below append `,"name":value` (the first member of an
+// object is written with '{' for the comma). They are plain functions over
+// the slice, so a caller's stack buffer stays on the stack.
+
+// appendKey appends sep (',' or '{') and "name":.
+func appendKey(dst []byte, sep byte, name string) []byte {
+	dst = append(dst, sep, '"')
+	dst = append(dst, name...)
+	return append(dst, '"', ':')
 }
 
-func openObject(dst []byte) jsonObject { return jsonObject{b: append(dst, '{'), empty: true} }
+func appendStr(dst []byte, sep byte, name, v string) []byte {
+	return appendJSONString(appendKey(dst, sep, name), v)
+}
 
-func (o *jsonObject) name(n string) {
-	if !o.empty {
-		o.b = append(o.b, ',')
+// appendStrOmit is appendStr for an `omitempty` member.
+func appendStrOmit(dst []byte, name, v string) []byte {
+	if v == "" {
+		return dst
 	}
-	o.empty = false
-	o.b = append(o.b, '"')
-	o.b = append(o.b, n...)
-	o.b = append(o.b, '"', ':')
+	return appendStr(dst, ',', name, v)
 }
 
-func (o *jsonObject) str(n, v string) {
-	o.name(n)
-	o.b = appendJSONString(o.b, v)
+func appendInt(dst []byte, name string, v int64) []byte {
+	return strconv.AppendInt(appendKey(dst, ',', name), v, 10)
 }
 
-// strOmit is str for an `omitempty` member.
-func (o *jsonObject) strOmit(n, v string) {
-	if v != "" {
-		o.str(n, v)
-	}
-}
-
-func (o *jsonObject) int(n string, v int64) {
-	o.name(n)
-	o.b = strconv.AppendInt(o.b, v, 10)
-}
-
-// verified writes an `omitempty` identity.Verified as its MarshalJSON does.
-func (o *jsonObject) verified(n string, v identity.Verified) {
+// appendVerified writes an `omitempty` identity.Verified as its
+// MarshalJSON does.
+func appendVerified(dst []byte, name string, v identity.Verified) []byte {
 	switch v {
 	case identity.VerifiedTrue:
-		o.name(n)
-		o.b = append(o.b, "true"...)
+		return append(appendKey(dst, ',', name), "true"...)
 	case identity.VerifiedFalse:
-		o.name(n)
-		o.b = append(o.b, "false"...)
+		return append(appendKey(dst, ',', name), "false"...)
 	}
+	return dst
 }
 
-// strsOmit writes an `omitempty` []string.
-func (o *jsonObject) strsOmit(n string, vs []string) {
+// appendStrsOmit writes an `omitempty` []string.
+func appendStrsOmit(dst []byte, name string, vs []string) []byte {
 	if len(vs) == 0 {
-		return
+		return dst
 	}
-	o.name(n)
-	o.b = append(o.b, '[')
+	dst = appendKey(dst, ',', name)
 	for i, v := range vs {
-		if i > 0 {
-			o.b = append(o.b, ',')
+		sep := byte(',')
+		if i == 0 {
+			sep = '['
 		}
-		o.b = appendJSONString(o.b, v)
+		dst = appendJSONString(append(dst, sep), v)
 	}
-	o.b = append(o.b, ']')
+	return append(dst, ']')
 }
 
-func (o *jsonObject) close() []byte { return append(o.b, '}') }
-
-// appendJSON writes c as json.Marshal writes flyteClaims.
-func (c *flyteClaims) appendJSON(dst []byte) []byte {
-	o := openObject(dst)
-	o.str("iss", c.Issuer)
-	o.strOmit("aud", c.Audience)
-	o.str("sub", c.Subject)
-	o.strOmit("email", c.Email)
-	o.verified("email_verified", c.EmailVerified)
-	o.strOmit("given_name", c.GivenName)
-	o.strOmit("family_name", c.FamilyName)
-	o.strOmit("name", c.Name)
-	o.strOmit("preferred_username", c.PreferredUsername)
-	o.strsOmit("groups", c.Groups)
-	o.str("idp", c.IdP)
-	o.int("iat", c.IssuedAt)
-	o.int("exp", c.Expiry)
-	return o.close()
+// appendJSON writes c, signed at iat and expiring at exp, as json.Marshal
+// writes flyteClaims (with IssuedAt and Expiry set to those).
+func (c *flyteClaims) appendJSON(dst []byte, iat, exp int64) []byte {
+	dst = appendStr(dst, '{', "iss", c.Issuer)
+	dst = appendStrOmit(dst, "aud", c.Audience)
+	dst = appendStr(dst, ',', "sub", c.Subject)
+	dst = appendStrOmit(dst, "email", c.Email)
+	dst = appendVerified(dst, "email_verified", c.EmailVerified)
+	dst = appendStrOmit(dst, "given_name", c.GivenName)
+	dst = appendStrOmit(dst, "family_name", c.FamilyName)
+	dst = appendStrOmit(dst, "name", c.Name)
+	dst = appendStrOmit(dst, "preferred_username", c.PreferredUsername)
+	dst = appendStrsOmit(dst, "groups", c.Groups)
+	dst = appendStr(dst, ',', "idp", c.IdP)
+	dst = appendInt(dst, "iat", iat)
+	dst = appendInt(dst, "exp", exp)
+	return append(dst, '}')
 }
 
 // appendALBJSON writes the payload of x-amzn-oidc-data for c, expiring at
 // exp, as json.Marshal writes albClaims.
 func appendALBJSON(dst []byte, c *flyteClaims, exp int64) []byte {
-	o := openObject(dst)
-	o.str("sub", c.Subject)
-	o.strOmit("email", c.Email)
-	o.verified("email_verified", c.EmailVerified)
-	o.strOmit("name", c.Name)
-	o.strOmit("given_name", c.GivenName)
-	o.strOmit("family_name", c.FamilyName)
-	o.strOmit("preferred_username", c.PreferredUsername)
-	o.strsOmit("groups", c.Groups)
-	o.int("exp", exp)
-	o.str("iss", c.IdP)
-	return o.close()
+	dst = appendStr(dst, '{', "sub", c.Subject)
+	dst = appendStrOmit(dst, "email", c.Email)
+	dst = appendVerified(dst, "email_verified", c.EmailVerified)
+	dst = appendStrOmit(dst, "name", c.Name)
+	dst = appendStrOmit(dst, "given_name", c.GivenName)
+	dst = appendStrOmit(dst, "family_name", c.FamilyName)
+	dst = appendStrOmit(dst, "preferred_username", c.PreferredUsername)
+	dst = appendStrsOmit(dst, "groups", c.Groups)
+	dst = appendInt(dst, "exp", exp)
+	dst = appendStr(dst, ',', "iss", c.IdP)
+	return append(dst, '}')
 }

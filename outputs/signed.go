@@ -17,32 +17,17 @@ import (
 // signature 64 bytes, and the claims of a rebuilt token always come from
 // the request's own identity.
 type signedHeader struct {
-	what string // for errors
-	enc  *base64.Encoding
-	// header appends the protected header (JSON) for a token expiring at exp.
-	header func(dst []byte, c *flyteClaims, exp int64) []byte
-	// payload appends the claims (JSON) signed at iat, expiring at exp.
-	payload func(dst []byte, c *flyteClaims, iat, exp int64) []byte
-	cache   *sigCache
+	alb   bool      // x-amzn-oidc-data; else x-flyte-identity
+	albc  ALBConfig // client, signer, padding of x-amzn-oidc-data
+	kid   string
+	enc   *base64.Encoding
+	cache *sigCache
 }
 
 // newFlyteHeader is x-flyte-identity: the Flyte claims under a header of
 // alg, kid and typ, unpadded base64url (standard JWS).
 func newFlyteHeader(kid string, cache *sigCache) *signedHeader {
-	return &signedHeader{what: "flyte identity", enc: base64.RawURLEncoding, cache: cache,
-		header: func(dst []byte, _ *flyteClaims, _ int64) []byte {
-			o := openObject(dst)
-			o.str("alg", "ES256")
-			o.str("kid", kid)
-			o.str("typ", "JWT")
-			return o.close()
-		},
-		payload: func(dst []byte, c *flyteClaims, iat, exp int64) []byte {
-			cc := *c
-			cc.IssuedAt, cc.Expiry = iat, exp
-			return cc.appendJSON(dst)
-		},
-	}
+	return &signedHeader{kid: kid, enc: base64.RawURLEncoding, cache: cache}
 }
 
 // newALBHeader is x-amzn-oidc-data as ALB writes it: its metadata (the
@@ -53,20 +38,39 @@ func newALBHeader(kid string, cfg ALBConfig, cache *sigCache) *signedHeader {
 	if cfg.Padding {
 		enc = base64.URLEncoding
 	}
-	return &signedHeader{what: "alb data", enc: enc, cache: cache,
-		header: func(dst []byte, c *flyteClaims, exp int64) []byte {
-			o := openObject(dst)
-			o.str("alg", "ES256")
-			o.str("client", cfg.Client)
-			o.int("exp", exp)
-			o.str("iss", c.IdP)
-			o.str("kid", kid)
-			o.str("signer", cfg.Signer)
-			o.str("typ", "JWT")
-			return o.close()
-		},
-		payload: func(dst []byte, c *flyteClaims, _, exp int64) []byte { return appendALBJSON(dst, c, exp) },
+	return &signedHeader{alb: true, albc: cfg, kid: kid, enc: enc, cache: cache}
+}
+
+func (s *signedHeader) what() string {
+	if s.alb {
+		return "alb data"
 	}
+	return "flyte identity"
+}
+
+// header appends the protected header (JSON) of a token expiring at exp.
+// (Methods, not function values: the scratch buffer stays on the stack.)
+func (s *signedHeader) header(dst []byte, c *flyteClaims, exp int64) []byte {
+	dst = appendStr(dst, '{', "alg", "ES256")
+	if s.alb {
+		dst = appendStr(dst, ',', "client", s.albc.Client)
+		dst = appendInt(dst, "exp", exp)
+		dst = appendStr(dst, ',', "iss", c.IdP)
+	}
+	dst = appendStr(dst, ',', "kid", s.kid)
+	if s.alb {
+		dst = appendStr(dst, ',', "signer", s.albc.Signer)
+	}
+	dst = appendStr(dst, ',', "typ", "JWT")
+	return append(dst, '}')
+}
+
+// payload appends the claims (JSON) of a token signed at iat, expiring at exp.
+func (s *signedHeader) payload(dst []byte, c *flyteClaims, iat, exp int64) []byte {
+	if s.alb {
+		return appendALBJSON(dst, c, exp)
+	}
+	return c.appendJSON(dst, iat, exp)
 }
 
 // token returns the header's value for the claims c of id: rebuilt from a
@@ -83,10 +87,10 @@ func (s *signedHeader) token(signer Signer, c *flyteClaims, id *identity.Identit
 	e := signature{iat: now.Unix(), exp: exp.Unix()}
 	sig, err := signer.SignInput(s.bytes(c, e.iat, e.exp, nil))
 	if err != nil {
-		return "", fmt.Errorf("outputs: sign %s: %w", s.what, err)
+		return "", fmt.Errorf("outputs: sign %s: %w", s.what(), err)
 	}
 	if len(sig) != len(e.sig) {
-		return "", fmt.Errorf("outputs: sign %s: signature of %d bytes, want %d", s.what, len(sig), len(e.sig))
+		return "", fmt.Errorf("outputs: sign %s: signature of %d bytes, want %d", s.what(), len(sig), len(e.sig))
 	}
 	copy(e.sig[:], sig)
 	s.cache.put(c, e)
