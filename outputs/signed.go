@@ -22,12 +22,17 @@ type signedHeader struct {
 	kid   string
 	enc   *base64.Encoding
 	cache *sigCache
+	// fixed is the encoded protected header when it is the same for every
+	// token (x-flyte-identity's: alg, kid, typ), written once.
+	fixed []byte
 }
 
 // newFlyteHeader is x-flyte-identity: the Flyte claims under a header of
 // alg, kid and typ, unpadded base64url (standard JWS).
 func newFlyteHeader(kid string, cache *sigCache) *signedHeader {
-	return &signedHeader{kid: kid, enc: base64.RawURLEncoding, cache: cache}
+	s := &signedHeader{kid: kid, enc: base64.RawURLEncoding, cache: cache}
+	s.fixed = s.enc.AppendEncode(nil, s.header(nil, nil, 0))
+	return s
 }
 
 // newALBHeader is x-amzn-oidc-data as ALB writes it: its metadata (the
@@ -108,17 +113,26 @@ func (s *signedHeader) encode(c *flyteClaims, iat, exp int64, sig []byte) string
 // nil (without it: the JWS signing input), in one allocation.
 func (s *signedHeader) bytes(c *flyteClaims, iat, exp int64, sig []byte) []byte {
 	var scratch [1024]byte // header and payload JSON; most identities fit
-	js := s.header(scratch[:0], c, exp)
-	hl := len(js)
+	js := scratch[:0]
+	hl := len(s.fixed) // encoded, when the header is the same for every token
+	if hl == 0 {
+		js = s.header(js, c, exp)
+		hl = s.enc.EncodedLen(len(js))
+	}
+	pj := len(js)
 	js = s.payload(js, c, iat, exp)
-	n := s.enc.EncodedLen(hl) + 1 + s.enc.EncodedLen(len(js)-hl)
+	n := hl + 1 + s.enc.EncodedLen(len(js)-pj)
 	if sig != nil {
 		n += 1 + s.enc.EncodedLen(len(sig))
 	}
 	out := make([]byte, 0, n)
-	out = s.enc.AppendEncode(out, js[:hl])
+	if len(s.fixed) > 0 {
+		out = append(out, s.fixed...)
+	} else {
+		out = s.enc.AppendEncode(out, js[:pj])
+	}
 	out = append(out, '.')
-	out = s.enc.AppendEncode(out, js[hl:])
+	out = s.enc.AppendEncode(out, js[pj:])
 	if sig != nil {
 		out = append(out, '.')
 		out = s.enc.AppendEncode(out, sig)
