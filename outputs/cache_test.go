@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/idgate/idgate/identity"
+	"github.com/idgate/idgate/internal/testkit/heaptest"
 	"github.com/idgate/idgate/internal/testkit/testclock"
 	"github.com/idgate/idgate/signing"
 )
@@ -67,30 +68,21 @@ func TestSignedCacheHeapPerIdentity(t *testing.T) {
 			ExpiresAt: clk.Now().Add(time.Hour)}
 	}
 	mustRender(t, s.r, &ids[0])
-	before := liveHeap()
-	for i := range ids[1:] {
-		if _, err := s.r.Render(nil, &ids[i+1], ""); err != nil {
-			t.Fatal(err)
+	per := heaptest.PerEntry(n-1, func() {
+		for i := range ids[1:] {
+			if _, err := s.r.Render(nil, &ids[i+1], ""); err != nil {
+				t.Fatal(err)
+			}
 		}
-	}
-	after := liveHeap()
+	})
 	if got := s.r.flyte.cache.c.Len(); got != n {
 		t.Fatalf("cache holds %d signatures, want %d", got, n)
 	}
-	per := (int64(after) - int64(before)) / (n - 1)
 	t.Logf("live heap per cached signature: %d B", per)
 	if per > maxHeapPerIdentity {
 		t.Fatalf("live heap per cached signature %d B, want ≤ %d", per, maxHeapPerIdentity)
 	}
 	runtime.KeepAlive(ids)
-}
-
-// liveHeap is the heap in use after a full collection.
-func liveHeap() uint64 {
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return ms.HeapAlloc
 }
 
 // TestReusedTokenIsTheSameToken: a cache hit rebuilds the token signed on
