@@ -22,8 +22,11 @@ ROUTES=${ROUTES:-1000} ISSUERS=${ISSUERS:-20} STRIP=${STRIP:-50}
 SCENARIOS=${SCENARIOS:-"null nullbytes warm warm-routes warm-issuers warm-strip cold newuser memory memory-big"}
 OUT=${OUT:-$(mktemp -d /tmp/idgate-bench.XXXXXX)}
 mkdir -p "$OUT/bin"
-go build -o "$OUT/bin/idgate" ./cmd/idgate
-go build -o "$OUT/bin/nullauthz" ./bench/nullauthz
+# Both servers are built as the container image builds idgate (Dockerfile):
+# static, stripped; that is the binary whose memory and CPU matter.
+build_flags=(-trimpath -ldflags="-s -w")
+CGO_ENABLED=0 go build "${build_flags[@]}" -o "$OUT/bin/idgate" ./cmd/idgate
+CGO_ENABLED=0 go build "${build_flags[@]}" -o "$OUT/bin/nullauthz" ./bench/nullauthz
 go build -o "$OUT/bin/summary" ./bench/summary
 IDGATE=$OUT/bin/idgate
 GRPC=127.0.0.1:19001 HTTP=127.0.0.1:19080 IDP=127.0.0.1:19555 REDIS_PORT=19379

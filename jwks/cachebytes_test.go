@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/idgate/idgate/internal/devtools/devidp"
+	"github.com/idgate/idgate/internal/testkit/heaptest"
 	"github.com/idgate/idgate/jwks"
 )
 
@@ -39,7 +40,7 @@ func TestTokenCacheByteBound(t *testing.T) {
 // maxHeapPerIdentity of live heap, map slot included. The full
 // identity.Identity the cache held before cost ~0.75 KB.
 func TestTokenCacheHeapPerIdentity(t *testing.T) {
-	const n, maxHeapPerIdentity = 4000, 450
+	const n, maxHeapPerIdentity = 4000, 380
 	clk := newClock()
 	p := MustIdP(t, clk)
 	v := MustVerifier(t, p, clk, func(cfg *jwks.Config) { cfg.TokenCacheSize = n })
@@ -50,26 +51,17 @@ func TestTokenCacheHeapPerIdentity(t *testing.T) {
 			devidp.MintOptions{Alg: "ES256"})
 	}
 	MustVerify(t, v, tokens[0]) // keys fetched, first-use allocations done
-	before := liveHeap()
-	for _, tok := range tokens[1:] {
-		MustVerify(t, v, tok)
-	}
-	after := liveHeap()
+	per := heaptest.PerEntry(n-1, func() {
+		for _, tok := range tokens[1:] {
+			MustVerify(t, v, tok)
+		}
+	})
 	if got := jwks.CacheLen(v); got != n {
 		t.Fatalf("cache holds %d identities, want %d", got, n)
 	}
-	per := (int64(after) - int64(before)) / (n - 1)
 	t.Logf("live heap per cached identity: %d B", per)
 	if per > maxHeapPerIdentity {
 		t.Fatalf("live heap per cached identity %d B, want ≤ %d", per, maxHeapPerIdentity)
 	}
 	runtime.KeepAlive(tokens)
-}
-
-// liveHeap is the heap in use after a full collection.
-func liveHeap() uint64 {
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return ms.HeapAlloc
 }

@@ -17,18 +17,21 @@ type cacheEntry struct {
 	is  *issuer
 	ks  *keySet
 	kid string // the verifying key's own kid string: shared, not per token
-	// exp and iat as time.Unix arguments (not time.Time: 24 bytes each).
-	expSec, iatSec   int64
-	expNsec, iatNsec int32
+	// exp and iat in Unix nanoseconds (not time.Time: 24 bytes each);
+	// packable leaves out times that do not fit.
+	expNano, iatNano int64
 	// strs holds the profile fields (see the field* order), then the
 	// extra user claim, then the groups, end to end; ends[i] is where field
-	// i ends. groups and aud point into strs or into the issuer's config.
-	strs   string
-	ends   [fieldCount]uint16
-	aud    []string
-	groups []string
+	// i ends. groups point into strs; aud is the issuer's shared slice for
+	// a configured audience (internAudience), its own otherwise.
+	strs string
+	ends [fieldCount]uint16
+	// ev and flags fill the two bytes after ends: the struct is 112 bytes,
+	// a size class below what it would be with them last.
 	ev     identity.Verified
 	flags  uint8
+	aud    *[]string
+	groups []string
 }
 
 // Order of the per-token strings in cacheEntry.strs.
@@ -56,14 +59,17 @@ const maxEntryStrings = 1<<16 - 1
 // newEntry packs a verified identity (from toIdentity) for the cache, or
 // returns nil when its strings are too long to pack (it is then not cached).
 func newEntry(id *identity.Identity, is *issuer, ks *keySet) *cacheEntry {
+	if !packable(id, is) {
+		return nil
+	}
 	e := &cacheEntry{is: is, ks: ks, kid: id.KeyID, ev: id.EmailVerified, aud: is.internAudience(id.Audience),
-		expSec: id.ExpiresAt.Unix(), expNsec: int32(id.ExpiresAt.Nanosecond())}
+		expNano: id.ExpiresAt.UnixNano()}
 	if id.GroupsOverage {
 		e.flags |= flagOverage
 	}
 	if !id.IssuedAt.IsZero() {
 		e.flags |= flagHasIat
-		e.iatSec, e.iatNsec = id.IssuedAt.Unix(), int32(id.IssuedAt.Nanosecond())
+		e.iatNano = id.IssuedAt.UnixNano()
 	}
 	extra, hasExtra := id.Extra[is.cfg.UserClaim]
 	if hasExtra {
@@ -78,7 +84,7 @@ func newEntry(id *identity.Identity, is *issuer, ks *keySet) *cacheEntry {
 	for _, g := range id.Groups {
 		n += len(g)
 	}
-	if n > maxEntryStrings || !packable(id, is) {
+	if n > maxEntryStrings {
 		return nil
 	}
 	var b strings.Builder
@@ -104,16 +110,21 @@ func newEntry(id *identity.Identity, is *issuer, ks *keySet) *cacheEntry {
 
 // exp is the token's exp, as toIdentity made it (time.Unix: local time,
 // no monotonic reading).
-func (e *cacheEntry) exp() time.Time { return time.Unix(e.expSec, int64(e.expNsec)) }
+func (e *cacheEntry) exp() time.Time { return time.Unix(0, e.expNano) }
 
 // packable reports whether identity() can rebuild id exactly: what
 // toIdentity sets and nothing else (a field added there must be added
-// here, or the identity is simply not cached).
+// here, or the identity is simply not cached), and times that Unix
+// nanoseconds hold (years 1678 to 2262; exp is required, so never zero).
 func packable(id *identity.Identity, is *issuer) bool {
 	_, extra := id.Extra[is.cfg.UserClaim]
 	return id.Issuer == is.cfg.Issuer && id.UserClaim == is.cfg.UserClaim && id.Source == identity.SourceBearer &&
-		id.Degraded == "" && id.EmailRefused == "" && (id.Extra == nil || extra && len(id.Extra) == 1)
+		id.Degraded == "" && id.EmailRefused == "" && (id.Extra == nil || extra && len(id.Extra) == 1) &&
+		inNanoRange(id.ExpiresAt) && (id.IssuedAt.IsZero() || inNanoRange(id.IssuedAt))
 }
+
+// inNanoRange reports whether t survives a round trip through UnixNano.
+func inNanoRange(t time.Time) bool { return t.Equal(time.Unix(0, t.UnixNano())) }
 
 func (e *cacheEntry) field(i int) string {
 	start := uint16(0)
@@ -130,7 +141,7 @@ func (e *cacheEntry) identity() identity.Identity {
 	id := identity.Identity{
 		Issuer:            e.is.cfg.Issuer,
 		Subject:           e.field(fieldSub),
-		Audience:          e.aud,
+		Audience:          e.audience(),
 		Email:             e.field(fieldEmail),
 		EmailVerified:     e.ev,
 		Name:              e.field(fieldName),
@@ -145,7 +156,7 @@ func (e *cacheEntry) identity() identity.Identity {
 		GroupsOverage:     e.flags&flagOverage != 0,
 	}
 	if e.flags&flagHasIat != 0 {
-		id.IssuedAt = time.Unix(e.iatSec, int64(e.iatNsec))
+		id.IssuedAt = time.Unix(0, e.iatNano)
 	}
 	if e.flags&flagExtra != 0 {
 		id.Extra = map[string]string{e.is.cfg.UserClaim: e.field(fieldExtra)}
@@ -157,10 +168,19 @@ func (e *cacheEntry) identity() identity.Identity {
 // strings and the groups' slice; a configured audience is shared.
 func (e *cacheEntry) size() int {
 	n := int(unsafe.Sizeof(*e)) + 32 + 16 + len(e.strs) + 16*len(e.groups)
-	if len(e.aud) > 0 && !e.is.sharedAudience(e.aud) {
-		for _, a := range e.aud {
+	if e.aud != nil && !e.is.sharedAudience(e.aud) {
+		n += 24
+		for _, a := range *e.aud {
 			n += 16 + len(a)
 		}
 	}
 	return n
+}
+
+// audience is the token's aud (nil when it had none).
+func (e *cacheEntry) audience() []string {
+	if e.aud == nil {
+		return nil
+	}
+	return *e.aud
 }

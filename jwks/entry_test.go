@@ -85,3 +85,27 @@ func TestHugeIdentityNotCached(t *testing.T) {
 		t.Fatalf("cache holds %d entries, want 0", n)
 	}
 }
+
+// TestFarFutureTokenNotCached: a time past what Unix nanoseconds hold
+// (year 2262) cannot be packed exactly, so such a token is verified every
+// time, with the same identity, and never cached.
+func TestFarFutureTokenNotCached(t *testing.T) {
+	clk := newClock()
+	p := MustIdP(t, clk)
+	v := MustVerifier(t, p, clk, nil)
+	tok := MustMint(t, p, map[string]any{"exp": 10_000_000_000}, devidp.MintOptions{Alg: "ES256"}) // year 2286
+	first, err := v.Verify(context.Background(), tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := v.Verify(context.Background(), tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(first, again) || first.ExpiresAt.Unix() != 10_000_000_000 {
+		t.Fatalf("identities differ or exp lost: %v, %v", first.ExpiresAt, again.ExpiresAt)
+	}
+	if n := jwks.CacheLen(v); n != 0 {
+		t.Fatalf("%d cached, want none", n)
+	}
+}

@@ -309,23 +309,28 @@ func audiencesAlone(auds []string) [][]string {
 	return out
 }
 
-// internAudience returns the issuer's own slice when aud is one configured
-// audience (the usual token), so cached identities do not each hold a copy.
-func (is *issuer) internAudience(aud []string) []string {
+// internAudience returns a pointer to the issuer's own slice when aud is
+// one configured audience (the usual token), so cached identities do not
+// each hold a copy; else a pointer to aud, nil when aud is empty.
+func (is *issuer) internAudience(aud []string) *[]string {
+	if len(aud) == 0 {
+		return nil
+	}
 	if len(aud) == 1 {
-		for _, one := range is.audOne {
-			if one[0] == aud[0] {
-				return one
+		for i := range is.audOne {
+			if is.audOne[i][0] == aud[0] {
+				return &is.audOne[i]
 			}
 		}
 	}
-	return aud
+	return &aud
 }
 
-// sharedAudience reports whether aud is one of internAudience's slices.
-func (is *issuer) sharedAudience(aud []string) bool {
-	for _, one := range is.audOne {
-		if len(aud) == 1 && &one[0] == &aud[0] {
+// sharedAudience reports whether aud is one of internAudience's shared
+// slices.
+func (is *issuer) sharedAudience(aud *[]string) bool {
+	for i := range is.audOne {
+		if aud == &is.audOne[i] {
 			return true
 		}
 	}

@@ -1,14 +1,14 @@
 package outputs
 
 import (
-	"crypto/sha256"
 	"encoding/binary"
-	"encoding/json"
+	"hash/maphash"
 	"time"
 	"unsafe"
 
 	"github.com/idgate/idgate/identity"
 	"github.com/idgate/idgate/internal/cache"
+	"github.com/idgate/idgate/signing"
 )
 
 // flyteClaims is the payload of x-flyte-identity: the OIDC claims Flyte's
@@ -32,13 +32,13 @@ type flyteClaims struct {
 	Expiry            int64             `json:"exp"`
 }
 
-func (c *flyteClaims) marshal() ([]byte, error) { return json.Marshal(c) }
-
-// fingerprint identifies everything signed but the times: every claim
-// (email_verified included), length-prefixed, under SHA-256, so a reused
-// token never says what the current identity does not and the cache keeps
-// 32 bytes per identity instead of a copy of its claims.
-func (c *flyteClaims) fingerprint() [32]byte {
+// fingerprint keys the signature cache on everything signed but the
+// times: every claim (email_verified included), length-prefixed, under a
+// per-cache random seed. 64 bits are enough because the cache keeps only
+// a signature and its times, never claims: a token is always rebuilt from
+// the current identity, so two identities that collided would share a
+// signature that fails verification, never each other's claims.
+func (c *flyteClaims) fingerprint(seed maphash.Seed) uint64 {
 	var buf [512]byte // most identities fit: no heap
 	b := buf[:0]
 	for _, s := range [...]string{c.Issuer, c.Audience, c.Subject, c.Email, c.GivenName,
@@ -50,7 +50,7 @@ func (c *flyteClaims) fingerprint() [32]byte {
 		b = appendField(b, g)
 	}
 	b = append(b, byte(c.EmailVerified))
-	return sha256.Sum256(b)
+	return maphash.Bytes(seed, b)
 }
 
 func appendField(b []byte, s string) []byte {
@@ -58,53 +58,57 @@ func appendField(b []byte, s string) []byte {
 	return append(b, s...)
 }
 
-// signedToken is a cached signature: the token and its exp, nothing of the
-// claims (the key is their fingerprint).
-type signedToken struct {
-	token string
-	exp   time.Time
+// signature is what the cache keeps of a signed token: the raw ES256
+// signature and the times it signed. With the claims of the identity it
+// was made for, it rebuilds the token byte for byte. It holds no pointer,
+// so the cache's table is never scanned by the GC, and its size does not
+// grow with the identity (a token with hundreds of groups is several KB;
+// this is 80 bytes).
+type signature struct {
+	sig      [signing.SignatureSize]byte
+	iat, exp int64
 }
 
-// signedBytesPerEntry is the average size budget of a cached signed token
-// (a typical one is about 0.7 KB): the cache holds at most CacheSize of them
-// and at most CacheSize times this many bytes.
-const signedBytesPerEntry = 2 << 10
+// signatureBytes is what one cached signature costs: the value, its key
+// and its size in the table's slot (the Cache's byte bound counts it).
+const signatureBytes = int(unsafe.Sizeof(signature{})) + 8 + 8
 
-// tokenCache keeps one signed token per identity so a busy user costs a hash
-// and a lookup, not an ECDSA signature. It is bounded in entries and bytes;
-// expired entries are evicted first.
-type tokenCache struct {
-	c *cache.Cache[[32]byte, *signedToken]
+// sigCache keeps one signature per identity and kind of signed header, so
+// a busy user costs a hash, a lookup and the encoding of the token, not an
+// ECDSA signature. It is bounded in entries (and so in bytes: entries are
+// all the same size); expired entries are evicted first.
+type sigCache struct {
+	seed maphash.Seed
+	c    *cache.Cache[uint64, signature]
 }
 
-func newTokenCache(max int, now func() time.Time) *tokenCache {
-	return &tokenCache{c: cache.New[[32]byte](
-		cache.Config{MaxEntries: max, MaxBytes: int64(max) * signedBytesPerEntry},
-		func(e *signedToken) bool { return !now().Before(e.exp) },
+func newSigCache(max int, now func() time.Time) *sigCache {
+	return &sigCache{seed: maphash.MakeSeed(), c: cache.New[uint64](
+		cache.Config{MaxEntries: max, MaxBytes: int64(max) * int64(signatureBytes)},
+		func(e signature) bool { return now().Unix() >= e.exp },
 	)}
 }
 
-// get returns the token signed for c while it has more than margin left,
+// get returns the signature kept for c while it has more than margin left,
 // and only when its exp is not past notAfter (the source token's exp; zero:
 // no bound): the same identity may come back with a token that expires
-// sooner than the one the cached value was signed for.
-func (tc *tokenCache) get(c *flyteClaims, now, notAfter time.Time, margin time.Duration) (string, bool) {
-	k := c.fingerprint()
-	e, ok := tc.c.Get(k)
+// sooner than the one the kept signature was made for.
+func (sc *sigCache) get(c *flyteClaims, now, notAfter time.Time, margin time.Duration) (signature, bool) {
+	k := c.fingerprint(sc.seed)
+	e, ok := sc.c.Get(k)
 	if !ok {
-		return "", false
+		return signature{}, false
 	}
-	if !notAfter.IsZero() && e.exp.After(notAfter) {
-		return "", false // kept: a later token of the same user may use it
+	if !notAfter.IsZero() && e.exp > notAfter.Unix() {
+		return signature{}, false // kept: a later token of the same user may use it
 	}
-	if e.exp.Sub(now) <= margin {
-		tc.c.DeleteIf(k, func(cur *signedToken) bool { return cur == e })
-		return "", false
+	if time.Unix(e.exp, 0).Sub(now) <= margin {
+		sc.c.DeleteIf(k, func(cur signature) bool { return cur == e })
+		return signature{}, false
 	}
-	return e.token, true
+	return e, true
 }
 
-func (tc *tokenCache) put(c *flyteClaims, token string, exp time.Time) {
-	const overhead = int(unsafe.Sizeof(signedToken{})) + 32 + 16 // entry, key, map slot
-	tc.c.Put(c.fingerprint(), &signedToken{token: token, exp: exp}, overhead+len(token))
+func (sc *sigCache) put(c *flyteClaims, e signature) {
+	sc.c.Put(c.fingerprint(sc.seed), e, signatureBytes)
 }

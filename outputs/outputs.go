@@ -12,12 +12,14 @@ import (
 // header carries, cannot travel in a header: it holds a control character.
 var ErrUnsafeUserID = errors.New("outputs: user id claim is not representable in a header")
 
-// Signer signs a compact JWS; *signing.Key implements it (jws.Sign).
+// Signer makes the ES256 signatures of the signed headers; *signing.Key
+// implements it (jwx's ES256 signer).
 type Signer interface {
-	// SignJWT returns header.payload.signature, ES256, under a protected
-	// header of alg, the key's kid, typ JWT and extra's members; padded
-	// writes each part in padded base64url, as ALB does.
-	SignJWT(extra map[string]any, payload []byte, padded bool) (string, error)
+	// KeyID is the kid the tokens' protected headers name.
+	KeyID() string
+	// SignInput returns the raw ES256 signature (R||S, 64 bytes) of a JWS
+	// signing input: the encoded protected header and payload joined by '.'.
+	SignInput(input []byte) ([]byte, error)
 }
 
 // Config names the headers and the Flyte token's claims.
@@ -62,8 +64,8 @@ type Renderer struct {
 	cfg     Config
 	signer  Signer
 	outputs []output
-	tokens  *tokenCache
-	alb     *tokenCache
+	flyte   *signedHeader
+	alb     *signedHeader
 }
 
 // New checks cfg (every [Config.Problems]) and returns a Renderer. signer may be nil only when
@@ -84,8 +86,12 @@ func New(cfg Config, signer Signer) (*Renderer, error) {
 	if (cfg.FlyteHeader != "" || cfg.ALB.Enabled) && signer == nil {
 		return nil, errors.New("outputs: signed headers need a signer")
 	}
-	return &Renderer{cfg: cfg, signer: signer, outputs: table(&cfg),
-		tokens: newTokenCache(cfg.CacheSize, cfg.Now), alb: newTokenCache(cfg.CacheSize, cfg.Now)}, nil
+	r := &Renderer{cfg: cfg, signer: signer, outputs: table(&cfg)}
+	if signer != nil {
+		r.flyte = newFlyteHeader(signer.KeyID(), newSigCache(cfg.CacheSize, cfg.Now))
+		r.alb = newALBHeader(signer.KeyID(), cfg.ALB, newSigCache(cfg.CacheSize, cfg.Now))
+	}
+	return r, nil
 }
 
 // Names lists every header Render can set, for the strip list.
@@ -128,18 +134,8 @@ func (r *Renderer) prefix(issuer string) string {
 
 // albToken is x-amzn-oidc-data for id, reused while it has life left.
 func (r *Renderer) albToken(id *identity.Identity) (string, error) {
-	now := r.cfg.Now()
 	c := r.claims(id)
-	if tok, ok := r.alb.get(&c, now, id.ExpiresAt, r.cfg.ReuseMargin); ok {
-		return tok, nil
-	}
-	exp := r.expiry(id, now)
-	tok, err := r.albData(&c, exp)
-	if err != nil {
-		return "", err
-	}
-	r.alb.put(&c, tok, exp)
-	return tok, nil
+	return r.alb.token(r.signer, &c, id, r.cfg.Now(), r.cfg.FlyteTTL, r.cfg.ReuseMargin)
 }
 
 // claims is the identity part shared by the signed headers; the cache keys
@@ -161,46 +157,8 @@ func (r *Renderer) claims(id *identity.Identity) flyteClaims {
 	}
 }
 
-// expiry is now+FlyteTTL, never past the source token's exp.
-func (r *Renderer) expiry(id *identity.Identity, now time.Time) time.Time {
-	exp := now.Add(r.cfg.FlyteTTL)
-	if !id.ExpiresAt.IsZero() && id.ExpiresAt.Before(exp) {
-		exp = id.ExpiresAt
-	}
-	return exp
-}
-
+// flyteToken is x-flyte-identity for id, reused while it has life left.
 func (r *Renderer) flyteToken(id *identity.Identity) (string, error) {
-	now := r.cfg.Now()
 	c := r.claims(id)
-	if tok, ok := r.tokens.get(&c, now, id.ExpiresAt, r.cfg.ReuseMargin); ok {
-		return tok, nil
-	}
-	return r.signFlyte(&c, id, now)
-}
-
-// signFlyte signs and caches a new x-flyte-identity. It is apart from
-// flyteToken so the claims escape to the heap (JSON) only on a miss.
-func (r *Renderer) signFlyte(claims *flyteClaims, id *identity.Identity, now time.Time) (string, error) {
-	c := *claims
-	exp := r.expiry(id, now)
-	c.IssuedAt, c.Expiry = now.Unix(), exp.Unix()
-	tok, err := r.sign(&c)
-	if err != nil {
-		return "", err
-	}
-	r.tokens.put(&c, tok, exp)
-	return tok, nil
-}
-
-func (r *Renderer) sign(c *flyteClaims) (string, error) {
-	payload, err := c.marshal()
-	if err != nil {
-		return "", fmt.Errorf("outputs: flyte claims: %w", err)
-	}
-	tok, err := r.signer.SignJWT(nil, payload, false)
-	if err != nil {
-		return "", fmt.Errorf("outputs: sign flyte identity: %w", err)
-	}
-	return tok, nil
+	return r.flyte.token(r.signer, &c, id, r.cfg.Now(), r.cfg.FlyteTTL, r.cfg.ReuseMargin)
 }

@@ -194,6 +194,26 @@ func (k *Key) Sign(header, payload []byte, enc *base64.Encoding) (string, error)
 	return string(buf), nil
 }
 
+// SignatureSize is the length of an ES256 signature as JWS writes it
+// (R and S, 32 bytes each, RFC 7518 section 3.4).
+const SignatureSize = 64
+
+// SignInput returns the raw ES256 signature (R||S, SignatureSize bytes) of
+// a JWS signing input, the encoded header and payload joined by '.', as
+// jwx's ES256 signer makes it. Callers that write their own header and
+// payload (the signed upstream headers, which rebuild a token from a kept
+// signature) sign through it.
+func (k *Key) SignInput(input []byte) ([]byte, error) {
+	sig, err := k.signer.Sign(input, k.priv)
+	if err != nil {
+		return nil, fmt.Errorf("signing: sign: %w", err)
+	}
+	if len(sig) != SignatureSize {
+		return nil, fmt.Errorf("signing: ES256 signature of %d bytes", len(sig))
+	}
+	return sig, nil
+}
+
 // SignJWS is Sign with unpadded base64url (standard JWS) or, when padded,
 // the padded URL alphabet ALB uses for x-amzn-oidc-data.
 func (k *Key) SignJWS(header, payload []byte, padded bool) (string, error) {
