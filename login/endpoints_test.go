@@ -122,3 +122,40 @@ func TestAuthorizationEndpointPath(t *testing.T) {
 		})
 	}
 }
+
+// TestLogoutOnlyToWebEndSession: an end_session_endpoint that is not an
+// absolute http(s) URL (a discovery document saying javascript: or
+// data:) is never a redirect target; logout goes where it would without one.
+func TestLogoutOnlyToWebEndSession(t *testing.T) {
+	tests := []struct {
+		name, endSession, want string
+	}{
+		{"https", "https://idp.example/logout", "https://idp.example/logout?"},
+		{"javascript", "javascript:alert(document.cookie)", "https://app.example/bye"},
+		{"data", "data:text/html,hi", "https://app.example/bye"},
+		{"relative", "/logout", "https://app.example/bye"},
+		{"no host", "https:///logout", "https://app.example/bye"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := MustEnv(t, envOptions{edit: func(c *Config) {
+				c.PostLogoutRedirectURL = "https://app.example/bye"
+				discovered := c.Endpoints
+				c.Endpoints = func() (Endpoints, bool) {
+					eps, ok := discovered()
+					eps.EndSession = tc.endSession
+					return eps, ok
+				}
+			}})
+			b := newBrowser()
+			e.MustLogin(b, "/")
+			out, ok := e.flow.Endpoint(t.Context(), b.get("/oauth2/sign_out"))
+			if !ok || out.Reason != ReasonLogout {
+				t.Fatalf("sign_out = %+v, %v", out, ok)
+			}
+			if loc := header(out, "location"); !strings.HasPrefix(loc, tc.want) {
+				t.Fatalf("location %q, want it to start with %q", loc, tc.want)
+			}
+		})
+	}
+}

@@ -28,7 +28,10 @@ func (f *Flow) logout(ctx context.Context, req *decision.Request) *decision.Repl
 		target = "/"
 	}
 	if eps, ok := f.cfg.Endpoints(); ok && eps.EndSession != "" {
-		if u, err := url.Parse(eps.EndSession); err == nil && u.IsAbs() {
+		// Only a web URL: the session's ID token rides along as
+		// id_token_hint, and a discovery document saying javascript: or
+		// data: must not get it (nor the browser) anywhere.
+		if u, err := url.Parse(eps.EndSession); err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" {
 			q := u.Query()
 			q.Set("client_id", f.cfg.ClientID)
 			if idToken != "" {
