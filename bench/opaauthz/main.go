@@ -64,6 +64,7 @@ func run(ctx context.Context, args []string, logw io.Writer) error {
 	audience := fs.String("audience", "", "an aud tokens must carry (required)")
 	timeout := fs.Duration("jwks-timeout", 5*time.Second, "deadline of each JWKS fetch")
 	wait := fs.Duration("jwks-wait", time.Minute, "how long to keep trying to fetch the JWKS; Checks fail with Unavailable until then")
+	jwksAlg := fs.String("jwks-alg", "", "keep only the JWKS keys of this alg (e.g. RS256); empty keeps all")
 	keyCache := fs.Bool("key-cache", false, "give the evaluation OPA's inter-query value cache (parsed JWKS kept); opa-envoy-plugin passes none")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -103,7 +104,7 @@ func run(ctx context.Context, args []string, logw io.Writer) error {
 	fmt.Fprintf(logw, "opaauthz: grpc %s metrics %s pid %d\n", lis.Addr(), metricsAt, os.Getpid())
 	loadErr := make(chan error, 1)
 	go func() {
-		err := loadWhenReachable(ctx, s, &http.Client{}, *jwksURL,
+		err := loadWhenReachable(ctx, s, &http.Client{}, *jwksURL, *jwksAlg,
 			Policy{Issuer: *issuer, Audience: *audience}, *timeout, *wait, 250*time.Millisecond)
 		if err == nil {
 			fmt.Fprintf(logw, "opaauthz: policy loaded (JWKS from %s)\n", *jwksURL)

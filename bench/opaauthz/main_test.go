@@ -303,3 +303,53 @@ func TestRunRefusesMissingFlags(t *testing.T) {
 		})
 	}
 }
+
+// TestFetchJWKSKeepsAlg: --jwks-alg keeps the keys of that alg only; none
+// left, an error status or a set without keys is an error.
+func TestFetchJWKSKeepsAlg(t *testing.T) {
+	k1, k2 := mustKey(t), mustKey(t)
+	two := strings.Replace(jwksOf(&k1.PublicKey, "k1"), `]}`, ","+strings.TrimSuffix(strings.TrimPrefix(
+		strings.Replace(jwksOf(&k2.PublicKey, "k2"), "RS256", "PS256", 1), `{"keys":[`), `]}`)+`]}`, 1)
+	srv := serveJWKS(t, two)
+	fail := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "down", http.StatusBadGateway)
+	}))
+	t.Cleanup(fail.Close)
+	empty := serveJWKS(t, `{"keys":[]}`)
+	cases := []struct {
+		name, url, alg string
+		kids           []string // nil: an error
+	}{
+		{"all", srv.URL, "", []string{"k1", "k2"}},
+		{"RS256", srv.URL, "RS256", []string{"k1"}},
+		{"PS256", srv.URL, "PS256", []string{"k2"}},
+		{"none of ES256", srv.URL, "ES256", nil},
+		{"status 502", fail.URL, "", nil},
+		{"no keys", empty.URL, "", nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := fetchJWKS(context.Background(), http.DefaultClient, tc.url, tc.alg, 5*time.Second)
+			if tc.kids == nil {
+				if err == nil {
+					t.Fatalf("no error; got %s", got)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var set struct{ Keys []struct{ Kid string } }
+			if err := json.Unmarshal([]byte(got), &set); err != nil {
+				t.Fatal(err)
+			}
+			var kids []string
+			for _, k := range set.Keys {
+				kids = append(kids, k.Kid)
+			}
+			if strings.Join(kids, ",") != strings.Join(tc.kids, ",") {
+				t.Fatalf("kids %v, want %v", kids, tc.kids)
+			}
+		})
+	}
+}

@@ -1,7 +1,7 @@
 // Command summary reads bench/run.sh's JSON lines on stdin and prints, per
 // scenario, the median of each figure over the runs, the ratios of idgate's
 // warm and cold Checks to the null server's (empty and idgate-shaped
-// answers), and how the warm Check grows with routes, issuers and strip
+// answers) and to the OPA-Envoy stand-in's (bench/opaauthz), and how the warm Check grows with routes, issuers and strip
 // headers.
 package main
 
@@ -99,6 +99,19 @@ func main() {
 		if c := by["cold"]; c != nil {
 			fmt.Printf("cold/%s: cpu per Check %.2f×, rps %.2f×\n", base, median(c.cpu)/median(n.cpu), median(c.rps)/median(n.rps))
 		}
+	}
+	// idgate against the OPA-Envoy stand-in (bench/opaauthz): cold against
+	// cold (issue 15: ≤ 0.2× the CPU), warm against one repeated token.
+	for _, p := range []struct{ ours, theirs, goal string }{
+		{"cold", "opa", " (goal ≤ 0.2)"}, {"cold", "opa-rs256", ""}, {"cold", "opa-keycache", ""},
+		{"warm", "opa-warm", ""},
+	} {
+		o, t := by[p.ours], by[p.theirs]
+		if o == nil || t == nil {
+			continue
+		}
+		fmt.Printf("%s/%s: cpu per Check %.2f×%s, rps %.2f×, p99 %.2f×\n", p.ours, p.theirs,
+			median(o.cpu)/median(t.cpu), p.goal, median(o.rps)/median(t.rps), median(o.p99)/median(t.p99))
 	}
 	if w := by["warm"]; w != nil {
 		for _, s := range order {
