@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Reproduces the load figures of BENCHMARKS.md on this machine: builds idgate
-# and bench/nullauthz, then runs each scenario RUNS times, each time against
+# Reproduces the load figures of BENCHMARKS.md on this machine: builds idgate,
+# bench/nullauthz and bench/opaauthz, then runs each scenario RUNS times, each time against
 # a freshly started server, alternating with the null server, and prints the
 # medians and ratios (bench/summary). Loopback only. Needs redis-server for
 # the new-user scenario.
