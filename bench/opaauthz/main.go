@@ -106,9 +106,10 @@ func run(ctx context.Context, args []string, logw io.Writer) error {
 	go func() {
 		err := loadWhenReachable(ctx, s, &http.Client{}, *jwksURL, *jwksAlg,
 			Policy{Issuer: *issuer, Audience: *audience}, *timeout, *wait, 250*time.Millisecond)
-		if err == nil {
+		switch {
+		case err == nil:
 			fmt.Fprintf(logw, "opaauthz: policy loaded (JWKS from %s)\n", *jwksURL)
-		} else {
+		case ctx.Err() == nil: // not a shutdown
 			loadErr <- err
 		}
 	}()
