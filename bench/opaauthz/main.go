@@ -87,20 +87,12 @@ func run(ctx context.Context, args []string, logw io.Writer) error {
 	}
 	srv := grpc.NewServer(grpcServerOptions()...)
 	authv3.RegisterAuthorizationServer(srv, s)
-	metricsAt := ""
-	if *metricsAddr != "" {
-		reg := prometheus.NewRegistry()
-		reg.MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-		hl, err := net.Listen("tcp", *metricsAddr)
-		if err != nil {
-			lis.Close()
-			return err
-		}
-		metricsAt = hl.Addr().String()
-		hs := &http.Server{Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 5 * time.Second}
-		go func() { _ = hs.Serve(hl) }()
-		defer hs.Close()
+	metricsAt, closeMetrics, err := serveMetrics(*metricsAddr)
+	if err != nil {
+		lis.Close()
+		return err
 	}
+	defer closeMetrics()
 	fmt.Fprintf(logw, "opaauthz: grpc %s metrics %s pid %d\n", lis.Addr(), metricsAt, os.Getpid())
 	loadErr := make(chan error, 1)
 	go func() {
@@ -124,4 +116,21 @@ func run(ctx context.Context, args []string, logw io.Writer) error {
 	srv.Stop()
 	<-served
 	return err
+}
+
+// serveMetrics serves the process collector's /metrics on addr (nothing
+// when addr is empty) and returns the address it listens on.
+func serveMetrics(addr string) (string, func(), error) {
+	if addr == "" {
+		return "", func() {}, nil
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	hl, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", nil, err
+	}
+	hs := &http.Server{Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = hs.Serve(hl) }()
+	return hl.Addr().String(), func() { hs.Close() }, nil
 }
