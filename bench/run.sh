@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Reproduces the load figures of BENCHMARKS.md on this machine: builds idgate
-# and bench/nullauthz, then runs each scenario RUNS times, each time against
+# Reproduces the load figures of BENCHMARKS.md on this machine: builds idgate,
+# bench/nullauthz and bench/opaauthz, then runs each scenario RUNS times, each time against
 # a freshly started server, alternating with the null server, and prints the
 # medians and ratios (bench/summary). Loopback only. Needs redis-server for
 # the new-user scenario.
@@ -14,12 +14,23 @@
 # identities, tokens.cache_size raised to match; first run only). nullbytes
 # is the null server answering with an idgate-shaped allow of idgate's size
 # (measured once from a warm idgate: allow_bytes).
+#
+# OPA-Envoy, side by side: opa is bench/opaauthz (OPA's Go library with
+# opa-envoy-plugin's input and evaluation, the canonical JWT policy with
+# io.jwt.decode_verify against the load IdP's JWKS) given cold's COLD
+# distinct tokens; opa-warm repeats one token, like warm (OPA keeps no
+# verified-token cache, so it should cost the same). decode_verify parses
+# the whole JWKS on every Check (the plugin gives the evaluation no
+# inter-query value cache), and the load's IdP publishes nine keys where a
+# production IdP publishes one to three: opa-rs256 keeps only the RS256 key
+# (a one-key JWKS), opa-keycache gives OPA its value cache (parsed keys
+# kept: the floor of OPA's cost).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3} DURATION=${DURATION:-10s} CONC=${CONC:-16} CONNS=${CONNS:-1}
 COLD=${COLD:-30000} USERS=${USERS:-5000} CACHED=${CACHED:-10000} CACHED_BIG=${CACHED_BIG:-100000}
 ROUTES=${ROUTES:-1000} ISSUERS=${ISSUERS:-20} STRIP=${STRIP:-50}
-SCENARIOS=${SCENARIOS:-"null nullbytes warm warm-routes warm-issuers warm-strip cold newuser memory memory-big"}
+SCENARIOS=${SCENARIOS:-"null nullbytes warm warm-routes warm-issuers warm-strip cold opa newuser memory memory-big"}
 OUT=${OUT:-$(mktemp -d /tmp/idgate-bench.XXXXXX)}
 mkdir -p "$OUT/bin"
 # Both servers are built as the container image builds idgate (Dockerfile):
@@ -28,8 +39,10 @@ build_flags=(-trimpath -ldflags="-s -w")
 CGO_ENABLED=0 go build "${build_flags[@]}" -o "$OUT/bin/idgate" ./cmd/idgate
 CGO_ENABLED=0 go build "${build_flags[@]}" -o "$OUT/bin/nullauthz" ./bench/nullauthz
 go build -o "$OUT/bin/summary" ./bench/summary
+(cd bench/opaauthz && go build -o "$OUT/bin/opaauthz" .)
 IDGATE=$OUT/bin/idgate
-GRPC=127.0.0.1:19001 HTTP=127.0.0.1:19080 IDP=127.0.0.1:19555 REDIS_PORT=19379
+# Loopback ports; override to run beside another bench on the same machine.
+GRPC=${GRPC:-127.0.0.1:19001} HTTP=${HTTP:-127.0.0.1:19080} IDP=${IDP:-127.0.0.1:19555} REDIS_PORT=${REDIS_PORT:-19379}
 RESULTS=$OUT/results.jsonl
 : >"$RESULTS"
 pid=""
@@ -64,6 +77,16 @@ strip_list() { seq -f 'x-extra-identity-%g' -s, 1 "$1"; }
 
 start_null() {
 	"$OUT/bin/nullauthz" --addr "$GRPC" --metrics-addr "$HTTP" "$@" 2>>"$OUT/null.log" &
+	pid=$!
+}
+
+# start_opa [flags...]: opaauthz trusting the load's IdP. The IdP lives in
+# the load process and starts after this: opaauthz fetches its JWKS when it
+# answers (Checks fail with Unavailable until then, and the load's probe
+# waits), before the measured run.
+start_opa() {
+	"$OUT/bin/opaauthz" --addr "$GRPC" --metrics-addr "$HTTP" --jwks-url "http://$IDP/jwks" \
+		--issuer "http://$IDP" --audience idgate-load --jwks-wait 2m "$@" 2>>"$OUT/opa.log" &
 	pid=$!
 }
 
@@ -136,6 +159,22 @@ for i in $(seq "$RUNS"); do
 		cold)
 			start_idgate false
 			load cold --tokens "$COLD" --requests "$COLD"
+			;;
+		opa)
+			start_opa
+			load opa --tokens "$COLD" --requests "$COLD"
+			;;
+		opa-keycache)
+			start_opa --key-cache
+			load opa-keycache --tokens "$COLD" --requests "$COLD"
+			;;
+		opa-rs256)
+			start_opa --jwks-alg RS256
+			load opa-rs256 --tokens "$COLD" --requests "$COLD"
+			;;
+		opa-warm)
+			start_opa
+			load opa-warm --tokens 1 --warmup 1000 --duration "$DURATION"
 			;;
 		newuser)
 			if [[ -z ${redis_pid:-} ]]; then

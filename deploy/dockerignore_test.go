@@ -141,6 +141,8 @@ func TestDockerignore(t *testing.T) {
 		{"config/config.go", false},
 		{".git/HEAD", true},
 		{"deploy/go.mod", true},
+		{"bench/opaauthz/go.mod", true},
+		{"bench/nullauthz/main.go", false},
 		{"jwks/jwks_test.go", true},
 		{"config/testdata/fuzz/x", true},
 		{"README.md", true},
