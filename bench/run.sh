@@ -39,7 +39,7 @@ build_flags=(-trimpath -ldflags="-s -w")
 CGO_ENABLED=0 go build "${build_flags[@]}" -o "$OUT/bin/idgate" ./cmd/idgate
 CGO_ENABLED=0 go build "${build_flags[@]}" -o "$OUT/bin/nullauthz" ./bench/nullauthz
 go build -o "$OUT/bin/summary" ./bench/summary
-(cd bench/opaauthz && go build -o "$OUT/bin/opaauthz" .)
+(cd bench/opaauthz && CGO_ENABLED=0 go build "${build_flags[@]}" -o "$OUT/bin/opaauthz" .)
 IDGATE=$OUT/bin/idgate
 # Loopback ports; override to run beside another bench on the same machine.
 GRPC=${GRPC:-127.0.0.1:19001} HTTP=${HTTP:-127.0.0.1:19080} IDP=${IDP:-127.0.0.1:19555} REDIS_PORT=${REDIS_PORT:-19379}
