@@ -33,7 +33,7 @@ ROUTES=${ROUTES:-1000} ISSUERS=${ISSUERS:-20} STRIP=${STRIP:-50}
 SCENARIOS=${SCENARIOS:-"null nullbytes warm warm-routes warm-issuers warm-strip cold opa newuser memory memory-big"}
 OUT=${OUT:-$(mktemp -d /tmp/idgate-bench.XXXXXX)}
 mkdir -p "$OUT/bin"
-# Both servers are built as the container image builds idgate (Dockerfile):
+# The servers are built as the container image builds idgate (Dockerfile):
 # static, stripped; that is the binary whose memory and CPU matter.
 build_flags=(-trimpath -ldflags="-s -w")
 CGO_ENABLED=0 go build "${build_flags[@]}" -o "$OUT/bin/idgate" ./cmd/idgate
