@@ -28,7 +28,8 @@ func lineCases() []lineCase {
 	odd := &identity.Identity{Issuer: "https://idp/\u2028<&>", Subject: "s\xff\x00\"\\", UserClaim: "upn",
 		Extra: map[string]string{"upn": "bob\u2029\n\b\f"}, Degraded: "userinfo_timeout", GroupsOverage: true}
 	refused := &identity.Identity{Issuer: "https://idp", Subject: "c", Email: "c@evil.example", UserClaim: "email", EmailRefused: "unverified"}
-	get := decision.Request{ID: "b7c1f0e2", Method: "GET", Host: "runs", Path: "/api/v1/runs?token=SECRET#frag"}
+	get := decision.Request{ID: "b7c1f0e2", Method: "GET", Host: "runs", Path: "/api/v1/runs?token=SECRET#frag",
+		Headers: map[string]string{"authorization": "Bearer SECRET-TOKEN", "cookie": "idgate_session=SECRET", "kubeflow-userid": "root-SECRET"}}
 	return []lineCase{
 		{"warm allow", get, decision.Result{Allowed: true, Reply: decision.Reply{Status: 200, Reason: "ok"}, Route: "/api", Identity: alice}, 61 * time.Microsecond},
 		{"allow without status", get, decision.Result{Allowed: true, Reply: decision.Reply{Reason: "public"}, Route: "/healthz"}, 0},
@@ -118,6 +119,9 @@ func TestObserveDirectLikeSlog(t *testing.T) {
 			got, want := direct.String(), plain.String()
 			if !timeField.MatchString(got) || timeField.ReplaceAllString(got, "") != timeField.ReplaceAllString(want, "") {
 				t.Fatalf("direct line differs from slog's\n got: %s\nwant: %s", got, want)
+			}
+			if strings.Contains(got, "SECRET") || strings.Contains(got, "frag") {
+				t.Fatalf("a header value, the query or the fragment reached the line: %s", got)
 			}
 			if strings.Contains(got, `"time":"2001-`) {
 				t.Fatalf("the line carries the test clock's time: %s", got)
