@@ -126,7 +126,7 @@ func appendDecision(l *jsonlog.Line, req *decision.Request, res *decision.Result
 	if res.Forwarder != "" {
 		l.String("forwarder", res.Forwarder)
 	}
-	l.Float64("duration_seconds", d.Seconds())
+	l.Seconds("duration_seconds", d)
 	if len(res.Spoofed) > 0 {
 		l.Strings("spoofed_headers", res.Spoofed)
 	}

@@ -35,3 +35,19 @@ func FuzzLineMatchesSlog(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSecondsMatchesSlog: Line.Seconds writes what slog writes for
+// slog.Float64(k, d.Seconds()), for any duration.
+func FuzzSecondsMatchesSlog(f *testing.F) {
+	for _, d := range []int64{0, 1, 999, 1000, 1001, 61234, 999999999, 1000000000, 5400000000007, -1000, math.MaxInt64, math.MinInt64} {
+		f.Add(d)
+	}
+	at := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, d int64) {
+		attrs := []attr{seconds("duration_seconds", time.Duration(d))}
+		got, _ := viaLine(t, at, slog.LevelInfo, "m", attrs)
+		if want := viaSlog(t, at, slog.LevelInfo, "m", attrs); got != want {
+			t.Fatalf("Seconds(%d) differs from slog's\n got: %s\nwant: %s", d, got, want)
+		}
+	})
+}

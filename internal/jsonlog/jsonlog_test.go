@@ -29,6 +29,9 @@ func boolean(k string, v bool) attr {
 func float(k string, v float64) attr {
 	return attr{slog.Float64(k, v), func(l *Line) { l.Float64(k, v) }}
 }
+func seconds(k string, d time.Duration) attr {
+	return attr{slog.Float64(k, d.Seconds()), func(l *Line) { l.Seconds(k, d) }}
+}
 func strs(k string, v []string) attr {
 	return attr{slog.Any(k, v), func(l *Line) { l.Strings(k, v) }}
 }
@@ -97,6 +100,10 @@ func TestLineMatchesSlog(t *testing.T) {
 		{"false", at, slog.LevelInfo, "m", []attr{boolean("b", false)}},
 		{"floats", at, slog.LevelInfo, "m", []attr{float("a", 0), float("b", 1.5e-7), float("c", 0.000123), float("d", 1e21),
 			float("e", 123456789.125), float("f", -2.5e-9), float("g", math.Copysign(0, -1)), float("h", 1e-6), float("i", 999999999999999999999.0)}},
+		{"seconds", at, slog.LevelInfo, "m", []attr{seconds("a", 0), seconds("b", 1), seconds("c", 999), seconds("d", 1000), seconds("e", 1001),
+			seconds("f", 61234*time.Nanosecond), seconds("g", 100*time.Millisecond), seconds("h", time.Second-1), seconds("i", time.Second),
+			seconds("j", 90*time.Minute+7), seconds("k", -time.Microsecond), seconds("l", time.Duration(math.MaxInt64)), seconds("m", time.Duration(math.MinInt64)),
+			seconds("n", 123456789), seconds("o", 120000000)}},
 		{"float errors", at, slog.LevelInfo, "m", []attr{float("nan", math.NaN()), float("inf", math.Inf(1)), float("ninf", math.Inf(-1))}},
 		{"string lists", at, slog.LevelInfo, "m", []attr{strs("a", []string{"kubeflow-userid", "x\b\f\n\x01<>&\xff\u2028"}), strs("b", []string{}), strs("c", nil), strs("d", []string{""})}},
 	}

@@ -4,6 +4,7 @@ import (
 	"math"
 	"strconv"
 	"sync"
+	"time"
 	"unicode/utf8"
 )
 
@@ -60,6 +61,32 @@ func (l *Line) Float64(k string, v float64) {
 		return
 	}
 	l.b = appendFloat(l.b, v)
+}
+
+// Seconds appends k and d in seconds, as slog.Float64(k, d.Seconds()).
+// Between a microsecond and a second (a decision's usual time) it writes
+// the digits of the nanoseconds straight away: d.Seconds() is then the
+// float nearest n/1e9, and no shorter decimal than n/1e9's own (trailing
+// zeros cut) reads back as that float, so these are the digits
+// encoding/json's shortest formatting finds, without its search.
+func (l *Line) Seconds(k string, d time.Duration) {
+	if d < time.Microsecond || d >= time.Second {
+		l.Float64(k, d.Seconds())
+		return
+	}
+	l.key(k)
+	var digits [9]byte
+	n := int64(d)
+	for i := len(digits) - 1; i >= 0; i-- {
+		digits[i] = byte('0' + n%10)
+		n /= 10
+	}
+	end := len(digits)
+	for digits[end-1] == '0' {
+		end--
+	}
+	l.b = append(l.b, '0', '.')
+	l.b = append(l.b, digits[:end]...)
 }
 
 // Strings appends k and v, as slog.Any with a []string: slog hands it to
