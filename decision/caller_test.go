@@ -30,7 +30,9 @@ func (n countRenderer) Names() []string {
 // degradeEnricher marks every identity degraded.
 type degradeEnricher struct{}
 
-func (degradeEnricher) Enrich(context.Context, *identity.Identity, string) string { return "userinfo_timeout" }
+func (degradeEnricher) Enrich(context.Context, *identity.Identity, string) string {
+	return "userinfo_timeout"
+}
 
 // TestCallerBlock: the identity and its headers share one allocation; a
 // Renderer writing more headers than it holds, the cookie rewrite and the
