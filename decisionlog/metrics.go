@@ -38,6 +38,9 @@ type Metrics struct {
 	overage                         prometheus.Counter
 	forwarded                       *prometheus.CounterVec
 	counters                        *decisionCounters
+	// spoofedC, degradedC, mismatchC and forwardedC cache the children
+	// of the one-label vectors above, as counters does for decisions.
+	spoofedC, degradedC, mismatchC, forwardedC labelCounters
 }
 
 // NewMetrics creates and registers the metrics on reg (nil: unregistered).
@@ -64,6 +67,10 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Help: "Requests allowed on identity headers a trusted forwarder (by mTLS principal) passed on."}, []string{"principal"}),
 		counters: cache.NewReadMostly[[2]string, prometheus.Counter](maxDecisionCounters),
 	}
+	m.spoofedC = newLabelCounters(m.spoofed)
+	m.degradedC = newLabelCounters(m.degraded)
+	m.mismatchC = newLabelCounters(m.mismatch)
+	m.forwardedC = newLabelCounters(m.forwarded)
 	m.durAllowed = m.duration.WithLabelValues("allowed")
 	m.durDenied = m.duration.WithLabelValues("denied")
 	m.durError = m.duration.WithLabelValues("error")
@@ -88,19 +95,19 @@ func (m *Metrics) observe(res *decision.Result, d time.Duration) {
 		m.durDenied.Observe(d.Seconds())
 	}
 	for _, h := range res.Spoofed {
-		m.spoofed.WithLabelValues(h).Inc()
+		m.spoofedC.get(h).Inc()
 	}
 	if res.Identity != nil && res.Identity.Degraded != "" {
-		m.degraded.WithLabelValues(res.Identity.Degraded).Inc()
+		m.degradedC.get(res.Identity.Degraded).Inc()
 	}
 	if res.Identity != nil && res.Identity.GroupsOverage {
 		m.overage.Inc()
 	}
 	for _, h := range res.Mismatches {
-		m.mismatch.WithLabelValues(h).Inc()
+		m.mismatchC.get(h).Inc()
 	}
 	if res.Forwarder != "" { // a configured principal: a bounded label
-		m.forwarded.WithLabelValues(res.Forwarder).Inc()
+		m.forwardedC.get(res.Forwarder).Inc()
 	}
 }
 
@@ -168,4 +175,25 @@ func (m *Metrics) decision(result, reason string) prometheus.Counter {
 		return ctr
 	}
 	return m.counters.GetOrAdd(key, func() prometheus.Counter { return m.decisions.WithLabelValues(result, reason) })
+}
+
+// labelCounters caches the children of a one-label counter vector: a
+// lock-free map read per event instead of hashing the label value under
+// the vector's lock. Label values are bounded sets (strip-list headers,
+// degraded reasons, configured principals); past maxDecisionCounters the
+// vector is asked.
+type labelCounters struct {
+	vec *prometheus.CounterVec
+	c   *cache.ReadMostly[string, prometheus.Counter]
+}
+
+func newLabelCounters(vec *prometheus.CounterVec) labelCounters {
+	return labelCounters{vec: vec, c: cache.NewReadMostly[string, prometheus.Counter](maxDecisionCounters)}
+}
+
+func (l labelCounters) get(v string) prometheus.Counter {
+	if ctr, ok := l.c.Get(v); ok {
+		return ctr
+	}
+	return l.c.GetOrAdd(v, func() prometheus.Counter { return l.vec.WithLabelValues(v) })
 }

@@ -90,3 +90,54 @@ idgate_groups_overage_total 0
 		}
 	}
 }
+
+// TestCachedCountersCountTheirLabel: the cached children of the one-label
+// vectors (spoofed headers, degraded reasons, shadow mismatches,
+// forwarders) each count under their own label, first use and later, and
+// past the cache's bound too.
+func TestCachedCountersCountTheirLabel(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	r := mustRecorder(t, Config{Registerer: reg})
+	id := func(degraded string) *identity.Identity {
+		return &identity.Identity{Issuer: "https://idp", Subject: "s", Degraded: degraded}
+	}
+	results := []decision.Result{
+		{Allowed: true, Spoofed: []string{"kubeflow-userid", "x-forwarded-user"}, Identity: id("userinfo_timeout"), Forwarder: "spiffe://a"},
+		{Allowed: true, Spoofed: []string{"kubeflow-userid"}, Identity: id("userinfo_error"), Forwarder: "spiffe://b"},
+		{Allowed: true, Shadow: true, Mismatches: []string{"kubeflow-groups", "kubeflow-userid"}, Identity: id("userinfo_timeout")},
+		{Allowed: true, Shadow: true, Mismatches: []string{"kubeflow-groups"}, Forwarder: "spiffe://a"},
+	}
+	for range 3 {
+		for i := range results {
+			r.Observe(context.Background(), &decision.Request{ID: "r"}, &results[i], r.Now())
+		}
+	}
+	for n := range maxDecisionCounters + 10 { // past the bound: the vector counts
+		r.Observe(context.Background(), &decision.Request{ID: "r"}, &decision.Result{Allowed: true, Spoofed: []string{fmt.Sprintf("x-h-%d", n)}}, r.Now())
+	}
+	tests := []struct {
+		metric, label, value string
+		want                 float64
+	}{
+		{"idgate_spoof_attempts_total", "header", "kubeflow-userid", 6},
+		{"idgate_spoof_attempts_total", "header", "x-forwarded-user", 3},
+		{"idgate_spoof_attempts_total", "header", "x-h-0", 1},
+		{"idgate_spoof_attempts_total", "header", fmt.Sprintf("x-h-%d", maxDecisionCounters+9), 1},
+		{"idgate_enrichment_degraded_total", "reason", "userinfo_timeout", 6},
+		{"idgate_enrichment_degraded_total", "reason", "userinfo_error", 3},
+		{"idgate_shadow_mismatches_total", "header", "kubeflow-groups", 6},
+		{"idgate_shadow_mismatches_total", "header", "kubeflow-userid", 3},
+		{"idgate_forwarded_total", "principal", "spiffe://a", 6},
+		{"idgate_forwarded_total", "principal", "spiffe://b", 3},
+	}
+	for _, tc := range tests {
+		t.Run(tc.metric+"/"+tc.value, func(t *testing.T) {
+			if got := promtest.Value(t, reg, tc.metric, tc.label, tc.value); got != tc.want {
+				t.Fatalf("%s{%s=%q} = %v, want %v", tc.metric, tc.label, tc.value, got, tc.want)
+			}
+		})
+	}
+	if got := promtest.Value(t, reg, "idgate_spoof_attempts_total"); got != 9+maxDecisionCounters+10 {
+		t.Fatalf("spoof_attempts_total sums to %v, want %v", got, 9+maxDecisionCounters+10)
+	}
+}

@@ -54,6 +54,11 @@ func groupsValue(groups []string) (v string, dropped int) {
 		return groups[0], 0
 	}
 	var b strings.Builder
+	n := len(groups) - 1
+	for _, g := range groups {
+		n += len(g)
+	}
+	b.Grow(n) // one allocation when no group needs encoding
 	for _, g := range groups {
 		if _, ok := headerValue(g); !ok || g == "" {
 			dropped++

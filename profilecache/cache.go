@@ -104,11 +104,11 @@ func redisOptions(r RedisConfig) *redis.UniversalOptions {
 func (c *Cache) Get(ctx context.Context, key string) ([]byte, bool, error) {
 	now := c.cfg.Now()
 	if v, ok := c.local.get(key, now); ok {
-		c.metrics.gets.WithLabelValues(resultHitLocal).Inc()
+		c.metrics.get[resultHitLocal].Inc()
 		return v, true, nil
 	}
 	if c.rdb == nil {
-		c.metrics.gets.WithLabelValues(resultMiss).Inc()
+		c.metrics.get[resultMiss].Inc()
 		return nil, false, nil
 	}
 	redisKey := c.cfg.Redis.KeyPrefix + key
@@ -116,19 +116,19 @@ func (c *Cache) Get(ctx context.Context, key string) ([]byte, bool, error) {
 	c.record(ctx, err)
 	switch {
 	case err != nil:
-		c.metrics.gets.WithLabelValues(resultError).Inc()
+		c.metrics.get[resultError].Inc()
 		return nil, false, err
 	case sealed == nil:
-		c.metrics.gets.WithLabelValues(resultMiss).Inc()
+		c.metrics.get[resultMiss].Inc()
 		return nil, false, nil
 	}
 	v, err := c.sealer.open(redisKey, sealed)
 	if err != nil {
-		c.metrics.gets.WithLabelValues(resultInvalid).Inc()
+		c.metrics.get[resultInvalid].Inc()
 		c.unsealed.report(c.cfg.Logger, now, redisKey)
 		return nil, false, nil
 	}
-	c.metrics.gets.WithLabelValues(resultHitRedis).Inc()
+	c.metrics.get[resultHitRedis].Inc()
 	if ttl > 0 {
 		c.local.set(key, v, now.Add(min(ttl, c.cfg.LocalTTL)))
 	}
@@ -181,7 +181,7 @@ func (c *Cache) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 	if c.rdb == nil {
 		// Nothing to converge with: the entry lives its whole TTL.
 		c.local.set(key, value, c.cfg.Now().Add(ttl))
-		c.metrics.sets.WithLabelValues(resultOK).Inc()
+		c.metrics.set[resultOK].Inc()
 		return nil
 	}
 	c.local.set(key, value, c.cfg.Now().Add(min(ttl, c.cfg.LocalTTL)))
@@ -191,10 +191,10 @@ func (c *Cache) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 	err := c.rdb.Set(setCtx, redisKey, c.sealer.seal(redisKey, value), ttl).Err()
 	c.record(ctx, err)
 	if err != nil {
-		c.metrics.sets.WithLabelValues(resultError).Inc()
+		c.metrics.set[resultError].Inc()
 		return fmt.Errorf("profilecache: redis set: %w", err)
 	}
-	c.metrics.sets.WithLabelValues(resultOK).Inc()
+	c.metrics.set[resultOK].Inc()
 	return nil
 }
 

@@ -24,6 +24,10 @@ const (
 type metrics struct {
 	gets *prometheus.CounterVec
 	sets *prometheus.CounterVec
+	// get and set are gets' and sets' children by result, resolved once:
+	// a Get on the hot path costs a map read, not a label hash under the
+	// vector's lock. Read-only after newMetrics.
+	get, set map[string]prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer, entries func() float64) (*metrics, error) {
@@ -37,11 +41,12 @@ func newMetrics(reg prometheus.Registerer, entries func() float64) (*metrics, er
 			Help: "Profile cache stores by result: ok or error (Redis failed; the in-process layer still has it).",
 		}, []string{"result"}),
 	}
+	m.get, m.set = map[string]prometheus.Counter{}, map[string]prometheus.Counter{}
 	for _, r := range []string{resultHitLocal, resultHitRedis, resultMiss, resultInvalid, resultError} {
-		m.gets.WithLabelValues(r)
+		m.get[r] = m.gets.WithLabelValues(r)
 	}
 	for _, r := range []string{resultOK, resultError} {
-		m.sets.WithLabelValues(r)
+		m.set[r] = m.sets.WithLabelValues(r)
 	}
 	size := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Namespace: "idgate", Subsystem: "profilecache", Name: "local_entries",

@@ -14,6 +14,7 @@ import (
 
 	"github.com/idgate/idgate/config"
 	"github.com/idgate/idgate/internal/app"
+	"github.com/idgate/idgate/internal/jsonlog"
 	"github.com/idgate/idgate/tracing"
 )
 
@@ -152,5 +153,6 @@ func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 	if cfg.Log.Format == "text" {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
-	return slog.New(slog.NewJSONHandler(w, opts))
+	// slog's JSON handler, with the direct way in the decision log uses.
+	return slog.New(jsonlog.New(w, opts))
 }

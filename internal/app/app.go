@@ -83,6 +83,7 @@ func New(cfg *config.Config, opts Options) (*App, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	recClock := opts.Now // nil: the recorder knows its clock is the real one
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -104,7 +105,7 @@ func New(cfg *config.Config, opts Options) (*App, error) {
 	if opts.TracerProvider != nil {
 		a.decider = newTracedDecider(a, opts.TracerProvider)
 	}
-	if err := a.buildFrontEnds(cfg); err != nil {
+	if err := a.buildFrontEnds(cfg, recClock); err != nil {
 		s.close()
 		return nil, err
 	}
@@ -114,9 +115,11 @@ func New(cfg *config.Config, opts Options) (*App, error) {
 
 // buildFrontEnds builds the decision Recorder once and gives it to both
 // front ends: the ext_authz server and the HTTP forward-auth handler.
-func (a *App) buildFrontEnds(cfg *config.Config) error {
+// clock is Options.Now as given (nil: the real clock, which lets the
+// recorder reuse a decision's end time as its log line's time).
+func (a *App) buildFrontEnds(cfg *config.Config, clock func() time.Time) error {
 	var err error
-	a.rec, err = decisionlog.New(decisionlog.Config{Logger: a.log, LogDecisions: cfg.Log.Decisions, Registerer: a.reg, Now: a.now})
+	a.rec, err = decisionlog.New(decisionlog.Config{Logger: a.log, LogDecisions: cfg.Log.Decisions, Registerer: a.reg, Now: clock})
 	if err != nil {
 		return err
 	}
