@@ -5,7 +5,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
-	"unicode/utf8"
+
+	"github.com/idgate/idgate/internal/jsonstr"
 )
 
 // Line is one JSON log line being built; see Handler.Start. Each method
@@ -126,69 +127,16 @@ func appendFloat(b []byte, f float64) []byte {
 	return b
 }
 
-const hex = "0123456789abcdef"
-
 // appendString is s quoted as slog quotes strings (its
 // appendEscapedJSONString): ", \ and control bytes escaped (\n, \r, \t,
 // else \u00XX), invalid UTF-8 as \ufffd, U+2028 and U+2029 escaped, HTML
 // characters left alone.
 func appendString(b []byte, s string) []byte {
-	return appendQuoted(b, s, false)
+	return jsonstr.Append(b, s, jsonstr.Slog)
 }
 
 // appendJSONString is s quoted as encoding/json quotes it without HTML
 // escaping: as appendString, with \b and \f for those two bytes.
 func appendJSONString(b []byte, s string) []byte {
-	return appendQuoted(b, s, true)
-}
-
-func appendQuoted(b []byte, s string, shortBF bool) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch {
-			case c == '\\' || c == '"':
-				b = append(b, '\\', c)
-			case c == '\n':
-				b = append(b, '\\', 'n')
-			case c == '\r':
-				b = append(b, '\\', 'r')
-			case c == '\t':
-				b = append(b, '\\', 't')
-			case shortBF && c == '\b':
-				b = append(b, '\\', 'b')
-			case shortBF && c == '\f':
-				b = append(b, '\\', 'f')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
+	return jsonstr.Append(b, s, jsonstr.ShortBF)
 }
