@@ -11,25 +11,26 @@ import (
 	"github.com/idgate/idgate/signing"
 )
 
-// flyteClaims is the payload of x-flyte-identity: the OIDC claims Flyte's
-// runs service already decodes from its claims-JWT header (ALB's
-// x-amzn-oidc-data by default), plus iss/aud/exp so it can be verified.
+// flyteClaims is the identity part of the signed headers: for
+// x-flyte-identity, the OIDC claims Flyte's runs service already decodes
+// from its claims-JWT header (ALB's x-amzn-oidc-data by default), plus
+// iss/aud so it can be verified; x-amzn-oidc-data takes the userinfo
+// claims from it. The times are the token's own (appendJSON's iat and
+// exp). The JSON is written by appendJSON and appendALBJSON.
 type flyteClaims struct {
-	Issuer   string `json:"iss"`
-	Audience string `json:"aud,omitempty"`
-	Subject  string `json:"sub"`
-	Email    string `json:"email,omitempty"`
+	Issuer   string
+	Audience string
+	Subject  string
+	Email    string
 	// EmailVerified is the IdP's email_verified (absent: left out), false
 	// for an email idgate refused, which is then left out itself.
-	EmailVerified     identity.Verified `json:"email_verified,omitempty"`
-	GivenName         string            `json:"given_name,omitempty"`
-	FamilyName        string            `json:"family_name,omitempty"`
-	Name              string            `json:"name,omitempty"`
-	PreferredUsername string            `json:"preferred_username,omitempty"`
-	Groups            []string          `json:"groups,omitempty"`
-	IdP               string            `json:"idp"`
-	IssuedAt          int64             `json:"iat"`
-	Expiry            int64             `json:"exp"`
+	EmailVerified     identity.Verified
+	GivenName         string
+	FamilyName        string
+	Name              string
+	PreferredUsername string
+	Groups            []string
+	IdP               string
 }
 
 // fingerprint keys the signature cache on everything signed but the

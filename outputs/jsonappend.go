@@ -76,8 +76,8 @@ func appendStrsOmit(dst []byte, name string, vs []string) []byte {
 	return append(dst, ']')
 }
 
-// appendJSON writes c, signed at iat and expiring at exp, as json.Marshal
-// writes flyteClaims (with IssuedAt and Expiry set to those).
+// appendJSON writes the payload of x-flyte-identity: c, signed at iat and
+// expiring at exp, as json.Marshal writes the test's flytePayload.
 func (c *flyteClaims) appendJSON(dst []byte, iat, exp int64) []byte {
 	dst = appendStr(dst, '{', "iss", c.Issuer)
 	dst = appendStrOmit(dst, "aud", c.Audience)
@@ -96,7 +96,7 @@ func (c *flyteClaims) appendJSON(dst []byte, iat, exp int64) []byte {
 }
 
 // appendALBJSON writes the payload of x-amzn-oidc-data for c, expiring at
-// exp, as json.Marshal writes albClaims.
+// exp, as json.Marshal writes the test's albClaims.
 func appendALBJSON(dst []byte, c *flyteClaims, exp int64) []byte {
 	dst = appendStr(dst, '{', "sub", c.Subject)
 	dst = appendStrOmit(dst, "email", c.Email)
