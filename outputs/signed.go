@@ -7,6 +7,7 @@ import (
 	"unsafe"
 
 	"github.com/idgate/idgate/identity"
+	"github.com/idgate/idgate/signing"
 )
 
 // signedHeader makes one kind of signed upstream header (x-flyte-identity,
@@ -90,7 +91,8 @@ func (s *signedHeader) token(signer Signer, c *flyteClaims, id *identity.Identit
 		exp = id.ExpiresAt
 	}
 	e := signature{iat: now.Unix(), exp: exp.Unix()}
-	sig, err := signer.SignInput(s.bytes(c, e.iat, e.exp, nil))
+	input := s.bytes(c, e.iat, e.exp)
+	sig, err := signer.SignInput(input)
 	if err != nil {
 		return "", fmt.Errorf("outputs: sign %s: %w", s.what(), err)
 	}
@@ -99,19 +101,26 @@ func (s *signedHeader) token(signer Signer, c *flyteClaims, id *identity.Identit
 	}
 	copy(e.sig[:], sig)
 	s.cache.put(c, e)
-	return s.encode(c, e.iat, e.exp, sig), nil
+	return s.finish(input, sig), nil
 }
 
 // encode is the token for the claims c, times and signature: one
 // allocation, the result.
 func (s *signedHeader) encode(c *flyteClaims, iat, exp int64, sig []byte) string {
-	out := s.bytes(c, iat, exp, sig)
-	return unsafe.String(unsafe.SliceData(out), len(out)) // out is never written again
+	return s.finish(s.bytes(c, iat, exp), sig)
 }
 
-// bytes writes header.payload, encoded, and .signature when sig is not
-// nil (without it: the JWS signing input), in one allocation.
-func (s *signedHeader) bytes(c *flyteClaims, iat, exp int64, sig []byte) []byte {
+// finish appends .signature to the signing input bytes made (within the
+// room it left) and returns the token; input is never written again.
+func (s *signedHeader) finish(input, sig []byte) string {
+	out := append(input, '.')
+	out = s.enc.AppendEncode(out, sig)
+	return unsafe.String(unsafe.SliceData(out), len(out))
+}
+
+// bytes writes the JWS signing input, header.payload encoded, in one
+// allocation with room left for the signature (finish).
+func (s *signedHeader) bytes(c *flyteClaims, iat, exp int64) []byte {
 	var scratch [1024]byte // header and payload JSON; most identities fit
 	js := scratch[:0]
 	hl := len(s.fixed) // encoded, when the header is the same for every token
@@ -121,10 +130,7 @@ func (s *signedHeader) bytes(c *flyteClaims, iat, exp int64, sig []byte) []byte 
 	}
 	pj := len(js)
 	js = s.payload(js, c, iat, exp)
-	n := hl + 1 + s.enc.EncodedLen(len(js)-pj)
-	if sig != nil {
-		n += 1 + s.enc.EncodedLen(len(sig))
-	}
+	n := hl + 1 + s.enc.EncodedLen(len(js)-pj) + 1 + s.enc.EncodedLen(signing.SignatureSize)
 	out := make([]byte, 0, n)
 	if len(s.fixed) > 0 {
 		out = append(out, s.fixed...)
@@ -132,10 +138,5 @@ func (s *signedHeader) bytes(c *flyteClaims, iat, exp int64, sig []byte) []byte 
 		out = s.enc.AppendEncode(out, js[:pj])
 	}
 	out = append(out, '.')
-	out = s.enc.AppendEncode(out, js[pj:])
-	if sig != nil {
-		out = append(out, '.')
-		out = s.enc.AppendEncode(out, sig)
-	}
-	return out
+	return s.enc.AppendEncode(out, js[pj:])
 }
