@@ -84,7 +84,7 @@ func (s *signedHeader) payload(dst []byte, c *flyteClaims, iat, exp int64) []byt
 // id's token, else signed anew (valid until min(now+ttl, id's exp)).
 func (s *signedHeader) token(signer Signer, c *flyteClaims, id *identity.Identity, now time.Time, ttl, margin time.Duration) (string, error) {
 	if e, ok := s.cache.get(c, now, id.ExpiresAt, margin); ok {
-		return s.encode(c, e.iat, e.exp, e.sig[:]), nil
+		return s.finish(s.bytes(c, e.iat, e.exp), e.sig[:]), nil
 	}
 	exp := now.Add(ttl)
 	if !id.ExpiresAt.IsZero() && id.ExpiresAt.Before(exp) {
@@ -102,12 +102,6 @@ func (s *signedHeader) token(signer Signer, c *flyteClaims, id *identity.Identit
 	copy(e.sig[:], sig)
 	s.cache.put(c, e)
 	return s.finish(input, sig), nil
-}
-
-// encode is the token for the claims c, times and signature: one
-// allocation, the result.
-func (s *signedHeader) encode(c *flyteClaims, iat, exp int64, sig []byte) string {
-	return s.finish(s.bytes(c, iat, exp), sig)
 }
 
 // finish appends .signature to the signing input bytes made (within the
