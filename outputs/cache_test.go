@@ -5,10 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/maphash"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/lestrrat-go/jwx/v2/jws"
 
 	"github.com/idgate/idgate/identity"
 	"github.com/idgate/idgate/internal/testkit/heaptest"
@@ -223,4 +227,42 @@ func FuzzClaimsJSON(f *testing.F) {
 			t.Fatalf("alb claims:\n got %s\nwant %s", got, want)
 		}
 	})
+}
+
+// TestSignedHeaderMembers: the protected headers idgate writes itself hold
+// exactly alg, kid and typ (x-flyte-identity), plus ALB's client, exp, iss
+// and signer (x-amzn-oidc-data), and the unpadded form verifies with jwx
+// against the published JWKS, a second implementation.
+func TestSignedHeaderMembers(t *testing.T) {
+	clk := testclock.New(time.Unix(1_800_000_000, 0))
+	s := mustSignedRenderer(t, clk, func(c *Config) { c.ALB.Signer = "arn:aws:x" })
+	exp := clk.Now().Add(time.Hour)
+	id := &identity.Identity{Issuer: "https://idp", Subject: "alice", ExpiresAt: exp}
+	hs := headerMap(mustRender(t, s.r, id))
+	wantExp := float64(clk.Now().Add(5 * time.Minute).Unix())
+	for name, want := range map[string]map[string]any{
+		"x-flyte-identity": {"alg": "ES256", "kid": s.key.KeyID(), "typ": "JWT"},
+		ALBData: {"alg": "ES256", "kid": s.key.KeyID(), "typ": "JWT", "client": "web", "iss": "https://idp",
+			"signer": "arn:aws:x", "exp": wantExp},
+	} {
+		tok := hs[name]
+		hb, err := base64.RawURLEncoding.DecodeString(strings.Split(tok, ".")[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got map[string]any
+		if err := json.Unmarshal(hb, &got); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s header = %s, want %v", name, hb, want)
+		}
+		set, err := jwk.Parse(s.key.JWKS())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := jws.Verify([]byte(tok), jws.WithKeySet(set, jws.WithRequireKid(true))); err != nil {
+			t.Errorf("%s: jwx verify: %v", name, err)
+		}
+	}
 }

@@ -138,56 +138,21 @@ func (k *Key) PublicKeyPEM() []byte { return k.pubPEM }
 // Public returns the public key.
 func (k *Key) Public() *ecdsa.PublicKey { return &k.priv.PublicKey }
 
-// SignJWT returns a compact JWS of payload signed ES256 by jws.Sign, under
-// a protected header of alg ES256, this key's kid, typ JWT and the members
-// of extra (ALB puts iss, client, signer and exp there); jwx writes the
-// header. padded writes each part in padded base64url, as ALB does: jws.Sign
-// in jwx v2 only writes unpadded segments and the signature covers the
-// segments as written, so that form is signed by Sign over jwx's header.
-func (k *Key) SignJWT(extra map[string]any, payload []byte, padded bool) (string, error) {
-	h := jws.NewHeaders()
-	for name, v := range extra {
-		if err := h.Set(name, v); err != nil {
-			return "", fmt.Errorf("signing: header %s: %w", name, err)
-		}
-	}
-	if err := h.Set(jws.KeyIDKey, k.kid); err != nil {
-		return "", fmt.Errorf("signing: header kid: %w", err)
-	}
-	if err := h.Set(jws.TypeKey, "JWT"); err != nil {
-		return "", fmt.Errorf("signing: header typ: %w", err)
-	}
-	if !padded {
-		tok, err := jws.Sign(payload, jws.WithKey(jwa.ES256, k.priv, jws.WithProtectedHeaders(h)))
-		if err != nil {
-			return "", fmt.Errorf("signing: sign: %w", err)
-		}
-		return string(tok), nil
-	}
-	if err := h.Set(jws.AlgorithmKey, jwa.ES256); err != nil {
-		return "", fmt.Errorf("signing: header alg: %w", err)
-	}
-	header, err := json.Marshal(h)
-	if err != nil {
-		return "", fmt.Errorf("signing: header: %w", err)
-	}
-	return k.Sign(header, payload, base64.URLEncoding)
-}
-
 // Sign returns a compact JWS of payload under exactly the protected header
 // given (JSON that must name alg ES256 and the kid), each part encoded with
-// enc (base64.RawURLEncoding for standard JWS), signed by jwx's ES256
-// signer over the segments as written. Unlike SignJWT it keeps the header's
-// bytes, so tests can sign the odd headers a verifier must refuse.
+// enc (base64.RawURLEncoding for standard JWS, base64.URLEncoding for ALB's
+// padded form), signed by SignInput over the segments as written. It keeps
+// the header's bytes, so tests and tooling can sign any header, including
+// the odd ones a verifier must refuse.
 func (k *Key) Sign(header, payload []byte, enc *base64.Encoding) (string, error) {
 	hl, pl := enc.EncodedLen(len(header)), enc.EncodedLen(len(payload))
-	buf := make([]byte, hl+1+pl, hl+1+pl+1+enc.EncodedLen(64))
+	buf := make([]byte, hl+1+pl, hl+1+pl+1+enc.EncodedLen(SignatureSize))
 	enc.Encode(buf, header)
 	buf[hl] = '.'
 	enc.Encode(buf[hl+1:], payload)
-	sig, err := k.signer.Sign(buf, k.priv)
+	sig, err := k.SignInput(buf)
 	if err != nil {
-		return "", fmt.Errorf("signing: sign: %w", err)
+		return "", err
 	}
 	buf = append(buf, '.')
 	buf = enc.AppendEncode(buf, sig)
@@ -212,15 +177,6 @@ func (k *Key) SignInput(input []byte) ([]byte, error) {
 		return nil, fmt.Errorf("signing: ES256 signature of %d bytes", len(sig))
 	}
 	return sig, nil
-}
-
-// SignJWS is Sign with unpadded base64url (standard JWS) or, when padded,
-// the padded URL alphabet ALB uses for x-amzn-oidc-data.
-func (k *Key) SignJWS(header, payload []byte, padded bool) (string, error) {
-	if padded {
-		return k.Sign(header, payload, base64.URLEncoding)
-	}
-	return k.Sign(header, payload, base64.RawURLEncoding)
 }
 
 // Verify checks an ES256 compact JWS made by Sign against the public key and

@@ -9,7 +9,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -134,87 +133,6 @@ func BenchmarkSign(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := k.Sign(h, p, base64.RawURLEncoding); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-// TestSignJWT: jws.Sign writes the header (alg, kid, typ and the extra
-// members, exp as a number), and both forms verify independently: the
-// unpadded one with jwx against the published JWKS, both with Verify
-// (crypto/ecdsa) over the segments as sent.
-func TestSignJWT(t *testing.T) {
-	k, err := New(Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	payload := []byte(`{"sub":"alice","exp":1800000000}`)
-	extra := map[string]any{"iss": "https://idp", "client": "web", "signer": "arn:aws:x", "exp": int64(1800000000)}
-	for _, tc := range []struct {
-		name   string
-		extra  map[string]any
-		padded bool
-		enc    *base64.Encoding
-	}{
-		{"flyte", nil, false, base64.RawURLEncoding},
-		{"alb", extra, false, base64.RawURLEncoding},
-		{"alb padded", extra, true, base64.URLEncoding},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			tok, err := k.SignJWT(tc.extra, payload, tc.padded)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if strings.Contains(tok, "=") != tc.padded || strings.ContainsAny(tok, "+/") {
-				t.Fatalf("padded=%v but token %s", tc.padded, tok)
-			}
-			got, err := Verify(k.Public(), tok, tc.enc)
-			if err != nil || string(got) != string(payload) {
-				t.Fatalf("Verify = %s, %v", got, err)
-			}
-			if !tc.padded {
-				set, err := jwk.Parse(k.JWKS())
-				if err != nil {
-					t.Fatal(err)
-				}
-				if _, err := jws.Verify([]byte(tok), jws.WithKeySet(set, jws.WithRequireKid(true))); err != nil {
-					t.Fatalf("jwx verify: %v", err)
-				}
-			}
-			hb, err := tc.enc.DecodeString(strings.Split(tok, ".")[0])
-			if err != nil {
-				t.Fatal(err)
-			}
-			var h map[string]any
-			if err := json.Unmarshal(hb, &h); err != nil {
-				t.Fatal(err)
-			}
-			want := map[string]any{"alg": "ES256", "kid": k.KeyID(), "typ": "JWT"}
-			for name, v := range tc.extra {
-				want[name] = v
-			}
-			if len(h) != len(want) {
-				t.Fatalf("header = %s", hb)
-			}
-			for name, v := range want {
-				if fmt.Sprint(h[name]) != fmt.Sprint(v) && !(name == "exp" && h[name] == float64(1800000000)) {
-					t.Errorf("header %s = %v, want %v (%s)", name, h[name], v, hb)
-				}
-			}
-		})
-	}
-	if _, err := k.SignJWT(map[string]any{"kid": 7}, payload, false); err == nil {
-		t.Fatal("a kid that is not a string was accepted")
-	}
-}
-
-// BenchmarkSignJWT is what x-flyte-identity costs once per user and TTL.
-func BenchmarkSignJWT(b *testing.B) {
-	k, _ := New(Config{})
-	p := []byte(`{"sub":"alice","email":"alice@example.com"}`)
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := k.SignJWT(nil, p, false); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -52,7 +52,7 @@ func FuzzVerify(f *testing.F) {
 		if err1 != nil || err2 != nil {
 			return
 		}
-		resigned, err := k.SignJWS(h, p, false)
+		resigned, err := k.Sign(h, p, base64.RawURLEncoding)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -61,7 +61,7 @@ func hs256(secret []byte, header, payload string) string {
 // signedBy signs payload with idgate's own key and kid.
 func signedBy(t testing.TB, k *signing.Key, payload string) string {
 	t.Helper()
-	tok, err := k.SignJWS([]byte(`{"alg":"ES256","kid":"`+k.KeyID()+`","typ":"JWT"}`), []byte(payload), false)
+	tok, err := k.Sign([]byte(`{"alg":"ES256","kid":"`+k.KeyID()+`","typ":"JWT"}`), []byte(payload), base64.RawURLEncoding)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +210,7 @@ func TestClaimsOfRealIdgate(t *testing.T) {
 
 func signedByHeader(t testing.TB, k *signing.Key, header, payload string) string {
 	t.Helper()
-	tok, err := k.SignJWS([]byte(header), []byte(payload), false)
+	tok, err := k.Sign([]byte(header), []byte(payload), base64.RawURLEncoding)
 	if err != nil {
 		t.Fatal(err)
 	}
