@@ -37,10 +37,8 @@ type Metrics struct {
 	mismatch                        *prometheus.CounterVec
 	overage                         prometheus.Counter
 	forwarded                       *prometheus.CounterVec
-	counters                        *decisionCounters
-	// spoofedC, degradedC, mismatchC and forwardedC cache the children
-	// of the one-label vectors above, as counters does for decisions.
-	spoofedC, degradedC, mismatchC, forwardedC labelCounters
+	// The children of the counter vectors above, cached by label values.
+	decisionsC, spoofedC, degradedC, mismatchC, forwardedC counterChildren
 }
 
 // NewMetrics creates and registers the metrics on reg (nil: unregistered).
@@ -65,12 +63,12 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Help: "Decisions for tokens whose IdP reported more groups than it put in the token (Entra ID _claim_names/hasgroups): kubeflow-groups is incomplete."}),
 		forwarded: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "idgate", Name: "forwarded_total",
 			Help: "Requests allowed on identity headers a trusted forwarder (by mTLS principal) passed on."}, []string{"principal"}),
-		counters: cache.NewReadMostly[[2]string, prometheus.Counter](maxDecisionCounters),
 	}
-	m.spoofedC = newLabelCounters(m.spoofed)
-	m.degradedC = newLabelCounters(m.degraded)
-	m.mismatchC = newLabelCounters(m.mismatch)
-	m.forwardedC = newLabelCounters(m.forwarded)
+	m.decisionsC = newCounterChildren(m.decisions, 2)
+	m.spoofedC = newCounterChildren(m.spoofed, 1)
+	m.degradedC = newCounterChildren(m.degraded, 1)
+	m.mismatchC = newCounterChildren(m.mismatch, 1)
+	m.forwardedC = newCounterChildren(m.forwarded, 1)
 	m.durAllowed = m.duration.WithLabelValues("allowed")
 	m.durDenied = m.duration.WithLabelValues("denied")
 	m.durError = m.duration.WithLabelValues("error")
@@ -88,26 +86,26 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 }
 
 func (m *Metrics) observe(res *decision.Result, d time.Duration) {
-	m.decision(Result(res), res.Reason).Inc()
+	m.decisionsC.get(Result(res), res.Reason).Inc()
 	if res.Allowed && !res.Shadow || res.Shadow && res.WouldAllow {
 		m.durAllowed.Observe(d.Seconds())
 	} else {
 		m.durDenied.Observe(d.Seconds())
 	}
 	for _, h := range res.Spoofed {
-		m.spoofedC.get(h).Inc()
+		m.spoofedC.get(h, "").Inc()
 	}
 	if res.Identity != nil && res.Identity.Degraded != "" {
-		m.degradedC.get(res.Identity.Degraded).Inc()
+		m.degradedC.get(res.Identity.Degraded, "").Inc()
 	}
 	if res.Identity != nil && res.Identity.GroupsOverage {
 		m.overage.Inc()
 	}
 	for _, h := range res.Mismatches {
-		m.mismatchC.get(h).Inc()
+		m.mismatchC.get(h, "").Inc()
 	}
 	if res.Forwarder != "" { // a configured principal: a bounded label
-		m.forwardedC.get(res.Forwarder).Inc()
+		m.forwardedC.get(res.Forwarder, "").Inc()
 	}
 }
 
@@ -161,39 +159,35 @@ func Result(res *decision.Result) string {
 	return "deny"
 }
 
-// decisionCounters caches the decisions counter of each (result, reason)
-// seen, so a Check costs a map read instead of hashing label values under
-// the vector's lock. The set is small and bounded (results × reasons).
-type decisionCounters = cache.ReadMostly[[2]string, prometheus.Counter]
+// counterChildren caches the children of a counter vector of one or two
+// labels by their values, so an event costs a lock-free map read instead
+// of hashing label values under the vector's lock. Label values are
+// bounded sets (results × reasons, strip-list headers, degraded reasons,
+// configured principals); past maxCachedCounters the vector is asked.
+type counterChildren struct {
+	vec    *prometheus.CounterVec
+	labels int // 1 or 2
+	c      *cache.ReadMostly[[2]string, prometheus.Counter]
+}
 
-// maxDecisionCounters bounds the cache; past it the vector is asked.
-const maxDecisionCounters = 256
+// maxCachedCounters bounds each cache.
+const maxCachedCounters = 256
 
-func (m *Metrics) decision(result, reason string) prometheus.Counter {
-	key := [2]string{result, reason}
-	if ctr, ok := m.counters.Get(key); ok {
+func newCounterChildren(vec *prometheus.CounterVec, labels int) counterChildren {
+	return counterChildren{vec: vec, labels: labels, c: cache.NewReadMostly[[2]string, prometheus.Counter](maxCachedCounters)}
+}
+
+// get is the child for label values a (and b for a two-label vector; ""
+// otherwise).
+func (cc counterChildren) get(a, b string) prometheus.Counter {
+	key := [2]string{a, b}
+	if ctr, ok := cc.c.Get(key); ok {
 		return ctr
 	}
-	return m.counters.GetOrAdd(key, func() prometheus.Counter { return m.decisions.WithLabelValues(result, reason) })
-}
-
-// labelCounters caches the children of a one-label counter vector: a
-// lock-free map read per event instead of hashing the label value under
-// the vector's lock. Label values are bounded sets (strip-list headers,
-// degraded reasons, configured principals); past maxDecisionCounters the
-// vector is asked.
-type labelCounters struct {
-	vec *prometheus.CounterVec
-	c   *cache.ReadMostly[string, prometheus.Counter]
-}
-
-func newLabelCounters(vec *prometheus.CounterVec) labelCounters {
-	return labelCounters{vec: vec, c: cache.NewReadMostly[string, prometheus.Counter](maxDecisionCounters)}
-}
-
-func (l labelCounters) get(v string) prometheus.Counter {
-	if ctr, ok := l.c.Get(v); ok {
-		return ctr
-	}
-	return l.c.GetOrAdd(v, func() prometheus.Counter { return l.vec.WithLabelValues(v) })
+	return cc.c.GetOrAdd(key, func() prometheus.Counter {
+		if cc.labels == 1 {
+			return cc.vec.WithLabelValues(a)
+		}
+		return cc.vec.WithLabelValues(a, b)
+	})
 }

@@ -112,7 +112,7 @@ func TestCachedCountersCountTheirLabel(t *testing.T) {
 			r.Observe(context.Background(), &decision.Request{ID: "r"}, &results[i], r.Now())
 		}
 	}
-	for n := range maxDecisionCounters + 10 { // past the bound: the vector counts
+	for n := range maxCachedCounters + 10 { // past the bound: the vector counts
 		r.Observe(context.Background(), &decision.Request{ID: "r"}, &decision.Result{Allowed: true, Spoofed: []string{fmt.Sprintf("x-h-%d", n)}}, r.Now())
 	}
 	tests := []struct {
@@ -122,7 +122,7 @@ func TestCachedCountersCountTheirLabel(t *testing.T) {
 		{"idgate_spoof_attempts_total", "header", "kubeflow-userid", 6},
 		{"idgate_spoof_attempts_total", "header", "x-forwarded-user", 3},
 		{"idgate_spoof_attempts_total", "header", "x-h-0", 1},
-		{"idgate_spoof_attempts_total", "header", fmt.Sprintf("x-h-%d", maxDecisionCounters+9), 1},
+		{"idgate_spoof_attempts_total", "header", fmt.Sprintf("x-h-%d", maxCachedCounters+9), 1},
 		{"idgate_enrichment_degraded_total", "reason", "userinfo_timeout", 6},
 		{"idgate_enrichment_degraded_total", "reason", "userinfo_error", 3},
 		{"idgate_shadow_mismatches_total", "header", "kubeflow-groups", 6},
@@ -137,7 +137,7 @@ func TestCachedCountersCountTheirLabel(t *testing.T) {
 			}
 		})
 	}
-	if got := promtest.Value(t, reg, "idgate_spoof_attempts_total"); got != 9+maxDecisionCounters+10 {
-		t.Fatalf("spoof_attempts_total sums to %v, want %v", got, 9+maxDecisionCounters+10)
+	if got := promtest.Value(t, reg, "idgate_spoof_attempts_total"); got != 9+maxCachedCounters+10 {
+		t.Fatalf("spoof_attempts_total sums to %v, want %v", got, 9+maxCachedCounters+10)
 	}
 }
